@@ -1,0 +1,322 @@
+"""The stack model: what a stack file's `meshperf:` config keys declare, validated.
+
+Every check that can be made without a cluster is made here, so that a bad stack fails
+with one line naming its key path before any resource or namespace exists.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import IntEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+Name = Annotated[str, Field(pattern=NAME_RE, max_length=40)]
+RATE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)(bit|bps)?$", re.IGNORECASE)
+MSS_MIN, MSS_MAX = 88, 9000
+
+
+class Strict(BaseModel):
+    """Unknown keys are typos in a stack file: refuse them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NetPath(IntEnum):
+    """The seed's six network paths."""
+
+    SAME_NODE_POD = 1
+    SAME_NODE_VIP = 2
+    REMOTE_NODE_POD = 3
+    REMOTE_NODE_VIP = 4
+    HAIRPIN = 5
+    REMOTE_CLUSTER_POD = 6
+
+
+Tool = Literal["iperf3_tcp", "iperf3_udp", "netperf_stream", "netperf_rr"]
+ALL_TOOLS: tuple[Tool, ...] = ("iperf3_tcp", "iperf3_udp", "netperf_stream", "netperf_rr")
+
+
+def rate_bits_per_s(rate: str) -> int:
+    """'1gbit', '500mbit', '10g' -> bits per second (tc and iperf3 style units)."""
+    m = RATE_RE.match(rate.strip())
+    if not m:
+        raise ValueError(f"{rate!r} is not a rate like '1gbit' or '500mbit'")
+    scale = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
+
+
+class Node(Strict):
+    name: Name
+    role: Literal["control-plane", "worker"] = "worker"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Cluster(Strict):
+    name: Name
+    kubernetes_version: Annotated[str, Field(pattern=r"^v?1\.\d+(\.\d+)?$")] = "1.31"
+    pod_subnet: ipaddress.IPv4Network = ipaddress.IPv4Network("10.244.0.0/16")
+    service_subnet: ipaddress.IPv4Network = ipaddress.IPv4Network("10.96.0.0/16")
+    nodes: Annotated[list[Node], Field(min_length=1)]
+    kubeconfig_context: str | None = None
+
+    @field_validator("pod_subnet")
+    @classmethod
+    def _room_for_nodes(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if v.prefixlen > 22:
+            raise ValueError(f"{v} is too small: each node takes a /24 of the pod subnet")
+        return v
+
+    @model_validator(mode="after")
+    def _unique_nodes(self) -> Cluster:
+        names = [n.name for n in self.nodes]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"node names repeat: {', '.join(dup)}")
+        if self.pod_subnet.overlaps(self.service_subnet):
+            raise ValueError(f"pod_subnet {self.pod_subnet} overlaps service_subnet {self.service_subnet}")
+        if len(self.nodes) > 2 ** (24 - self.pod_subnet.prefixlen):
+            raise ValueError(f"pod_subnet {self.pod_subnet} has no /24 left for every node")
+        return self
+
+    @property
+    def version(self) -> str:
+        """Kubernetes version as 'MAJOR.MINOR'."""
+        return ".".join(self.kubernetes_version.lstrip("v").split(".")[:2])
+
+    def node_pod_subnet(self, node: str) -> ipaddress.IPv4Network:
+        """The /24 a node's pods get, in node order (as kindnet hands them out)."""
+        index = [n.name for n in self.nodes].index(node)
+        return list(self.pod_subnet.subnets(new_prefix=24))[index]
+
+
+class Workload(Strict):
+    """A test pod, placed by node labels in one cluster."""
+
+    cluster: Name
+    node_selector: Annotated[dict[str, str], Field(min_length=1)]
+
+
+class Link(Strict):
+    """The routed link between two clusters."""
+
+    mtu: Annotated[int, Field(ge=576, le=9000)] = 1500
+    rate: str | None = None
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, v: str | None) -> str | None:
+        if v is not None:
+            rate_bits_per_s(v)
+        return v
+
+
+class MssSweep(Strict):
+    start: int = 96
+    stop: int = 1376
+    step: Annotated[int, Field(ge=1)] = 64
+
+    @model_validator(mode="after")
+    def _bounds(self) -> MssSweep:
+        for key in ("start", "stop"):
+            value = getattr(self, key)
+            if not MSS_MIN <= value <= MSS_MAX:
+                raise ValueError(f"{key} {value} is outside {MSS_MIN}..{MSS_MAX}")
+        if self.stop < self.start:
+            raise ValueError(f"stop {self.stop} is below start {self.start}")
+        return self
+
+    def points(self) -> list[int]:
+        return list(range(self.start, self.stop + 1, self.step))
+
+
+class Ports(Strict):
+    iperf3: Annotated[int, Field(ge=1, le=65535)] = 5201
+    netperf_control: Annotated[int, Field(ge=1, le=65535)] = 12865
+    netperf_data: Annotated[int, Field(ge=1, le=65535)] = 12866
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Ports:
+        values = [self.iperf3, self.netperf_control, self.netperf_data]
+        if len(set(values)) != len(values):
+            raise ValueError(f"ports must differ, got {values}")
+        return self
+
+
+class NetperfSuite(Strict):
+    """The seed's netperf matrix plus TCP_RR latency."""
+
+    enabled: bool = True
+    paths: Annotated[list[NetPath], Field(min_length=1)] = list(NetPath)
+    tools: Annotated[list[Tool], Field(min_length=1)] = list(ALL_TOOLS)
+    mss: MssSweep | Annotated[list[int], Field(min_length=1)] = MssSweep()
+    duration_s: Annotated[int, Field(ge=1, le=3600)] = 10
+    omit_s: Annotated[int, Field(ge=0, le=60)] = 0
+    udp_bandwidth: str = "0"
+    udp_length: Annotated[int, Field(ge=16, le=65507)] = 1400
+    ports: Ports = Ports()
+
+    @field_validator("mss")
+    @classmethod
+    def _mss_list(cls, v: MssSweep | list[int]) -> MssSweep | list[int]:
+        if isinstance(v, list):
+            bad = [m for m in v if not MSS_MIN <= m <= MSS_MAX]
+            if bad:
+                raise ValueError(f"MSS {bad[0]} is outside {MSS_MIN}..{MSS_MAX}")
+        return v
+
+    @field_validator("udp_bandwidth")
+    @classmethod
+    def _bandwidth(cls, v: str) -> str:
+        if v != "0":
+            rate_bits_per_s(v)
+        return v
+
+    @field_validator("paths", "tools")
+    @classmethod
+    def _no_repeats(cls, v: list[object]) -> list[object]:
+        if len(set(v)) != len(v):
+            raise ValueError("entries repeat")
+        return v
+
+    def mss_points(self) -> list[int]:
+        return self.mss.points() if isinstance(self.mss, MssSweep) else list(self.mss)
+
+
+class Suites(Strict):
+    netperf: NetperfSuite = NetperfSuite()
+
+
+def _default_clusters() -> list[Cluster]:
+    return [
+        Cluster(
+            name="cluster-a",
+            nodes=[
+                Node(name="control-plane", role="control-plane"),
+                Node(name="worker", labels={"node": "worker1"}),
+                Node(name="worker2", labels={"node": "worker2"}),
+            ],
+        ),
+        Cluster(
+            name="cluster-b",
+            pod_subnet=ipaddress.IPv4Network("10.245.0.0/16"),
+            service_subnet=ipaddress.IPv4Network("10.97.0.0/16"),
+            nodes=[
+                Node(name="control-plane", role="control-plane"),
+                Node(name="worker", labels={"node": "worker1"}),
+            ],
+        ),
+    ]
+
+
+def _default_workloads() -> dict[str, Workload]:
+    return {
+        "w1": Workload(cluster="cluster-a", node_selector={"node": "worker1"}),
+        "w2": Workload(cluster="cluster-a", node_selector={"node": "worker1"}),
+        "w3": Workload(cluster="cluster-a", node_selector={"node": "worker2"}),
+        "w4": Workload(cluster="cluster-b", node_selector={"node": "worker1"}),
+    }
+
+
+# Which workloads each path needs: client, target.
+PATH_ENDS: dict[NetPath, tuple[str, str]] = {
+    NetPath.SAME_NODE_POD: ("w1", "w2"),
+    NetPath.SAME_NODE_VIP: ("w1", "w2"),
+    NetPath.REMOTE_NODE_POD: ("w3", "w2"),
+    NetPath.REMOTE_NODE_VIP: ("w3", "w2"),
+    NetPath.HAIRPIN: ("w2", "w2"),
+    NetPath.REMOTE_CLUSTER_POD: ("w1", "w4"),
+}
+VIP_PATHS = frozenset({NetPath.SAME_NODE_VIP, NetPath.REMOTE_NODE_VIP, NetPath.HAIRPIN})
+
+
+class Stack(Strict):
+    """A whole stack: the `meshperf:` keys of a Pulumi stack file."""
+
+    clusters: Annotated[list[Cluster], Field(min_length=1, max_length=2)] = Field(default_factory=_default_clusters)
+    workloads: dict[Name, Workload] = Field(default_factory=_default_workloads)
+    link: Link = Link()
+    suites: Suites = Suites()
+    run_id: Annotated[str, Field(pattern=NAME_RE, max_length=20)] = "1"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Stack:
+        _check_clusters(self.clusters)
+        for name, workload in self.workloads.items():
+            _check_placement(self, name, workload)
+        netperf = self.suites.netperf
+        if netperf.enabled:
+            _check_paths(self, netperf.paths)
+        return self
+
+    def cluster(self, name: str) -> Cluster:
+        return next(c for c in self.clusters if c.name == name)
+
+    def node_of(self, workload: str) -> tuple[Cluster, Node]:
+        """The cluster and the first node whose labels carry the workload's selector."""
+        w = self.workloads[workload]
+        cluster = self.cluster(w.cluster)
+        return cluster, next(n for n in cluster.nodes if _matches(n, w.node_selector))
+
+
+def _matches(node: Node, selector: dict[str, str]) -> bool:
+    return all(node.labels.get(k) == v for k, v in selector.items())
+
+
+def _check_clusters(clusters: list[Cluster]) -> None:
+    names = [c.name for c in clusters]
+    if len(set(names)) != len(names):
+        raise ValueError(f"clusters: names repeat: {names}")
+    subnets = [(f"{c.name}.{key}", getattr(c, key)) for c in clusters for key in ("pod_subnet", "service_subnet")]
+    for i, (a_key, a) in enumerate(subnets):
+        for b_key, b in subnets[i + 1 :]:
+            if a.overlaps(b):
+                raise ValueError(f"clusters: {a_key} {a} overlaps {b_key} {b}")
+
+
+def _check_placement(stack: Stack, name: str, workload: Workload) -> None:
+    where = f"workloads.{name}"
+    if workload.cluster not in {c.name for c in stack.clusters}:
+        raise ValueError(f"{where}.cluster: no cluster named {workload.cluster!r}")
+    cluster = stack.cluster(workload.cluster)
+    matching = [n.name for n in cluster.nodes if _matches(n, workload.node_selector)]
+    if not matching:
+        raise ValueError(f"{where}.node_selector: {workload.node_selector} matches no node of cluster {cluster.name!r}")
+    if len(matching) > 1:
+        raise ValueError(
+            f"{where}.node_selector: {workload.node_selector} matches several nodes ({', '.join(matching)}); "
+            "the paths need a fixed placement"
+        )
+
+
+def _check_paths(stack: Stack, paths: list[NetPath]) -> None:
+    where = "suites.netperf.paths"
+    for path in paths:
+        for role in PATH_ENDS[path]:
+            if role not in stack.workloads:
+                raise ValueError(f"{where}: path {int(path)} needs workload {role!r}, which the stack does not declare")
+    nodes = {w: stack.node_of(w) for w in {r for p in paths for r in PATH_ENDS[p]}}
+
+    def place(w: str) -> tuple[str, str]:
+        return nodes[w][0].name, nodes[w][1].name
+
+    if "w1" in nodes and "w3" in nodes and place("w1") == place("w3"):
+        raise ValueError(f"{where}: w1 and w3 are both on {place('w1')}; the remote-node paths need them apart")
+    for path in paths:
+        client, target = PATH_ENDS[path]
+        if path in (NetPath.SAME_NODE_POD, NetPath.SAME_NODE_VIP) and place(client) != place(target):
+            raise ValueError(
+                f"{where}: path {int(path)} needs w1 and w2 on one node, got {place(client)} and {place(target)}"
+            )
+        if path in (NetPath.REMOTE_NODE_POD, NetPath.REMOTE_NODE_VIP):
+            if place(client) == place(target):
+                raise ValueError(
+                    f"{where}: path {int(path)} needs w3 on another node than w2, both are on {place(client)}"
+                )
+            if place(client)[0] != place(target)[0]:
+                raise ValueError(f"{where}: path {int(path)} needs w3 in the same cluster as w2")
+        if path is NetPath.REMOTE_CLUSTER_POD and place(client)[0] == place(target)[0]:
+            raise ValueError(f"{where}: path 6 needs w4 in another cluster than w1, both are in {place(client)[0]!r}")
