@@ -40,9 +40,9 @@ def describe(exc: ValidationError) -> str:
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
-    where = f"{NAMESPACE}:{key}" if key else f"{NAMESPACE}:"
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{where}: {message}{more}"
+    # Whole-stack checks name their own key path at the head of the message.
+    return f"{NAMESPACE}:{key}: {message}{more}" if key else f"{NAMESPACE}:{message}{more}"
 
 
 def stack_file(name_or_path: str) -> Path:

@@ -74,7 +74,7 @@ class Case(BaseModel):
     @property
     def time_limit_s(self) -> int:
         """How long the runner lets the case run before it is cut: the test plus slack for setup."""
-        return self.duration_s + self.omit_s + 30
+        return self.duration_s + self.omit_s + 10
 
 
 class Plan(BaseModel):

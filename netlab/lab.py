@@ -1,0 +1,251 @@
+"""A built lab: namespaces up, servers supervised, client scripts run one at a time.
+
+`Lab` is a context manager: whatever happens inside (a failed case, Ctrl-C, SIGTERM, an
+exception), leaving it kills every process in the lab's namespaces and deletes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from netlab.layout import Layout, Pod, build_layout, nat_rules, setup_commands, shaping_commands
+from netlab.namespaces import LabError, remove_namespaces, run
+from spec.model import Stack
+from spec.plan import Plan
+from spec.runner import LOGDIR_VAR
+
+MAX_RESTARTS = 20
+READY_TIMEOUT_S = 10.0
+
+LineHandler = Callable[[str], Awaitable[None] | None]
+
+
+def new_prefix() -> str:
+    """A namespace prefix unique to this run."""
+    return f"mp{secrets.token_hex(3)}"
+
+
+@dataclass
+class Server:
+    """One supervised server process in a pod: restarted if it dies while the lab runs."""
+
+    pod: Pod
+    name: str
+    argv: list[str]
+    port: int
+    log: Path
+    process: asyncio.subprocess.Process | None = None
+    restarts: int = 0
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class Lab:
+    def __init__(self, stack: Stack, plan: Plan, workdir: Path, say: Callable[[str], None] = print) -> None:
+        self.stack = stack
+        self.plan = plan
+        self.workdir = workdir
+        self.say = say
+        self.layout: Layout = build_layout(stack, plan, new_prefix())
+        self.servers: list[Server] = []
+        self.warnings: list[str] = []
+        self._stopping = False
+
+    # -- building and removing -------------------------------------------------------
+    async def __aenter__(self) -> Lab:
+        (self.workdir / "lab").mkdir(parents=True, exist_ok=True)
+        try:
+            self._build()  # synchronous: a Ctrl-C lands after it, never halfway into a thread
+            await self._start_servers()
+        except BaseException:
+            await self._teardown()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._teardown()
+
+    def _build(self) -> None:
+        layout = self.layout
+        self.say(f"[lab] building {len(layout.namespaces)} namespaces (prefix {layout.prefix})")
+        for argv in setup_commands(layout):
+            run(argv)
+        for cluster in layout.clusters:
+            rules = nat_rules(layout, cluster.name)
+            for node in (n for n in layout.nodes if n.cluster == cluster.name):
+                run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
+        for argv in shaping_commands(layout):
+            try:
+                run(argv)
+            except LabError as exc:
+                self.warn(f"link rate {layout.link_rate} not applied, the link runs unshaped: {exc}")
+        self._write_topology()
+
+    def _write_topology(self) -> None:
+        lines = [f"prefix {self.layout.prefix}", f"link mtu {self.layout.link_mtu} rate {self.layout.link_rate}"]
+        lines += [f"node {n.cluster}/{n.name} ns={n.ns} ip={n.ip} pods={n.pod_subnet}" for n in self.layout.nodes]
+        lines += [
+            f"pod {p.workload} {p.cluster}/{p.node} ns={p.ns} ip={p.ip} vip={p.vip or '-'}" for p in self.layout.pods
+        ]
+        (self.workdir / "lab" / "topology.txt").write_text("\n".join(lines) + "\n")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self.say(f"[lab] warning: {message}")
+
+    async def _teardown(self) -> None:
+        self._stopping = True
+        tasks = [s.task for s in self.servers if s.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        removed = remove_namespaces(self.layout.prefix, self.layout.namespaces)
+        self.say(f"[lab] removed {len(removed)} namespaces and their processes")
+
+    # -- servers ---------------------------------------------------------------------
+    async def _start_servers(self) -> None:
+        ports = self.stack.suites.netperf.ports
+        for workload in self.plan.servers():
+            pod = self.layout.pod(workload)
+            logs = self.workdir / "lab"
+            self.servers += [
+                Server(
+                    pod,
+                    "iperf3",
+                    ["iperf3", "-s", "-p", str(ports.iperf3)],
+                    ports.iperf3,
+                    logs / f"server-{workload}-iperf3.log",
+                ),
+                Server(
+                    pod,
+                    "netserver",
+                    ["netserver", "-D", "-p", str(ports.netperf_control), "-4"],
+                    ports.netperf_control,
+                    logs / f"server-{workload}-netserver.log",
+                ),
+            ]
+        for server in self.servers:
+            await self._spawn(server)
+            server.task = asyncio.create_task(self._supervise(server))
+        await asyncio.gather(*(self._wait_listening(s) for s in self.servers))
+        self.say(f"[lab] servers listening in {', '.join(self.plan.servers())}")
+
+    async def _spawn(self, server: Server) -> None:
+        with server.log.open("a") as log:
+            server.process = await asyncio.create_subprocess_exec(
+                "ip",
+                "netns",
+                "exec",
+                server.pod.ns,
+                *server.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+
+    async def _supervise(self, server: Server) -> None:
+        """Restart a server that dies mid-run, so that one killed server fails one case, not the rest."""
+        while True:
+            assert server.process is not None
+            code = await server.process.wait()
+            if self._stopping:
+                return
+            if server.restarts >= MAX_RESTARTS:
+                self.warn(f"{server.name} in {server.pod.workload} exited ({code}) {MAX_RESTARTS} times; left down")
+                return
+            server.restarts += 1
+            self.say(f"[lab] {server.name} in {server.pod.workload} exited ({code}); restarting")
+            await asyncio.sleep(0.2)
+            await self._spawn(server)
+
+    async def _wait_listening(self, server: Server) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            out = await asyncio.to_thread(
+                run, ("ip", "netns", "exec", server.pod.ns, "ss", "-Hltn", f"sport = :{server.port}")
+            )
+            if out.strip():
+                return
+            await asyncio.sleep(0.05)
+        raise LabError(
+            f"{server.name} in {server.pod.workload} is not listening on {server.port} "
+            f"after {READY_TIMEOUT_S:.0f} s (see {server.log})"
+        )
+
+    # -- clients ---------------------------------------------------------------------
+    async def run_script(
+        self, client: str, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None = None
+    ) -> int:
+        """Run one runner script in a client pod; its exit code, or -1 when it was cut."""
+        pod = self.layout.pod(client)
+        env = {**os.environ, **self.layout.target_env(), LOGDIR_VAR: str(logdir), "LANG": "C"}
+        proc = await asyncio.create_subprocess_exec(
+            "ip",
+            "netns",
+            "exec",
+            pod.ns,
+            "sh",
+            str(script),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            async with asyncio.timeout(time_limit_s):
+                assert proc.stdout is not None
+                async for raw in proc.stdout:
+                    if on_line is not None:
+                        result = on_line(raw.decode(errors="replace").rstrip("\n"))
+                        if result is not None:
+                            await result
+                return await proc.wait()
+        except TimeoutError:
+            self.warn(f"client {client} cut after {time_limit_s:.0f} s")
+            return -1
+        finally:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+
+    async def exec(self, workload: str, *argv: str, limit_s: float = 120.0) -> tuple[int, str]:
+        """Run a command in a pod (benchmarks and checks); exit code and output."""
+        proc = await asyncio.create_subprocess_exec(
+            "ip",
+            "netns",
+            "exec",
+            self.layout.pod(workload).ns,
+            *argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), limit_s)
+        finally:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        return proc.returncode or 0, out.decode(errors="replace")
+
+    def snapshot_nat(self, label: str) -> None:
+        """iptables counters of every node, kept in the run folder: evidence of what went through DNAT."""
+        for node in self.layout.nodes:
+            out = run(("ip", "netns", "exec", node.ns, "iptables-save", "-c", "-t", "nat"))
+            (self.workdir / "lab" / f"nat-{node.cluster}-{node.name}-after-{label}.txt").write_text(out)

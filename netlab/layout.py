@@ -1,0 +1,308 @@
+"""The lab's topology as data: namespaces, addresses, links, routes and NAT rules (pure).
+
+Kubernetes shapes are mimicked where they matter to the six paths:
+- each node is a namespace with a bridge (`cbr0`) holding the node's /24 of the pod subnet,
+  and each pod a namespace with a veth on that bridge (same-node traffic stays on the node);
+- nodes of a cluster sit on a bridge in the cluster's network namespace, which also routes
+  between clusters; every node has a route to every other node's pod /24 (as kindnet adds);
+- each ClusterIP is kube-proxy-style DNAT in every node of its cluster, with the masquerade
+  mark for traffic from the endpoint itself, which is what makes hairpin work;
+- the clusters' network namespaces are joined by one veth pair, the link, with the stack's
+  MTU and a tbf rate.
+No namespace has a link to the machine's own namespace: nothing the lab sends leaves it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from spec.model import Stack
+from spec.plan import Plan
+
+NODE_NET = ipaddress.IPv4Network("172.30.0.0/16")  # lab-internal: cluster i's nodes on 172.30.i.0/24
+LINK_NET = ipaddress.IPv4Network("172.31.255.0/30")  # lab-internal: the inter-cluster link
+MASQ_MARK = "0x4000/0x4000"
+TBF_BURST = "512kb"
+TBF_LATENCY = "50ms"
+
+Command = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    protocol: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Pod:
+    workload: str
+    cluster: str
+    node: str
+    ns: str
+    ip: ipaddress.IPv4Address
+    gateway: ipaddress.IPv4Address
+    vip: ipaddress.IPv4Address | None
+    ports: tuple[ServicePort, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeNs:
+    cluster: str
+    name: str
+    ns: str
+    ip: ipaddress.IPv4Address
+    pod_subnet: ipaddress.IPv4Network
+
+
+@dataclass(frozen=True)
+class ClusterNet:
+    name: str
+    ns: str
+    router_ip: ipaddress.IPv4Address
+    node_net: ipaddress.IPv4Network
+    pod_subnet: ipaddress.IPv4Network
+    link_ip: ipaddress.IPv4Address
+
+
+@dataclass(frozen=True)
+class Layout:
+    prefix: str
+    clusters: tuple[ClusterNet, ...]
+    nodes: tuple[NodeNs, ...]
+    pods: tuple[Pod, ...]
+    link_mtu: int
+    link_rate: str | None
+    namespaces: tuple[str, ...] = field(default=())
+
+    def pod(self, workload: str) -> Pod:
+        return next(p for p in self.pods if p.workload == workload)
+
+    def node(self, cluster: str, name: str) -> NodeNs:
+        return next(n for n in self.nodes if n.cluster == cluster and n.name == name)
+
+    def target_env(self) -> dict[str, str]:
+        """The addresses runner scripts read (`Target.env_var`) for every pod."""
+        env: dict[str, str] = {}
+        for pod in self.pods:
+            env[f"MESHPERF_{pod.workload.upper()}_POD_IP"] = str(pod.ip)
+            if pod.vip is not None:
+                env[f"MESHPERF_{pod.workload.upper()}_VIP"] = str(pod.vip)
+        return env
+
+
+def service_ports(plan: Plan, workload: str) -> tuple[ServicePort, ...]:
+    """What a server workload must expose: the ports its cases use, both protocols for iperf3."""
+    ports: set[ServicePort] = set()
+    for case in plan.cases:
+        if case.target.workload != workload:
+            continue
+        if case.tool.startswith("iperf3"):
+            ports |= {ServicePort("tcp", case.port), ServicePort("udp", case.port)}
+        else:
+            ports.add(ServicePort("tcp", case.port))
+            if case.data_port is not None:
+                ports.add(ServicePort("tcp", case.data_port))
+    return tuple(sorted(ports, key=lambda p: (p.port, p.protocol)))
+
+
+def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
+    """Namespaces and addresses for the workloads the plan uses, on the nodes they sit on."""
+    used = {c.client for c in plan.cases} | {c.target.workload for c in plan.cases}
+    vip_targets = {c.target.workload for c in plan.cases if c.target.address == "vip"}
+    link_hosts = list(LINK_NET.hosts())
+    clusters: list[ClusterNet] = []
+    nodes: list[NodeNs] = []
+    pods: list[Pod] = []
+    for ci, cluster in enumerate(stack.clusters):
+        node_net = list(NODE_NET.subnets(new_prefix=24))[ci]
+        hosts = list(node_net.hosts())
+        clusters.append(
+            ClusterNet(
+                cluster.name, f"{prefix}-{cluster.name}-net", hosts[0], node_net, cluster.pod_subnet, link_hosts[ci]
+            )
+        )
+        for ni, node in enumerate(cluster.nodes):
+            nodes.append(
+                NodeNs(
+                    cluster.name,
+                    node.name,
+                    f"{prefix}-{cluster.name}-{node.name}",
+                    hosts[10 + ni],
+                    cluster.node_pod_subnet(node.name),
+                )
+            )
+        services = list(cluster.service_subnet.hosts())
+        on_node: dict[str, int] = {}
+        for wi, workload in enumerate(sorted(w for w in used if stack.workloads[w].cluster == cluster.name)):
+            node = stack.node_of(workload)[1]
+            subnet = cluster.node_pod_subnet(node.name)
+            on_node[node.name] = on_node.get(node.name, 0) + 1
+            pods.append(
+                Pod(
+                    workload=workload,
+                    cluster=cluster.name,
+                    node=node.name,
+                    ns=f"{prefix}-{cluster.name}-{workload}",
+                    ip=subnet.network_address + 1 + on_node[node.name],
+                    gateway=subnet.network_address + 1,
+                    vip=services[9 + wi] if workload in vip_targets else None,
+                    ports=service_ports(plan, workload),
+                )
+            )
+    namespaces = tuple([c.ns for c in clusters] + [n.ns for n in nodes] + [p.ns for p in pods])
+    return Layout(prefix, tuple(clusters), tuple(nodes), tuple(pods), stack.link.mtu, stack.link.rate, namespaces)
+
+
+def _sysctl(ns: str, key: str, value: str) -> Command:
+    return ("ip", "netns", "exec", ns, "sh", "-c", f"echo {value} > /proc/sys/{key.replace('.', '/')}")
+
+
+def setup_commands(layout: Layout) -> list[Command]:
+    """Every `ip`/`tc` command that builds the lab, in order; NAT comes from `nat_rules`."""
+    cmds: list[Command] = [("ip", "netns", "add", ns) for ns in layout.namespaces]
+    cmds += [("ip", "-n", ns, "link", "set", "lo", "up") for ns in layout.namespaces]
+    for net in layout.clusters:
+        cmds += [
+            ("ip", "-n", net.ns, "link", "add", "br0", "type", "bridge"),
+            ("ip", "-n", net.ns, "addr", "add", f"{net.router_ip}/{net.node_net.prefixlen}", "dev", "br0"),
+            ("ip", "-n", net.ns, "link", "set", "br0", "up"),
+            _sysctl(net.ns, "net.ipv4.ip_forward", "1"),
+        ]
+    for i, node in enumerate(layout.nodes):
+        net = next(c for c in layout.clusters if c.name == node.cluster)
+        port = f"n{i}"
+        cmds += [
+            ("ip", "-n", node.ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", net.ns),
+            ("ip", "-n", net.ns, "link", "set", port, "master", "br0", "up"),
+            ("ip", "-n", node.ns, "addr", "add", f"{node.ip}/{net.node_net.prefixlen}", "dev", "eth0"),
+            ("ip", "-n", node.ns, "link", "set", "eth0", "up"),
+            ("ip", "-n", node.ns, "link", "add", "cbr0", "type", "bridge"),
+            ("ip", "-n", node.ns, "addr", "add", f"{node.pod_subnet.network_address + 1}/24", "dev", "cbr0"),
+            ("ip", "-n", node.ns, "link", "set", "cbr0", "up"),
+            ("ip", "-n", node.ns, "route", "add", "default", "via", str(net.router_ip)),
+            ("ip", "-n", net.ns, "route", "add", str(node.pod_subnet), "via", str(node.ip)),
+            _sysctl(node.ns, "net.ipv4.ip_forward", "1"),
+        ]
+        # Per-node pod routes, as kindnet installs them.
+        cmds += [
+            ("ip", "-n", node.ns, "route", "add", str(other.pod_subnet), "via", str(other.ip))
+            for other in layout.nodes
+            if other.cluster == node.cluster and other is not node
+        ]
+    for i, pod in enumerate(layout.pods):
+        node = layout.node(pod.cluster, pod.node)
+        port = f"p{i}"
+        cmds += [
+            ("ip", "-n", pod.ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", node.ns),
+            ("ip", "-n", node.ns, "link", "set", port, "master", "cbr0", "up"),
+            # Hairpin mode, as kubelet sets it: with br_netfilter loaded, DNAT back to the
+            # sender is bridged out of the port it came in on.
+            ("ip", "-n", node.ns, "link", "set", port, "type", "bridge_slave", "hairpin", "on"),
+            ("ip", "-n", pod.ns, "addr", "add", f"{pod.ip}/24", "dev", "eth0"),
+            ("ip", "-n", pod.ns, "link", "set", "eth0", "up"),
+            ("ip", "-n", pod.ns, "route", "add", "default", "via", str(pod.gateway)),
+        ]
+    cmds += _link_commands(layout)
+    return cmds
+
+
+def _link_commands(layout: Layout) -> list[Command]:
+    if len(layout.clusters) < 2:
+        return []
+    a, b = layout.clusters[:2]
+    cmds: list[Command] = [
+        (
+            "ip",
+            "-n",
+            a.ns,
+            "link",
+            "add",
+            "link0",
+            "mtu",
+            str(layout.link_mtu),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "link0",
+            "netns",
+            b.ns,
+            "mtu",
+            str(layout.link_mtu),
+        ),
+    ]
+    for here, there in ((a, b), (b, a)):
+        cmds += [
+            ("ip", "-n", here.ns, "addr", "add", f"{here.link_ip}/{LINK_NET.prefixlen}", "dev", "link0"),
+            ("ip", "-n", here.ns, "link", "set", "link0", "up"),
+            ("ip", "-n", here.ns, "route", "add", str(there.pod_subnet), "via", str(there.link_ip)),
+        ]
+    return cmds
+
+
+def shaping_commands(layout: Layout) -> list[Command]:
+    """tbf on both ends of the link, when the stack gives it a rate."""
+    if len(layout.clusters) < 2 or layout.link_rate is None:
+        return []
+    return [
+        (
+            "ip",
+            "netns",
+            "exec",
+            net.ns,
+            "tc",
+            "qdisc",
+            "add",
+            "dev",
+            "link0",
+            "root",
+            "tbf",
+            "rate",
+            layout.link_rate,
+            "burst",
+            TBF_BURST,
+            "latency",
+            TBF_LATENCY,
+        )
+        for net in layout.clusters[:2]
+    ]
+
+
+def sep_chain(pod: Pod) -> str:
+    """The kube-proxy-style endpoint chain name of a pod's service."""
+    return f"KUBE-SEP-{pod.workload.upper()}"
+
+
+def nat_rules(layout: Layout, cluster: str) -> str:
+    """iptables-restore input for every node of a cluster: one ClusterIP per VIP target."""
+    lines = [
+        "*nat",
+        ":KUBE-SERVICES - [0:0]",
+        ":KUBE-MARK-MASQ - [0:0]",
+        ":KUBE-POSTROUTING - [0:0]",
+        "-A PREROUTING -m comment --comment kubernetes-service-portals -j KUBE-SERVICES",
+        "-A OUTPUT -m comment --comment kubernetes-service-portals -j KUBE-SERVICES",
+        "-A POSTROUTING -j KUBE-POSTROUTING",
+        f"-A KUBE-MARK-MASQ -j MARK --set-xmark {MASQ_MARK}",
+        f"-A KUBE-POSTROUTING -m mark --mark {MASQ_MARK} -j MASQUERADE",
+    ]
+    for pod in layout.pods:
+        if pod.cluster != cluster or pod.vip is None:
+            continue
+        chain = sep_chain(pod)
+        lines.insert(1, f":{chain} - [0:0]")
+        for sp in pod.ports:
+            lines.append(
+                f"-A KUBE-SERVICES -d {pod.vip}/32 -p {sp.protocol} -m {sp.protocol} --dport {sp.port} "
+                f"-m comment --comment {pod.workload}/{sp.protocol}-{sp.port} -j {chain}"
+            )
+        lines.append(f"-A {chain} -s {pod.ip}/32 -j KUBE-MARK-MASQ")
+        lines += [
+            f"-A {chain} -p {sp.protocol} -m {sp.protocol} --dport {sp.port} "
+            f"-j DNAT --to-destination {pod.ip}:{sp.port}"
+            for sp in pod.ports
+        ]
+    lines.append("COMMIT")
+    return "\n".join(lines) + "\n"

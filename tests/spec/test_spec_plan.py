@@ -1,0 +1,73 @@
+"""The plan: a pure, ordered function of the stack."""
+
+from __future__ import annotations
+
+from spec.load import load_stack
+from spec.model import NetPath, Stack
+from spec.plan import build_plan
+from spec.profiles import quick
+
+
+def test_seed_matrix_counts() -> None:
+    plan = build_plan(Stack())
+    tools = [c.tool for c in plan.cases]
+    assert tools.count("iperf3_tcp") == 6 * 21
+    assert tools.count("iperf3_udp") == 6
+    assert tools.count("netperf_stream") == 6
+    assert tools.count("netperf_rr") == 6
+    assert len({c.id for c in plan.cases}) == len(plan.cases)
+
+
+def test_paths_have_the_seed_ends_and_address_kinds() -> None:
+    plan = build_plan(Stack())
+    ends = {(c.path, c.client, c.target.workload, c.target.address) for c in plan.cases}
+    assert ends == {
+        (NetPath.SAME_NODE_POD, "w1", "w2", "pod"),
+        (NetPath.SAME_NODE_VIP, "w1", "w2", "vip"),
+        (NetPath.REMOTE_NODE_POD, "w3", "w2", "pod"),
+        (NetPath.REMOTE_NODE_VIP, "w3", "w2", "vip"),
+        (NetPath.HAIRPIN, "w2", "w2", "vip"),
+        (NetPath.REMOTE_CLUSTER_POD, "w1", "w4", "pod"),
+    }
+
+
+def test_cases_are_grouped_by_client_and_keep_the_sweep_order() -> None:
+    plan = build_plan(Stack())
+    clients = [c.client for c in plan.cases]
+    assert plan.clients() == ["w1", "w3", "w2"]
+    # each client's cases are contiguous: its script runs them in one go
+    assert clients == sorted(clients, key=plan.clients().index)
+    p1 = [c.mss for c in plan.cases if c.path is NetPath.SAME_NODE_POD and c.tool == "iperf3_tcp"]
+    assert p1 == list(range(96, 1377, 64))
+
+
+def test_netperf_cases_fix_the_data_port() -> None:
+    plan = build_plan(Stack())
+    for case in plan.cases:
+        if case.tool.startswith("netperf"):
+            assert case.port == 12865
+            assert case.data_port == 12866
+
+
+def test_single_cluster_stack_has_no_remote_cluster_path() -> None:
+    plan = build_plan(load_stack("kind-local"))
+    assert NetPath.REMOTE_CLUSTER_POD not in {c.path for c in plan.cases}
+    assert plan.servers() == ["w2"]
+
+
+def test_plan_is_pure() -> None:
+    assert build_plan(Stack()) == build_plan(Stack())
+
+
+def test_quick_profile_keeps_every_path_and_tool_on_two_mss_points() -> None:
+    full, short = build_plan(Stack()), build_plan(quick(Stack()))
+    assert {(c.path, c.tool) for c in short.cases} == {(c.path, c.tool) for c in full.cases}
+    assert sorted({c.mss for c in short.cases if c.mss}) == [96, 1376]
+    assert short.total_seconds() <= 60
+
+
+def test_time_limits_cover_the_test_and_setup() -> None:
+    plan = build_plan(Stack())
+    case = plan.cases[0]
+    assert case.time_limit_s > case.duration_s
+    assert plan.time_limit_s("w1") == sum(c.time_limit_s for c in plan.cases_of("w1"))
