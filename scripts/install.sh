@@ -26,9 +26,9 @@ if ! command -v netperf >/dev/null 2>&1; then
     mkdir -p "$tmp/lists/partial"
     opts="-o Dir::Etc::sourcelist=$tmp/nonfree.sources -o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists=$tmp/lists"
     # shellcheck disable=SC2086
-    apt-get $opts update -qq
+    apt-get $opts -o APT::Sandbox::User=root update -qq
     # shellcheck disable=SC2086
-    (cd "$tmp" && apt-get $opts download netperf >/dev/null)
+    (cd "$tmp" && apt-get $opts -o APT::Sandbox::User=root download netperf >/dev/null)
     dpkg -i "$tmp"/netperf_*.deb >/dev/null
 fi
 # Debian's postinst may start a system netserver; meshperf starts its own per namespace.

@@ -1,0 +1,88 @@
+"""bench/fidelity: does the lab's machinery cost throughput?
+
+On one lab, in one run, five pairs of measurements of path 3 (remote node, pod IP): the
+lab's own way (runner script, raw log, parser) and a bare `iperf3 -c` typed by hand in the
+same client namespace against the same server. The order alternates within pairs so that
+drift in the machine does not favour either. Prints each pair and the median ratio
+lab / bare; the goal is >= 0.95.
+
+    .venv/bin/python bench/fidelity/run.py [--pairs 5] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from netlab.lab import Lab  # noqa: E402
+from results.iperf3 import parse_iperf3  # noqa: E402
+from spec.model import NetPath, NetperfSuite, Stack, Suites  # noqa: E402
+from spec.plan import build_plan  # noqa: E402
+from spec.runner import runner_script  # noqa: E402
+
+GOAL = 0.95
+
+
+def _stack(seconds: int) -> Stack:
+    suite = NetperfSuite(paths=[NetPath.REMOTE_NODE_POD], tools=["iperf3_tcp"], mss=[1376], duration_s=seconds)
+    return Stack(suites=Suites(netperf=suite))
+
+
+async def _measure(pairs: int, seconds: int, workdir: Path) -> list[tuple[float, float]]:
+    stack = _stack(seconds)
+    plan = build_plan(stack)
+    (case,) = plan.cases
+    script = workdir / "w3.sh"
+    script.write_text(runner_script(case.client, [case]))
+    measured: list[tuple[float, float]] = []
+    async with Lab(stack, plan, workdir, say=lambda line: None) as lab:
+        target = lab.layout.pod("w2").ip
+        bare_argv = ["iperf3", "-c", str(target), "-p", str(case.port), "-J", "-t", str(seconds), "-M", "1376"]
+
+        async def lab_way(i: int) -> float:
+            logs = workdir / f"pair{i}"
+            await lab.run_script("w3", script, logs, case.time_limit_s + 30)
+            figures = parse_iperf3((logs / case.log_name).read_text())
+            assert figures.ok and figures.throughput_mbps, figures.error
+            return figures.throughput_mbps
+
+        async def bare_way() -> float:
+            _, out = await lab.exec("w3", *bare_argv)
+            figures = parse_iperf3(out)
+            assert figures.ok and figures.throughput_mbps, figures.error
+            return figures.throughput_mbps
+
+        for i in range(pairs):
+            if i % 2 == 0:
+                lab_mbps = await lab_way(i)
+                bare_mbps = await bare_way()
+            else:
+                bare_mbps = await bare_way()
+                lab_mbps = await lab_way(i)
+            measured.append((lab_mbps, bare_mbps))
+            print(f"pair {i + 1}: lab {lab_mbps:9.1f} Mbit/s   bare {bare_mbps:9.1f} Mbit/s   "
+                  f"ratio {lab_mbps / bare_mbps:.3f}", flush=True)
+    return measured
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="meshperf-fidelity-") as tmp:
+        pairs = asyncio.run(_measure(args.pairs, args.seconds, Path(tmp)))
+    ratio = statistics.median(lab / bare for lab, bare in pairs)
+    verdict = "meets" if ratio >= GOAL else "misses"
+    print(f"median ratio lab/bare over {len(pairs)} pairs: {ratio:.3f} ({verdict} the goal >= {GOAL})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

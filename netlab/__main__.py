@@ -1,0 +1,88 @@
+"""`python -m netlab up -s STACK [--quick]`: run a stack's suites in a network-namespace lab.
+
+`python -m netlab clean` removes what a killed run (kill -9) may have left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+from netlab.namespaces import LabError, list_namespaces, remove_namespaces
+from netlab.run import run_lab
+from results.reports import terminal_table
+from spec.load import StackError, load_stack
+from spec.profiles import quick
+
+DEFAULT_STACK = "kind-mesh"
+LAB_NS_RE = re.compile(r"^(mp[0-9a-f]{6})-")
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m netlab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="build the lab, run the stack's suites, write the results, remove the lab")
+    up.add_argument("-s", "--stack", default=DEFAULT_STACK, help=f"stack name or file (default {DEFAULT_STACK})")
+    up.add_argument("--quick", action="store_true", help="two MSS points and 1 s cases: about a minute")
+    up.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go (default runs/)")
+    sub.add_parser("clean", help="remove lab namespaces and their processes left by a killed run")
+    return parser
+
+
+async def _up(args: argparse.Namespace) -> int:
+    stack = load_stack(args.stack)
+    if args.quick:
+        stack = quick(stack)
+    name = Path(args.stack).stem.removeprefix("Pulumi.") if args.stack.endswith((".yaml", ".yml")) else args.stack
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    outcome = await run_lab(stack, name, args.runs_dir, _say)
+    _say("")
+    _say(terminal_table(outcome.results))
+    for warning in outcome.warnings:
+        _say(f"warning: {warning}")
+    failures = outcome.results.failures()
+    if failures:
+        _say(f"{len(failures)} of {len(outcome.results.cases)} cases failed: see results.json for why")
+    _say(f"run folder: {outcome.folder}")
+    if outcome.interrupted:
+        return 130
+    return 1 if failures else 0
+
+
+def _clean() -> int:
+    prefixes = sorted({m[1] for ns in list_namespaces() if (m := LAB_NS_RE.match(ns))})
+    removed = [ns for prefix in prefixes for ns in remove_namespaces(prefix)]
+    _say(f"removed {len(removed)} lab namespaces" + (f": {', '.join(removed)}" if removed else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if os.geteuid() != 0:
+        print("netlab: network namespaces need root (run as root)", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "clean":
+            return _clean()
+        return asyncio.run(_up(args))
+    except (StackError, LabError) as exc:
+        print(f"netlab: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("netlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

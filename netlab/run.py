@@ -1,0 +1,102 @@
+"""One lab run: plan, scripts, lab, results, reports, in a run folder.
+
+The run folder keeps everything a user needs to trust or redo the figures:
+`scripts/` (the runner scripts as run), `logs/` (raw tool output and index.tsv),
+`lab/` (topology, server logs, NAT counters after each client), and the reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from netlab.lab import Lab
+from results.collect import collect, read_log_folder
+from results.model import Results
+from results.progress import case_summary
+from results.reports import write_reports
+from spec.model import Stack
+from spec.plan import Plan, build_plan
+from spec.runner import runner_script
+
+CLIENT_SLACK_S = 60
+LINE_RE = re.compile(r"^\[meshperf\] (?P<client>\S+) (?P<n>\d+)/(?P<total>\d+) (?P<id>\S+) start$")
+END_RE = re.compile(r"^\[meshperf\] (?P<id>\S+) exit=(?P<rc>-?\d+)$")
+
+
+@dataclass
+class RunOutcome:
+    folder: Path
+    results: Results
+    interrupted: bool
+    warnings: list[str]
+
+
+class Progress:
+    """Live lines: one per case as it ends, with its figure or its failure."""
+
+    def __init__(self, plan: Plan, logdir: Path, say: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.logdir = logdir
+        self.say = say
+        self.by_id = {c.id: c for c in plan.cases}
+        self.done = 0
+        self.started: dict[str, float] = {}
+
+    def __call__(self, line: str) -> None:
+        if m := LINE_RE.match(line):
+            self.started[m["id"]] = time.monotonic()
+        elif (m := END_RE.match(line)) and m["id"] in self.by_id:
+            self.done += 1
+            case = self.by_id[m["id"]]
+            took = time.monotonic() - self.started.get(case.id, time.monotonic())
+            width = len(str(len(self.plan.cases)))
+            summary = case_summary(case, self.logdir, int(m["rc"]))
+            self.say(f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {summary} ({took:.1f} s)")
+
+
+def run_folder(runs_dir: Path, stack_name: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = runs_dir / f"{stack_name}-{stamp}"
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = runs_dir / f"{stack_name}-{stamp}-{n}"
+    return folder
+
+
+async def run_lab(
+    stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[str], None] = print
+) -> RunOutcome:
+    """Build the lab, run every client's script in turn, and always write what was measured."""
+    plan = build_plan(stack)
+    folder = run_folder(runs_dir, stack_name)
+    logs, scripts = folder / "logs", folder / "scripts"
+    logs.mkdir(parents=True)
+    scripts.mkdir()
+    for client in plan.clients():
+        (scripts / f"{client}.sh").write_text(runner_script(client, plan.cases_of(client)))
+    say(f"[lab] {len(plan.cases)} cases from {len(plan.clients())} clients, about {plan.total_seconds()} s of tests")
+    interrupted = False
+    warnings: list[str] = []
+    lab = Lab(stack, plan, folder, say)
+    try:
+        async with lab:
+            progress = Progress(plan, logs, say)
+            for client in plan.clients():
+                limit = plan.time_limit_s(client) + CLIENT_SLACK_S
+                await lab.run_script(client, scripts / f"{client}.sh", logs, limit, on_line=progress)
+                lab.snapshot_nat(client)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        interrupted = True
+        say("[lab] interrupted: the lab is removed, what was measured is kept")
+    finally:
+        warnings = lab.warnings
+    results = collect(plan, read_log_folder(logs), stack=stack_name, run_id=stack.run_id)
+    write_reports(results, plan, folder)
+    return RunOutcome(folder, results, interrupted, warnings)
