@@ -15,7 +15,7 @@ from pathlib import Path
 
 from netlab.namespaces import LabError, list_namespaces, remove_namespaces
 from netlab.run import run_lab
-from results.reports import terminal_table
+from results.report_table import results_table
 from spec.load import StackError, load_stack
 from spec.profiles import quick
 
@@ -48,7 +48,7 @@ async def _up(args: argparse.Namespace) -> int:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     outcome = await run_lab(stack, name, args.runs_dir, _say)
     _say("")
-    _say(terminal_table(outcome.results))
+    _say(results_table(outcome.results))
     for warning in outcome.warnings:
         _say(f"warning: {warning}")
     failures = outcome.results.failures()

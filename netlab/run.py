@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from netlab.lab import Lab
-from results.collect import collect, read_log_folder
+from results.collect import case_result, collect
+from results.index import parse_index
+from results.logs import read_log_folder
 from results.model import Results
-from results.progress import case_summary
-from results.reports import write_reports
+from results.reports import case_summary, write_reports
 from spec.model import Stack
 from spec.plan import Plan, build_plan
 from spec.runner import runner_script
@@ -56,7 +57,9 @@ class Progress:
             case = self.by_id[m["id"]]
             took = time.monotonic() - self.started.get(case.id, time.monotonic())
             width = len(str(len(self.plan.cases)))
-            summary = case_summary(case, self.logdir, int(m["rc"]))
+            files = {p.name: p.read_text(errors="replace") for p in self.logdir.glob(f"{case.id}.*")}
+            index = parse_index(f"{case.id}\t\t\t{m['rc']}").get(case.id)
+            summary = case_summary(case_result(case, index, files))
             self.say(f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {summary} ({took:.1f} s)")
 
 
@@ -98,5 +101,5 @@ async def run_lab(
     finally:
         warnings = lab.warnings
     results = collect(plan, read_log_folder(logs), stack=stack_name, run_id=stack.run_id)
-    write_reports(results, plan, folder)
+    write_reports(results, folder)
     return RunOutcome(folder, results, interrupted, warnings)

@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 sh scripts/install.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check . >/dev/null || { .venv/bin/ruff format --check .; exit 1; }
-.venv/bin/mypy .
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"

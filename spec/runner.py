@@ -2,7 +2,7 @@
 
 The script runs its cases in order; each writes its raw tool output to
 `$MESHPERF_LOGDIR/<case-id>.<ext>` (stderr beside it as `.err` when there is any) and
-appends one tab-separated line `id start end exit-code` to `$MESHPERF_LOGDIR/index.tsv`.
+appends one tab-separated line `id start end exit-code attempts` to `$MESHPERF_LOGDIR/index.tsv`.
 For iperf3 TCP it also snapshots the client's sockets with `ss -tni` into `<case-id>.ss`
 a moment into the test, since iperf3 reports the MSS it asked for, not the one in use.
 Targets come from the environment (`Target.env_var`): the backend supplies the addresses.
@@ -15,6 +15,8 @@ import shlex
 from spec.plan import Case
 
 INDEX_NAME = "index.tsv"
+ATTEMPTS = 3
+RETRY_PAUSE_S = 1
 LOGDIR_VAR = "MESHPERF_LOGDIR"
 
 _PRELUDE = """\
@@ -22,19 +24,30 @@ set -u
 LOGDIR=${MESHPERF_LOGDIR:?MESHPERF_LOGDIR must name the log folder}
 mkdir -p "$LOGDIR"
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-# mss_probe ID PORT: the client's TCP sockets to PORT, half a second into the test.
-mss_probe() {
-    (sleep 0.5; ss -tni state established "( dport = :$2 )" > "$LOGDIR/$1.ss" 2>&1) &
+# unreachable LOG ERR: the client never reached its server (nothing was measured).
+unreachable() {
+    grep -q -e 'unable to connect to server' -e 'establish control' "$1" "$2" 2>/dev/null
 }
-# run_case ID EXT LIMIT CMD...: run one case, keep its raw output, index it.
+# run_case ID EXT LIMIT PROBE_PORT CMD...: run one case, keep its raw output, index it.
+# A client that could not reach its server (restarting, not yet listening) tries again,
+# up to ATTEMPTS times, RETRY_PAUSE_S s apart; the index records the attempts.
 run_case() {
-    id=$1; ext=$2; limit=$3; shift 3
-    start=$(now)
-    timeout "$limit" "$@" > "$LOGDIR/$id.$ext" 2> "$LOGDIR/$id.err"
-    rc=$?
-    wait
-    [ -s "$LOGDIR/$id.err" ] || rm -f "$LOGDIR/$id.err"
-    printf '%s\\t%s\\t%s\\t%s\\n' "$id" "$start" "$(now)" "$rc" >> "$LOGDIR/index.tsv"
+    id=$1; ext=$2; limit=$3; probe=$4; shift 4
+    log="$LOGDIR/$id.$ext"; err="$LOGDIR/$id.err"
+    start=$(now); attempt=0
+    while :; do
+        attempt=$((attempt + 1))
+        if [ "$probe" != - ]; then
+            (sleep 0.5; ss -tni state established "( dport = :$probe )" > "$LOGDIR/$id.ss" 2>&1) &
+        fi
+        timeout "$limit" "$@" > "$log" 2> "$err"
+        rc=$?
+        wait
+        if [ "$attempt" -ge ATTEMPTS ] || ! unreachable "$log" "$err"; then break; fi
+        sleep RETRY_PAUSE_S
+    done
+    [ -s "$err" ] || rm -f "$err"
+    printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$id" "$start" "$(now)" "$rc" "$attempt" >> "$LOGDIR/index.tsv"
     echo "[meshperf] $id exit=$rc"
 }
 """
@@ -88,14 +101,13 @@ def runner_script(client: str, cases: list[Case]) -> str:
     lines = [
         "#!/bin/sh",
         f"# meshperf runner for client {client}: {len(cases)} cases. Generated from the stack; do not edit.",
-        _PRELUDE,
+        _PRELUDE.replace("RETRY_PAUSE_S", str(RETRY_PAUSE_S)).replace("ATTEMPTS", str(ATTEMPTS)),
     ]
     lines += [f': "${{{var}:?{var} must hold the target address}}"' for var in env_vars]
     for number, case in enumerate(cases, start=1):
         lines.append(f'echo "[meshperf] {client} {number}/{len(cases)} {case.id} start"')
-        if case.tool == "iperf3_tcp":
-            lines.append(f"mss_probe {case.id} {case.port}")
+        probe = case.port if case.tool == "iperf3_tcp" else "-"
         command = " ".join(_quote(w) for w in case_command(case))
-        lines.append(f"run_case {case.id} {case.ext} {case.time_limit_s} {command}")
+        lines.append(f"run_case {case.id} {case.ext} {case.time_limit_s} {probe} {command}")
     lines.append(f'echo "[meshperf] {client} done"')
     return "\n".join(lines) + "\n"

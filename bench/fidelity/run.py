@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from netlab.lab import Lab  # noqa: E402
-from results.iperf3 import parse_iperf3  # noqa: E402
-from spec.model import NetPath, NetperfSuite, Stack, Suites  # noqa: E402
-from spec.plan import build_plan  # noqa: E402
-from spec.runner import runner_script  # noqa: E402
+from netlab.lab import Lab
+from results.iperf3 import parse_iperf3
+from spec.model import NetPath, NetperfSuite, Stack, Suites
+from spec.plan import build_plan
+from spec.runner import runner_script
 
 GOAL = 0.95
 
@@ -66,8 +66,11 @@ async def _measure(pairs: int, seconds: int, workdir: Path) -> list[tuple[float,
                 bare_mbps = await bare_way()
                 lab_mbps = await lab_way(i)
             measured.append((lab_mbps, bare_mbps))
-            print(f"pair {i + 1}: lab {lab_mbps:9.1f} Mbit/s   bare {bare_mbps:9.1f} Mbit/s   "
-                  f"ratio {lab_mbps / bare_mbps:.3f}", flush=True)
+            print(
+                f"pair {i + 1}: lab {lab_mbps:9.1f} Mbit/s   bare {bare_mbps:9.1f} Mbit/s   "
+                f"ratio {lab_mbps / bare_mbps:.3f}",
+                flush=True,
+            )
     return measured
 
 

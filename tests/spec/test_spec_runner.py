@@ -28,10 +28,17 @@ esac
 echo '{"stand_in": "iperf3"}'
 """
 STANDIN_NETPERF = """#!/bin/sh
-# stand-in for netperf: records its arguments, hangs for TCP_RR
+# stand-in for netperf: records its arguments, hangs for TCP_RR, and finds no netserver
+# on its first call to the VIP (a server that is still starting)
 echo "$*" >> "$STANDIN_CALLS"
 case "$*" in
   *TCP_RR*) exec sleep 600 ;;
+  *10.96.0.11*)
+    if [ ! -e "$STANDIN_CALLS.vip" ]; then
+      touch "$STANDIN_CALLS.vip"
+      echo "establish control: are you sure there is a netserver listening on 10.96.0.11 at port 12865?" >&2
+      exit 1
+    fi ;;
 esac
 echo "THROUGHPUT=1234.5"
 """
@@ -83,6 +90,11 @@ def test_script_runs_cases_in_order_and_indexes_each(tmp_path: Path, standins: d
     assert not (logs / "p1-iperf3-tcp-mss96.err").exists()
     assert "mss:1448" in (logs / "p1-iperf3-tcp-mss96.ss").read_text()
     assert (logs / "p2-netperf-stream.txt").read_text().strip() == "THROUGHPUT=1234.5"
+    attempts = {row[0]: int(row[4]) for row in index}
+    assert attempts["p2-netperf-stream"] == 2  # no netserver yet, then measured
+    assert attempts["p1-netperf-stream"] == 1
+    assert attempts["p1-iperf3-tcp-mss1376"] == 1  # a failure that reached the server is not retried
+    assert not (logs / "p2-netperf-stream.err").exists()
     calls = (tmp_path / "calls.txt").read_text().splitlines()
     assert calls[0] == "-c 10.244.1.3 -p 5201 -J -t 1 -M 96"
     assert "-c 10.96.0.11 -p 5201 -J -t 1 -M 96" in calls  # path 2 goes to the VIP

@@ -1,0 +1,197 @@
+"""The Kubernetes backend's own settings, and reading a stack's config into spec + settings.
+
+The spec model (`spec.model.Stack`) says what to measure; this module holds what only the
+Kubernetes backend needs: where each cluster comes from (a kind cluster made on a host, or
+an existing one by kubeconfig context), the tool image, the log volumes, the namespace.
+They live under one extra key, `meshperf:kubernetes`, which is taken out of the config
+before the rest goes to `spec.load.stack_from_config`; every key is optional, so a stack
+file without it gets kind clusters on this machine and an image built from `images/`.
+
+A cluster whose spec names a `kubeconfig_context` is an existing cluster; any other is a
+kind cluster.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError
+
+from spec.load import StackError, describe, stack_from_config
+from spec.model import NAME_RE, Stack, Strict
+
+KEY = "kubernetes"
+DEFAULT_IMAGE = "meshperf-tools:dev"
+
+# kind node images by Kubernetes minor version (tags kind publishes); a stack may name its own.
+KIND_NODE_IMAGES: dict[str, str] = {
+    "1.29": "kindest/node:v1.29.8",
+    "1.30": "kindest/node:v1.30.4",
+    "1.31": "kindest/node:v1.31.0",
+    "1.32": "kindest/node:v1.32.0",
+    "1.33": "kindest/node:v1.33.1",
+}
+
+
+class SshHost(Strict):
+    """A machine reached over SSH (asyncssh); its host key is always checked."""
+
+    address: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 22
+    user: str = "root"
+    key: str | None = None
+    known_hosts: str | None = None
+    command_timeout_s: Annotated[float, Field(gt=0)] = 900.0
+
+
+class ClusterSettings(Strict):
+    """How one cluster of the spec is reached or made."""
+
+    host: Literal["local"] | SshHost = "local"
+    node_image: str | None = None
+    api_server_address: ipaddress.IPv4Address = ipaddress.IPv4Address("127.0.0.1")
+    api_server_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    kind: str = "kind"
+    docker: str = "docker"
+    # Existing clusters only: the kubeconfig file (default $KUBECONFIG, then ~/.kube/config).
+    kubeconfig: str | None = None
+
+
+class ImageSettings(Strict):
+    name: str = DEFAULT_IMAGE
+    # Build from images/ and load into each kind cluster; default: when every cluster is kind.
+    build: bool | None = None
+    pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+
+
+class LogSettings(Strict):
+    size: Annotated[str, Field(pattern=r"^\d+(Ki|Mi|Gi)$")] = "1Gi"
+    storage_class: str | None = None
+    mount_path: Annotated[str, Field(pattern=r"^/[-a-z0-9/_]*$")] = "/logs"
+
+
+class ResultSettings(Strict):
+    enabled: bool = True
+    read_timeout_s: Annotated[int, Field(ge=5, le=3600)] = 120
+
+
+class KubernetesSettings(Strict):
+    namespace: Annotated[str, Field(pattern=NAME_RE, max_length=40)] = "meshperf"
+    clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
+    image: ImageSettings = ImageSettings()
+    logs: LogSettings = LogSettings()
+    results: ResultSettings = ResultSettings()
+    job_slack_s: Annotated[int, Field(ge=0, le=3600)] = 300
+
+
+class _Extra(Strict):
+    kubernetes: KubernetesSettings = KubernetesSettings()
+
+
+class Settings:
+    """Spec and backend settings, checked against each other."""
+
+    def __init__(self, stack: Stack, kube: KubernetesSettings) -> None:
+        self.stack = stack
+        self.kube = kube
+
+    def cluster(self, name: str) -> ClusterSettings:
+        return self.kube.clusters.get(name, ClusterSettings())
+
+    def is_kind(self, name: str) -> bool:
+        return self.stack.cluster(name).kubeconfig_context is None
+
+    def builds_image(self) -> bool:
+        build = self.kube.image.build
+        return all(self.is_kind(c.name) for c in self.stack.clusters) if build is None else build
+
+    def pull_policy(self) -> str:
+        if self.kube.image.pull_policy:
+            return self.kube.image.pull_policy
+        return "Never" if self.builds_image() else "IfNotPresent"
+
+    def node_image(self, name: str) -> str:
+        settings = self.cluster(name)
+        if settings.node_image:
+            return settings.node_image
+        return KIND_NODE_IMAGES[self.stack.cluster(name).version]
+
+    def kubeconfig_path(self, name: str) -> Path:
+        given = self.cluster(name).kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+        return Path(given).expanduser() if given else Path.home() / ".kube" / "config"
+
+
+def _check(stack: Stack, kube: KubernetesSettings) -> None:
+    names = {c.name for c in stack.clusters}
+    where = f"meshperf:{KEY}"
+    for name in kube.clusters:
+        if name not in names:
+            raise StackError(f"{where}.clusters.{name}: no cluster named {name!r} in meshperf:clusters")
+    settings = Settings(stack, kube)
+    for cluster in stack.clusters:
+        given = kube.clusters.get(cluster.name)
+        if settings.is_kind(cluster.name):
+            if given and given.kubeconfig:
+                raise StackError(
+                    f"{where}.clusters.{cluster.name}.kubeconfig: only for existing clusters "
+                    "(give the cluster a kubeconfig_context)"
+                )
+            if not (given and given.node_image) and cluster.version not in KIND_NODE_IMAGES:
+                raise StackError(
+                    f"{where}.clusters.{cluster.name}.node_image: no kind node image known for Kubernetes "
+                    f"{cluster.version} (known: {', '.join(KIND_NODE_IMAGES)}); name one"
+                )
+        elif given and (given.host != "local" or given.node_image or given.api_server_port):
+            raise StackError(
+                f"{where}.clusters.{cluster.name}: host, node_image and api_server_port are for kind clusters; "
+                f"{cluster.name!r} is an existing cluster (it names a kubeconfig_context)"
+            )
+    if kube.image.build and not all(settings.is_kind(c.name) for c in stack.clusters):
+        raise StackError(
+            f"{where}.image.build: an image can only be loaded into kind clusters; "
+            "push the image and name it in image.name for existing clusters"
+        )
+    kind_hosts = {
+        json.dumps(settings.cluster(c.name).host, default=str) for c in stack.clusters if settings.is_kind(c.name)
+    }
+    ports = [settings.cluster(c.name).api_server_port for c in stack.clusters if settings.is_kind(c.name)]
+    given_ports = [p for p in ports if p is not None]
+    if len(kind_hosts) == 1 and len(set(given_ports)) != len(given_ports):
+        raise StackError(f"{where}.clusters: two kind clusters on one host cannot share api_server_port")
+
+
+def settings_from_config(config: Mapping[str, object], where: str = "stack") -> Settings:
+    """Validate the `meshperf:` keys (prefix stripped): spec's keys by spec, ours here."""
+    ours = {k: v for k, v in config.items() if k == KEY}
+    rest = {k: v for k, v in config.items() if k != KEY}
+    stack = stack_from_config(rest, where)
+    try:
+        kube = _Extra.model_validate(ours).kubernetes
+    except ValidationError as exc:
+        raise StackError(f"{where}: {describe(exc)}") from None
+    try:
+        _check(stack, kube)
+    except StackError as exc:
+        raise StackError(f"{where}: {exc}") from None
+    return Settings(stack, kube)
+
+
+def _value(raw: object) -> object:
+    """Pulumi hands structured config over as JSON text; plain strings stay strings."""
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def meshperf_config(all_config: Mapping[str, object], namespace: str = "meshperf") -> dict[str, object]:
+    """The `namespace:` keys of a Pulumi config map, prefix stripped, values decoded."""
+    prefix = f"{namespace}:"
+    return {k.removeprefix(prefix): _value(v) for k, v in all_config.items() if k.startswith(prefix)}

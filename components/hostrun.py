@@ -1,0 +1,85 @@
+"""The seam between dynamic providers and machines: `run(command) -> (rc, stdout, stderr)`.
+
+A dynamic provider gets a host description as plain data (it crosses Pulumi's serializer)
+and opens a runner on it for the length of one call: the local machine through
+`hosts`' local connector, or an SSH host through its asyncssh connector (host key checked
+against a known_hosts file, always).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from hosts.connectors import Connector, HostError, LocalConnector, SSHConnector
+from hosts.inventory import Host, HostKeyPolicy
+
+Run = Callable[[str], Awaitable[tuple[int, str, str]]]
+
+LOCAL: dict[str, Any] = {"kind": "local"}
+
+
+class RunError(RuntimeError):
+    """A command on a host failed; str() is one line with the host, the command and why."""
+
+
+def host_props(host: object) -> dict[str, Any]:
+    """A settings host ("local" or an SshHost model's dump) as the plain dict providers get."""
+    if host == "local" or host is None:
+        return dict(LOCAL)
+    assert isinstance(host, Mapping)
+    return {"kind": "ssh", **{k: v for k, v in host.items() if v is not None}}
+
+
+def host_label(host: Mapping[str, Any]) -> str:
+    if host.get("kind") == "ssh":
+        return f"{host.get('user', 'root')}@{host['address']}:{host.get('port', 22)}"
+    return "localhost"
+
+
+def connector_for(host: Mapping[str, Any]) -> Connector:
+    timeout = float(host.get("command_timeout_s", 900.0))
+    if host.get("kind", "local") == "local":
+        return LocalConnector("localhost", command_timeout=timeout)
+    return SSHConnector(
+        Host(
+            name=str(host["address"]).replace(":", "-"),
+            connection="ssh",
+            address=str(host["address"]),
+            port=int(host.get("port", 22)),
+            user=host.get("user", "root"),
+            key=Path(host["key"]) if host.get("key") else None,
+            known_hosts=Path(host["known_hosts"]) if host.get("known_hosts") else None,
+            host_key_policy=HostKeyPolicy.STRICT,
+            command_timeout=timeout,
+        )
+    )
+
+
+@asynccontextmanager
+async def open_runner(host: Mapping[str, Any]) -> AsyncIterator[Run]:
+    """A runner on `host` for the length of the block; the connection is closed after it."""
+    connector = connector_for(host)
+
+    async def run(command: str) -> tuple[int, str, str]:
+        try:
+            result = await connector.run(command)
+        except HostError as exc:
+            raise RunError(str(exc)) from None
+        return result.exit_status, result.stdout, result.stderr
+
+    try:
+        yield run
+    finally:
+        await connector.close()
+
+
+async def check(run: Run, command: str, what: str) -> str:
+    """Run a command that must succeed; its stdout, or RunError naming `what` and stderr's last line."""
+    rc, out, err = await run(command)
+    if rc != 0:
+        last = (err.strip() or out.strip()).splitlines()[-1:] or [f"exit status {rc}"]
+        raise RunError(f"{what} failed (exit {rc}): {last[0]}")
+    return out

@@ -1,0 +1,106 @@
+"""The tool image: built from images/Dockerfile on the kind host and loaded into each kind cluster.
+
+The Dockerfile needs no build context, so it is fed to `docker build -` on stdin: the same
+command works on this machine and on a host reached over SSH.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
+
+from components.hostrun import check, host_label, open_runner
+
+DOCKERFILE = Path(__file__).resolve().parent.parent / "images" / "Dockerfile"
+
+
+def build_command(docker: str, image: str, dockerfile: str) -> str:
+    return f"printf '%s' {shlex.quote(dockerfile)} | {shlex.quote(docker)} build -t {shlex.quote(image)} -"
+
+
+def load_command(kind: str, image: str, cluster: str) -> str:
+    return f"{shlex.quote(kind)} load docker-image {shlex.quote(image)} --name {shlex.quote(cluster)}"
+
+
+class KindImageProvider(ResourceProvider):
+    """Inputs: image, dockerfile, clusters (names), host, kind, docker. Outputs add image_id."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = asyncio.run(self._build_and_load(props))
+        return CreateResult(id_=str(props["image"]), outs=outs)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> Any:
+        from pulumi.dynamic import UpdateResult
+
+        return UpdateResult(outs=asyncio.run(self._build_and_load(news)))
+
+    async def _build_and_load(self, props: dict[str, Any]) -> dict[str, Any]:
+        image, docker = str(props["image"]), str(props.get("docker") or "docker")
+        kind = str(props.get("kind") or "kind")
+        where = host_label(props["host"])
+        async with open_runner(props["host"]) as run:
+            await check(run, build_command(docker, image, str(props["dockerfile"])), f"docker build {image} on {where}")
+            image_id = await check(
+                run,
+                f"{shlex.quote(docker)} image inspect -f '{{{{.Id}}}}' {shlex.quote(image)}",
+                "docker image inspect",
+            )
+            for cluster in props["clusters"]:
+                await check(run, load_command(kind, image, str(cluster)), f"kind load docker-image into {cluster}")
+        return {**props, "image_id": image_id.strip()}
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in ("image", "dockerfile", "clusters", "host") if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(changed), replaces=["image"] if "image" in changed else [])
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """The image goes with the clusters; the host's copy is left for the next build's cache."""
+
+
+class KindImage(Resource, module="meshperf", name="KindImage"):
+    image_id: pulumi.Output[str]
+
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(KindImageProvider(), name, {**props, "image_id": None}, opts)
+
+
+class ToolImage(pulumi.ComponentResource):
+    """The image the workloads run: built and kind-loaded, or simply the one the stack names."""
+
+    name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        image: str,
+        *,
+        build_into: list[pulumi.Input[str]] | None = None,
+        host: dict[str, Any] | None = None,
+        kind: str = "kind",
+        docker: str = "docker",
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("meshperf:kubernetes:ToolImage", resource_name, None, opts)
+        if build_into:
+            built = KindImage(
+                f"{resource_name}-build",
+                {
+                    "image": image,
+                    "dockerfile": DOCKERFILE.read_text(),
+                    "clusters": build_into,
+                    "host": host,
+                    "kind": kind,
+                    "docker": docker,
+                },
+                pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m")),
+            )
+            # The name only resolves once the image is in every cluster: pods wait for it.
+            self.name = built.image_id.apply(lambda _id: image)
+        else:
+            self.name = pulumi.Output.from_input(image)
+        self.register_outputs({"name": self.name})

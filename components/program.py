@@ -1,0 +1,49 @@
+"""The program behind `__main__.py`: config -> checked spec and settings -> Suite -> stack outputs.
+
+The config is checked in full before any resource is made: a bad stack stops with one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
+
+from components.config import Settings, meshperf_config, settings_from_config
+from components.suite import Suite
+from spec.load import NAMESPACE, StackError
+from spec.plan import build_plan
+
+
+def raw_config() -> dict[str, object]:
+    """Every `meshperf:` key the engine handed over (Pulumi has no public call for all keys)."""
+    return meshperf_config({**get_config_env(), **CONFIG.get()}, NAMESPACE)
+
+
+def load(stack_name: str) -> Settings:
+    try:
+        return settings_from_config(raw_config(), where=f"stack {stack_name}")
+    except StackError as exc:
+        raise pulumi.RunError(str(exc)) from None
+
+
+def run(stack_name: str) -> dict[str, Any]:
+    settings = load(stack_name)
+    plan = build_plan(settings.stack)
+    suite = Suite("meshperf", settings, plan)
+    outputs: dict[str, Any] = {
+        "kubeconfig": pulumi.Output.secret({name: c.kubeconfig for name, c in suite.clusters.items()}),
+        "jobs": [job.metadata.name for job in suite.jobs],
+    }
+    if suite.results is not None:
+        res = suite.results
+        outputs.update(
+            throughput=res.throughput,
+            throughput_by_mss=res.throughput_by_mss,
+            latency=res.latency,
+            csv=res.csv,
+            failures=res.failures,
+            read_errors=res.read_errors,
+        )
+    return outputs

@@ -1,0 +1,116 @@
+"""The Results resource: after the Jobs, read the raw logs from the viewers and export the figures.
+
+Its provider reads every viewer's log folder (by exec, `components.logs`), merges them (the
+index files are concatenated), and hands them to `results.collect` with the plan: the very
+code the lab uses. A case that failed, or whose log is missing, comes back in `failures`;
+only a stack whose logs cannot be read at all is an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
+
+from components.logs import ExecLogReader, FolderLogReader, LogReadError, Viewer, kube_exec
+from results.collect import collect
+from results.report_seed_csv import seed_csv
+from spec.plan import Plan
+from spec.runner import INDEX_NAME
+
+FIGURES = ("throughput", "throughput_by_mss", "latency", "csv", "failures")
+
+
+def figures(plan: Plan, files: Mapping[str, str]) -> dict[str, Any]:
+    """The stack outputs computed from raw logs by `results/`."""
+    res = collect(plan, files)
+    return {
+        "throughput": _plain(res.throughput()),
+        "throughput_by_mss": _plain(res.throughput_by_mss()),
+        "latency": _plain(res.latency()),
+        "csv": seed_csv(res),
+        "failures": _plain(res.failures()),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Results' figures as JSON-like data (keys as strings) that Pulumi can keep in state."""
+    if hasattr(value, "model_dump"):
+        return _plain(value.model_dump(mode="json"))
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def merge_logs(folders: list[dict[str, str]]) -> dict[str, str]:
+    """Several viewers' folders as one: index files concatenated, other names are unique per case."""
+    merged: dict[str, str] = {}
+    index = ""
+    for files in folders:
+        for name, text in files.items():
+            if name == INDEX_NAME:
+                index += text if text.endswith("\n") or not text else text + "\n"
+            else:
+                merged[name] = text
+    if index:
+        merged[INDEX_NAME] = index
+    return merged
+
+
+async def read_viewers(viewers: list[dict[str, Any]], timeout_s: float) -> tuple[list[dict[str, str]], list[str]]:
+    """Every viewer's files, and one line for each viewer that could not be read."""
+    folders: list[dict[str, str]] = []
+    problems: list[str] = []
+    for v in viewers:
+        viewer = Viewer(v["namespace"], v["pod"], v.get("container", "viewer"), v["logdir"])
+        reader: ExecLogReader | FolderLogReader
+        if v.get("folder"):
+            reader = FolderLogReader(v["folder"])
+        else:
+            reader = ExecLogReader(kube_exec(v["kubeconfig"], v.get("context")), viewer, timeout_s)
+        try:
+            folders.append(await reader.read())
+        except LogReadError as exc:
+            problems.append(str(exc))
+    return folders, problems
+
+
+class ResultsProvider(ResourceProvider):
+    """Inputs: plan (Plan JSON), viewers, run_id, jobs, timeout_s. Outputs add the figures and read_errors."""
+
+    # Tests put a stand-in here; Pulumi never sets it.
+    figures_fn: Callable[[Plan, Mapping[str, str]], dict[str, Any]] | None = None
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_=f"results-{props.get('run_id', '1')}", outs=self.compute(props))
+
+    def compute(self, props: dict[str, Any]) -> dict[str, Any]:
+        plan = Plan.model_validate_json(props["plan"])
+        folders, problems = asyncio.run(read_viewers(list(props["viewers"]), float(props.get("timeout_s", 120))))
+        if problems and not folders:
+            raise RuntimeError("no logs could be read: " + "; ".join(problems))
+        out = (self.figures_fn or figures)(plan, merge_logs(folders))
+        return {**props, **out, "read_errors": problems}
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # New jobs, plan or run id: new logs, so read them again.
+        changed = [k for k in ("plan", "run_id", "jobs", "viewers") if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(changed), replaces=changed)
+
+
+class Results(Resource, module="meshperf", name="Results"):
+    throughput: pulumi.Output[dict[str, Any]]
+    throughput_by_mss: pulumi.Output[dict[str, Any]]
+    latency: pulumi.Output[dict[str, Any]]
+    csv: pulumi.Output[str]
+    failures: pulumi.Output[dict[str, str]]
+    read_errors: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        outs = dict.fromkeys((*FIGURES, "read_errors"))
+        super().__init__(ResultsProvider(), name, {**props, **outs}, opts)

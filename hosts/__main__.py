@@ -1,0 +1,70 @@
+"""The command line: `python -m hosts apply INVENTORY DEPLOY [--check]`, `python -m hosts facts INVENTORY FACT...`.
+
+Exit status: 0 when every host succeeded, 2 when a host failed or was unreachable, 1 on a bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from hosts.deploy import Deploy, DeployError, load_deploy
+from hosts.executor import RunReport, apply
+from hosts.facts import FACTS_BY_NAME
+from hosts.inventory import InventoryError, load_inventory
+from hosts.report import Progress, summary, to_json
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m hosts", description="Ansible-free host automation over asyncssh")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("apply", help="apply a deploy file to the inventory's hosts")
+    run.add_argument("inventory", type=Path, help="inventory YAML or a stack file with meshperf:hosts")
+    run.add_argument("deploy", type=Path, help="deploy YAML: gather and operations")
+    run.add_argument("--check", action="store_true", help="show what would change, change nothing")
+    facts = sub.add_parser("facts", help="read facts and print them as JSON")
+    facts.add_argument("inventory", type=Path)
+    facts.add_argument("facts", nargs="+", choices=sorted(FACTS_BY_NAME))
+    for p in (run, facts):
+        p.add_argument("--limit", help="comma-separated hosts and groups")
+        p.add_argument("--forks", type=int, default=64, help="hosts worked on at once (default 64)")
+        p.add_argument("--json", type=Path, help="also write the full report as JSON to this file")
+        p.add_argument("-v", "--verbose", action="store_true", help="show each change and its commands")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        inventory = load_inventory(args.inventory)
+        hosts = inventory.select(args.limit)
+        deploy = load_deploy(args.deploy) if args.command == "apply" else Deploy(gather=args.facts)
+        gather = deploy.gather_facts()
+        plans = {h.name: deploy.operations_for(h) for h in hosts}  # every host's deploy checked before any connects
+    except (InventoryError, DeployError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    progress = Progress(len(hosts), sys.stderr, args.verbose)
+    run: RunReport = asyncio.run(
+        apply(
+            inventory,
+            lambda h: plans[h.name],
+            hosts=hosts,
+            gather=gather,
+            check=getattr(args, "check", False),
+            forks=args.forks,
+            progress=progress,
+        )
+    )
+    if args.json:
+        args.json.write_text(to_json(run))
+    if args.command == "facts":
+        print(to_json(run))
+    print(summary(run), file=sys.stderr if args.command == "facts" else sys.stdout)
+    return 2 if run.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

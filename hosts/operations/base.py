@@ -1,0 +1,100 @@
+"""What an operation is: facts in, changes out, and nothing out when already in that state."""
+
+from __future__ import annotations
+
+import shlex
+from abc import abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from hosts.facts import Fact
+
+T = TypeVar("T")
+
+
+class OperationError(ValueError):
+    """Desired state that cannot be reached from these facts; the reason is one line."""
+
+
+class FactValues:
+    """The facts read for one host, looked up with their own type."""
+
+    def __init__(self, values: Mapping[Fact[Any], Any]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, fact: Fact[T]) -> T:
+        value: T = self._values[fact]
+        return value
+
+    def __contains__(self, fact: object) -> bool:
+        return fact in self._values
+
+    def items(self) -> list[tuple[Fact[Any], Any]]:
+        return list(self._values.items())
+
+
+@dataclass(frozen=True)
+class Command:
+    """A shell command on the host; the commands of one operation run under `set -e`."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file too large for a command: copied with the connector."""
+
+    path: str
+    data: bytes
+    mode: int = 0o644
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Read a command's output on the host, transform it and write it on the controller when it differs.
+
+    It reads only, so it also runs in check mode (which then does not write).
+    """
+
+    command: str
+    dest: str
+    transform: Callable[[str], str] = field(default=lambda text: text, compare=False)
+    mode: int = 0o600
+
+
+Change = Command | Upload | Fetch
+
+
+class Operation(BaseModel):
+    """Desired state on one host. Subclasses are pure: `changes` reads only its facts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @abstractmethod
+    def facts(self) -> Sequence[Fact[Any]]: ...
+
+    @abstractmethod
+    def changes(self, facts: FactValues) -> list[Change]: ...
+
+    @property
+    @abstractmethod
+    def label(self) -> str: ...
+
+
+def write_file_command(path: str, content: str, mode: int | None = None) -> str:
+    """Write text through a temporary file and rename, so that readers never see half a file."""
+    p = shlex.quote(path)
+    tmp = shlex.quote(f"{path}.meshperf-tmp")
+    chmod = f" && chmod {mode:o} {tmp}" if mode is not None else ""
+    return f"printf '%s' {shlex.quote(content)} > {tmp}{chmod} && mv -f {tmp} {p}"
+
+
+def parse_mode(value: int | str) -> int:
+    """'0644', '644' or 0o644 -> 0o644. YAML reads 0644 as 0o644 but 644 as decimal: refuse that."""
+    mode = value if isinstance(value, int) else int(value, 8)
+    if not 0 <= mode <= 0o7777 or (isinstance(value, int) and mode > 0o777):
+        raise ValueError(f"mode {value!r} is not a file mode: write it as a string like '0644'")
+    return mode

@@ -1,0 +1,34 @@
+"""Which tool wrote a raw output, and its figures: the one entry point for any log file.
+
+Files are named by case, not by tool, and a log folder may hold anything (a truncated
+file, a shell error): detection looks at the content and raises UnknownOutputError, with
+a reason fit for one line, for text no known tool wrote.
+"""
+
+from __future__ import annotations
+
+from results.errors import UnknownOutputError
+from results.figures import Figures, ToolName
+from results.iperf3 import iperf3_figures, load_iperf3_json
+from results.netperf import looks_like_netperf, parse_netperf
+
+
+def detect_tool(text: str) -> ToolName:
+    """'iperf3' for iperf3 -J output, 'netperf' for netperf's; UnknownOutputError otherwise."""
+    stripped = text.strip()
+    if not stripped:
+        raise UnknownOutputError("empty output")
+    if stripped.startswith("{"):
+        load_iperf3_json(stripped)
+        return "iperf3"
+    if looks_like_netperf(text):
+        return "netperf"
+    first = stripped.splitlines()[0][:60]
+    raise UnknownOutputError(f"neither iperf3 JSON nor netperf output (starts {first!r})")
+
+
+def parse_output(text: str) -> Figures:
+    """The figures of one raw output, whichever known tool wrote it."""
+    if detect_tool(text) == "iperf3":
+        return iperf3_figures(load_iperf3_json(text))
+    return parse_netperf(text)

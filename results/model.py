@@ -1,0 +1,110 @@
+"""The Results model: every planned case with its figures or the reason it has none.
+
+A failed case stays in the results with `ok=False` and a reason naming its log file; its
+figures stay None, so that no aggregate (a maximum, a CSV cell) can take a failure for a
+measurement of zero.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from results.figures import Latency
+from results.seed import EXTRA_ROWS, SEED_ROWS, SeedRow
+from spec.model import NetPath, Tool
+from spec.plan import PATH_LABELS
+
+
+class CaseResult(BaseModel):
+    """One planned case: where it ran, how it ended, what it measured."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    path: NetPath
+    tool: Tool
+    client: str
+    target: str
+    address: Literal["pod", "vip"]
+    mss_requested: int | None = None
+    mss_actual: int | None = None
+    udp_length: int | None = None
+    ok: bool
+    error: str | None = None
+    exit_code: int | None = None
+    attempts: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    throughput_mbps: float | None = None
+    retransmits: int | None = None
+    cpu_host_percent: float | None = None
+    cpu_remote_percent: float | None = None
+    loss_percent: float | None = None
+    jitter_ms: float | None = None
+    lost_packets: int | None = None
+    transactions_per_s: float | None = None
+    latency_us: Latency | None = None
+    log: str
+    note: str | None = None
+
+    @property
+    def path_label(self) -> str:
+        return PATH_LABELS[self.path]
+
+
+class Results(BaseModel):
+    """All cases of one run, with the seed's views of them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stack: str = ""
+    run_id: str = ""
+    mss_points: tuple[int, ...] = ()
+    cases: tuple[CaseResult, ...] = ()
+
+    def cases_of(self, tool: Tool, path: NetPath) -> list[CaseResult]:
+        return [c for c in self.cases if c.tool == tool and c.path == path]
+
+    def best_mbps(self, tool: Tool, path: NetPath) -> float | None:
+        """The highest throughput among the cases of a tool on a path that succeeded."""
+        values = [c.throughput_mbps for c in self.cases_of(tool, path) if c.ok and c.throughput_mbps is not None]
+        return max(values) if values else None
+
+    def throughput(self) -> dict[str, float | None]:
+        """Best Mbit/s per seed row label (the seed CSV's Maximum column); None: no figure.
+
+        All 16 seed rows come first, in the seed's order; UDP and netperf on the hairpin
+        path, which the seed has no row for, follow under unnumbered labels when measured.
+        """
+        rows: list[SeedRow] = list(SEED_ROWS)
+        rows += [r for r in EXTRA_ROWS if self.cases_of(r.tool, r.path)]
+        return {row.label: self.best_mbps(row.tool, row.path) for row in rows}
+
+    def throughput_by_mss(self) -> dict[str, dict[int, float | None]]:
+        """iperf3 TCP Mbit/s per MSS asked, per TCP seed row label; None where it failed."""
+        table: dict[str, dict[int, float | None]] = {}
+        for row in SEED_ROWS:
+            if row.tool != "iperf3_tcp":
+                continue
+            cases = self.cases_of("iperf3_tcp", row.path)
+            points = sorted({*self.mss_points, *(c.mss_requested for c in cases if c.mss_requested is not None)})
+            by_mss = {c.mss_requested: c.throughput_mbps for c in cases if c.ok}
+            table[row.label] = {m: by_mss.get(m) for m in points}
+        return table
+
+    def latency(self) -> dict[str, Latency | None]:
+        """netperf TCP_RR latency per path label, for the paths the plan measured it on."""
+        out: dict[str, Latency | None] = {}
+        for path in NetPath:
+            cases = self.cases_of("netperf_rr", path)
+            if cases:
+                ok = [c.latency_us for c in cases if c.ok and c.latency_us is not None]
+                out[PATH_LABELS[path]] = ok[-1] if ok else None
+        return out
+
+    def failures(self) -> dict[str, str]:
+        """Case id -> why it has no figures."""
+        return {c.case_id: c.error or "failed" for c in self.cases if not c.ok}

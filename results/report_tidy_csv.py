@@ -1,0 +1,65 @@
+"""A long ("tidy") CSV: one row per case and metric, for spreadsheets and dataframes.
+
+Columns: case_id, path, path_label, tool, mss_requested, mss_actual, metric, value, unit.
+A case that succeeded has one row per figure it measured. A failed case has exactly one
+row, metric `error`, its reason as the value and no unit: failures stay visible in the
+same file, and a reader that wants figures filters `metric != "error"`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from results.model import CaseResult, Results
+
+COLUMNS = ("case_id", "path", "path_label", "tool", "mss_requested", "mss_actual", "metric", "value", "unit")
+ERROR_METRIC = "error"
+
+
+def tidy_csv(results: Results) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for case in results.cases:
+        for metric, value, unit in case_metrics(case):
+            writer.writerow(
+                {
+                    "case_id": case.case_id,
+                    "path": int(case.path),
+                    "path_label": case.path_label,
+                    "tool": case.tool,
+                    "mss_requested": _cell(case.mss_requested),
+                    "mss_actual": _cell(case.mss_actual),
+                    "metric": metric,
+                    "value": value,
+                    "unit": unit,
+                }
+            )
+    return out.getvalue()
+
+
+def case_metrics(case: CaseResult) -> list[tuple[str, str, str]]:
+    """(metric, value, unit) rows of one case; one `error` row when it failed."""
+    if not case.ok:
+        return [(ERROR_METRIC, case.error or "failed", "")]
+    candidates: list[tuple[str, float | int | None, str]] = [
+        ("throughput", case.throughput_mbps, "Mbit/s"),
+        ("retransmits", case.retransmits, "count"),
+        ("loss", case.loss_percent, "%"),
+        ("lost_packets", case.lost_packets, "count"),
+        ("jitter", case.jitter_ms, "ms"),
+        ("cpu_host", case.cpu_host_percent, "%"),
+        ("cpu_remote", case.cpu_remote_percent, "%"),
+        ("transaction_rate", case.transactions_per_s, "1/s"),
+    ]
+    if case.latency_us is not None:
+        for name, value in case.latency_us.model_dump().items():
+            candidates.append((f"latency_{name}", value, "us"))
+    return [(metric, _cell(value), unit) for metric, value, unit in candidates if value is not None]
+
+
+def _cell(value: float | int | None) -> str:
+    if value is None:
+        return ""
+    return str(round(value, 6)) if isinstance(value, float) else str(value)

@@ -1,0 +1,37 @@
+"""Writing a run's reports, and the one-line figure of a case that progress prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from results.model import CaseResult, Results
+from results.report_json import results_json
+from results.report_seed_csv import seed_csv
+from results.report_tidy_csv import tidy_csv
+
+REPORT_FILES = ("results.csv", "results-tidy.csv", "results.json")
+
+
+def write_reports(results: Results, out: Path) -> list[Path]:
+    """The seed-format CSV, the tidy CSV and the JSON, written into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / name for name in REPORT_FILES]
+    for path, text in zip(paths, (seed_csv(results), tidy_csv(results), results_json(results)), strict=True):
+        path.write_text(text)
+    return paths
+
+
+def case_summary(case: CaseResult) -> str:
+    """A case's headline figure, or its failure, in a few words."""
+    if not case.ok:
+        return f"FAILED {case.error}"
+    if case.tool == "netperf_rr":
+        latency = case.latency_us
+        p50 = f"p50 {latency.p50:.0f} us " if latency and latency.p50 is not None else ""
+        return f"{p50}{case.transactions_per_s or 0:.0f} trans/s"
+    text = f"{case.throughput_mbps or 0:.1f} Mbit/s"
+    if case.tool == "iperf3_tcp" and case.mss_actual is not None:
+        text += f" (mss {case.mss_actual})"
+    if case.tool == "iperf3_udp" and case.loss_percent is not None:
+        text += f" (loss {case.loss_percent:.2f}%)"
+    return text

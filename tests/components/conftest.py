@@ -1,0 +1,194 @@
+"""Running the real `__main__.py` under the Pulumi SDK's mocks, recording every registration."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import get_root_resource
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN = ROOT / "__main__.py"
+STACKS = ROOT / "stacks"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+LAB_RUN = FIXTURES / "kind-mesh-run"
+DYNAMIC = "pulumi-python:dynamic/meshperf:"
+FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, for mocks\n"
+
+
+def stack_config(name: str) -> dict[str, str]:
+    """A stack file's config as the engine hands it over: structured values as JSON text."""
+    doc = yaml.safe_load((STACKS / f"Pulumi.{name}.yaml").read_text())
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in doc["config"].items()}
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    provider: str
+    custom: bool
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    secret_outputs: list[str]
+    timeouts: dict[str, str]
+    delete_before_replace: bool
+
+
+@dataclass
+class Run:
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret: dict[str, bool] = field(default_factory=dict)
+
+    def of_type(self, suffix: str) -> list[Registration]:
+        return [r for r in self.resources if r.type.endswith(suffix)]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def kubernetes(self) -> list[Registration]:
+        return [r for r in self.resources if r.type.startswith("kubernetes:")]
+
+
+class Mocks(pulumi.runtime.Mocks):
+    """Outputs the way a cluster would fill them in: pod IPs, cluster IPs, a kubeconfig, the figures."""
+
+    def __init__(self, figures: dict[str, Any] | None) -> None:
+        self.figures = figures
+        self.count = 0
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        self.count += 1
+        outs = json.loads(json.dumps(args.inputs, default=str))
+        t = args.typ
+        if t == "kubernetes:core/v1:Pod":
+            outs.setdefault("status", {})["podIP"] = str(ipaddress.IPv4Address("10.244.1.10") + self.count)
+        elif t == "kubernetes:core/v1:Service" and outs.get("spec", {}).get("clusterIP") != "None":
+            outs["spec"]["clusterIP"] = str(ipaddress.IPv4Address("10.96.0.10") + self.count)
+        elif t.startswith("kubernetes:"):
+            outs.setdefault("metadata", {})["uid"] = f"uid-{self.count}"
+        if t == "kubernetes:batch/v1:Job":
+            outs["metadata"]["uid"] = f"uid-{self.count}"
+        if t == DYNAMIC + "KindCluster":
+            outs["kubeconfig"] = FAKE_KUBECONFIG
+        elif t == DYNAMIC + "KindImage":
+            outs["image_id"] = "sha256:" + "0" * 64
+        elif t == DYNAMIC + "KindMeshRoutes":
+            outs["nodes"] = {
+                c: [{"name": f"{c}-worker", "ip": f"172.18.0.{10 + i}", "pod_cidr": "10.0.0.0/24"}]
+                for i, c in enumerate(outs["clusters"])
+            }
+        elif t == DYNAMIC + "Results":
+            assert self.figures is not None
+            outs.update(self.figures, read_errors=[])
+        return f"{args.name}-id", outs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, also keeping what MockResourceArgs leaves out (dependencies, options)."""
+
+    def __init__(self, mocks: Mocks, run: Run) -> None:
+        super().__init__(mocks)
+        self.run = run
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the monitor's RPC name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        timeouts = request.customTimeouts
+        self.run.resources.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                provider=request.provider,
+                custom=request.custom,
+                dependencies=list(request.dependencies),
+                inputs=self.resources[response.urn].state and _inputs(request),
+                outputs=dict(self.resources[response.urn].state),
+                secret_outputs=list(request.additionalSecretOutputs),
+                timeouts={"create": timeouts.create, "update": timeouts.update, "delete": timeouts.delete},
+                delete_before_replace=request.deleteBeforeReplace,
+            )
+        )
+        return response
+
+
+def _inputs(request: Any) -> dict[str, Any]:
+    from pulumi.runtime.sync_await import _sync_await
+
+    _ = _sync_await  # the monitor already deserialized once; do it again for our copy
+    return dict(rpc.deserialize_properties(request.object))
+
+
+def run_program(stack: str, config: dict[str, str], figures: dict[str, Any] | None, run: Run | None = None) -> Run:
+    """The real __main__.py for `stack` with `config`, under mocks, on a fresh event loop."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    run = run if run is not None else Run()
+    mocks = Mocks(figures)
+    pulumi.runtime.set_mocks(
+        mocks, project="meshperf", stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
+    )
+    pulumi.runtime.set_all_config(config)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        runpy.run_path(str(MAIN), run_name="__main__")
+        root = get_root_resource()
+        assert root is not None
+        exported: dict[str, Any] = dict(root.outputs)  # type: ignore[attr-defined]
+
+        async def gather() -> None:
+            for key, value in exported.items():
+                out = pulumi.Output.from_input(value)
+                run.outputs[key] = await out.future()
+                run.secret[key] = await out.is_secret()
+
+        return asyncio.ensure_future(gather())
+
+    try:
+        program()
+    finally:
+        loop.close()
+    return run
+
+
+@pytest.fixture(scope="session")
+def lab_figures() -> dict[str, Any]:
+    """The figures of a lab run's folder (real iperf3/netperf output) through results/, for the mocks."""
+    from components.logs import FolderLogReader
+    from components.results import figures
+    from spec.load import load_stack
+    from spec.plan import build_plan
+
+    files = asyncio.run(FolderLogReader(LAB_RUN).read())
+    try:
+        return figures(build_plan(load_stack("kind-mesh")), files)
+    except ImportError:
+        return {
+            "throughput": {"stand-in": 1.0},
+            "throughput_by_mss": {},
+            "latency": {},
+            "csv": "",
+            "failures": [],
+            "stand_in": True,
+        }

@@ -1,0 +1,74 @@
+"""Every Kubernetes object of every stack against the OpenAPI schema of that stack's Kubernetes version.
+
+kubernetes-validate ships the schemas (offline); `strict` refuses any property the schema
+does not define, so a misspelt or misplaced key fails here rather than on a cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from conftest import Run, run_program, stack_config
+
+from spec.load import load_stack
+
+STACK_NAMES = ["kind-local", "kind-mesh", "ci-example"]
+
+
+def as_json(value: Any) -> Any:
+    """Mocks hand numbers over as floats: give whole ones back as ints, as kubectl would send them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_json(v) for v in value]
+    return value
+
+
+def objects(run: Run) -> list[dict[str, Any]]:
+    return [as_json(r.inputs) for r in run.kubernetes()]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, lab_figures: dict[str, Any]) -> dict[str, Run]:
+    kubeconfig = tmp_path_factory.mktemp("kube") / "config"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KUBECONFIG", str(kubeconfig))
+    try:
+        return {name: run_program(name, stack_config(name), lab_figures) for name in STACK_NAMES}
+    finally:
+        mp.undo()
+
+
+@pytest.mark.parametrize("name", STACK_NAMES)
+def test_every_object_validates_strictly(runs: dict[str, Run], name: str) -> None:
+    stack = load_stack(name)
+    versions = {c.name: c.version for c in stack.clusters}
+    objs = objects(runs[name])
+    kinds = {o["kind"] for o in objs}
+    assert {"Namespace", "NetworkPolicy", "Pod", "Service", "PersistentVolumeClaim", "ConfigMap", "Job"} <= kinds
+    for version in set(versions.values()):
+        for obj in objs:
+            where = f"{obj['kind']}/{obj['metadata']['name']}"
+            try:
+                checked = kubernetes_validate.validate(obj, version, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                path = ".".join(str(p) for p in exc.path)
+                pytest.fail(f"{name}: {where} against {version}: {path}: {exc.message}")
+            assert checked == version
+
+
+def test_the_validator_catches_a_misplaced_key(runs: dict[str, Run]) -> None:
+    """The check has teeth: a key the schema lacks, and a wrong type, both fail."""
+    pod = next(o for o in objects(runs["kind-local"]) if o["kind"] == "Pod")
+    bad = {**pod, "spec": {**pod["spec"], "nodeSelectors": {"node": "worker1"}}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, "1.31", strict=True)
+    job = next(o for o in objects(runs["kind-local"]) if o["kind"] == "Job")
+    bad = {**job, "spec": {**job["spec"], "backoffLimit": "none"}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, "1.31", strict=True)

@@ -1,0 +1,131 @@
+"""The executor against real OpenSSH servers: 10 hosts, each a network namespace with its own sshd.
+
+The CLI runs inside the lab's controller namespace, so no packet touches the machine's own
+network. Needs root and /usr/sbin/sshd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from sshlab import SSHD, SshLab, host_address
+
+ROOT = Path(__file__).resolve().parents[2]
+SYSCTLS = {"net.ipv4.tcp_fin_timeout": "30", "net.ipv4.tcp_keepalive_time": "600", "net.ipv4.tcp_syn_retries": "4"}
+LINE = "10.251.0.1 controller"
+DEPLOY = {
+    "gather": ["os_release", "kernel"],
+    "operations": [
+        *({"sysctl": {"key": k, "value": v, "persist_file": "${sysctl_file}"}} for k, v in SYSCTLS.items()),
+        {"file": {"path": "${dir}/motd", "content": "meshperf\n", "mode": "0640"}},
+        {"line": {"path": "${dir}/hosts.conf", "line": LINE}},
+    ],
+}
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not Path(SSHD).exists(), reason="needs root and sshd")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    lab = SshLab(10, tmp_path_factory.mktemp("sshlab"))
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+def apply_cli(lab: SshLab, inventory: dict, deploy: dict, *args: str) -> tuple[int, dict, str]:
+    d = lab.workdir
+    (d / "inventory.yaml").write_text(yaml.safe_dump(inventory))
+    (d / "deploy.yaml").write_text(yaml.safe_dump(deploy))
+    argv = [sys.executable, "-m", "hosts", "apply", str(d / "inventory.yaml"), str(d / "deploy.yaml")]
+    proc = lab.in_controller([*argv, "--json", str(d / "report.json"), *args], cwd=str(ROOT), timeout=120)
+    report = json.loads((d / "report.json").read_text())
+    return proc.returncode, report, proc.stdout + proc.stderr
+
+
+def live_sysctls(lab: SshLab, host) -> list[str]:
+    return lab.in_host(host, ["cat", *(f"/proc/sys/{k.replace('.', '/')}" for k in SYSCTLS)]).split()
+
+
+def test_check_apply_and_again(lab):
+    before = [live_sysctls(lab, h) for h in lab.hosts]
+    status, report, output = apply_cli(lab, lab.inventory(), DEPLOY, "--check")
+    assert status == 0, output
+    assert all(r["status"] == "changed" for h in report["hosts"] for r in h["results"])
+    assert [live_sysctls(lab, h) for h in lab.hosts] == before
+    assert not any((h.workdir / "motd").exists() or (h.workdir / "sysctl.conf").exists() for h in lab.hosts)
+    assert "check mode, nothing was changed: 10 hosts, 50 would change, 0 failed" in output
+
+    status, report, output = apply_cli(lab, lab.inventory(), DEPLOY)
+    assert status == 0, output
+    assert "10 hosts, 50 changed, 0 failed" in output
+    for h in lab.hosts:
+        assert live_sysctls(lab, h) == list(SYSCTLS.values())
+        assert (h.workdir / "sysctl.conf").read_text() == "".join(f"{k} = {v}\n" for k, v in SYSCTLS.items())
+        assert (h.workdir / "motd").read_text() == "meshperf\n"
+        assert (h.workdir / "motd").stat().st_mode & 0o777 == 0o640
+        assert (h.workdir / "hosts.conf").read_text() == LINE + "\n"
+    assert all(h["facts"]["OsRelease()"]["ID"] for h in report["hosts"])
+
+    status, report, output = apply_cli(lab, lab.inventory(), DEPLOY)
+    assert status == 0, output
+    assert "10 hosts, 0 changed, 0 failed" in output
+
+
+def test_failures_are_reported_while_the_others_complete(lab):
+    """A changed host key, a host that is down and a hanging command, in one run with 8 healthy hosts."""
+    inventory = lab.inventory()
+    hosts = inventory["hosts"]
+    for entry in hosts.values():
+        entry["vars"]["skip_hang"] = "true"
+    # h3's known key is another host's: a mismatch, as when a host was rebuilt or someone is in between
+    wrong = lab.workdir / "known_hosts_wrong"
+    wrong.write_text(
+        lab.known_hosts.read_text().replace(
+            lab.hosts[3].known_hosts_line(),
+            f"{lab.hosts[3].address} {lab.hosts[4].known_hosts_line().split(' ', 1)[1]}",
+        )
+    )
+    hosts["h3"]["known_hosts"] = str(wrong)
+    hosts["h5"]["command_timeout"] = 2
+    hosts["h5"]["vars"]["skip_hang"] = "false"
+    hosts["down"] = {
+        "address": host_address(200),
+        "connect_timeout": 2,
+        "vars": {"dir": "/nonexistent", "sysctl_file": "/x"},
+    }
+    deploy = {**DEPLOY, "operations": [{"shell": {"run": "sleep 60", "unless": "${skip_hang}"}}, *DEPLOY["operations"]]}
+
+    t0 = time.monotonic()
+    status, report, output = apply_cli(lab, inventory, deploy)
+    elapsed = time.monotonic() - t0
+    by_host = {h["host"]: h for h in report["hosts"]}
+    assert status == 2, output
+    assert elapsed < 30
+    assert by_host["h3"]["error"].startswith(
+        f"host key refused: the key of {lab.hosts[3].address}:22 does not match the one in {wrong}"
+    )
+    assert by_host["down"]["error"] in (
+        f"no SSH answer from {host_address(200)}:22 within 2s",
+        f"cannot connect to {host_address(200)}:22: No route to host",
+    )
+    h5 = by_host["h5"]["results"]
+    assert h5[0] == {
+        "label": "shell sleep 60",
+        "status": "failed",
+        "reason": "command timed out after 2s: sh -s",
+        "commands": ["sleep 60"],
+    }
+    assert all(r["status"] == "failed" and r["reason"].startswith("not run") for r in h5[1:])
+    healthy = [h for name, h in by_host.items() if name not in ("h3", "h5", "down")]
+    assert len(healthy) == 8
+    assert all(h["error"] is None and all(r["status"] == "ok" for r in h["results"]) for h in healthy)
+    assert "unreachable: host key refused" in output and "13 hosts" not in output

@@ -1,0 +1,394 @@
+"""Operations from data: facts and desired state in, the commands to run out (none when in that state)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+
+import pytest
+
+from hosts.facts import (
+    CommandSucceeds,
+    DebPackages,
+    FileInfo,
+    FileState,
+    FileText,
+    InterfaceMtus,
+    KindClusters,
+    KindNodeImages,
+    Routes,
+    SysctlValue,
+)
+from hosts.facts import (
+    Route as RouteFact,
+)
+from hosts.operations import (
+    Command,
+    DebPackage,
+    FactValues,
+    Fetch,
+    File,
+    KindCluster,
+    KindImage,
+    Kubeconfig,
+    Line,
+    LinkMtu,
+    OperationError,
+    Route,
+    Shell,
+    Sysctl,
+    Upload,
+)
+from hosts.operations.sysctl import persisted_values
+
+
+def commands(op, facts):
+    """The op's changes for these facts, as command text (every fact it asks for must be given)."""
+    values = FactValues(facts)
+    assert all(f in values for f in op.facts()), "the test must give every fact the op reads"
+    return [c.text if isinstance(c, Command) else c for c in op.changes(values)]
+
+
+SYS = "net.ipv4.tcp_fin_timeout"
+PF = "/etc/sysctl.d/99-meshperf.conf"
+SED = (
+    f"touch {PF} && sed -i '/^[[:space:]]*-\\{{0,1\\}}net\\.ipv4\\.tcp_fin_timeout[[:space:]]*=/d' {PF} && "
+    f"printf '%s\\n' 'net.ipv4.tcp_fin_timeout = 30' >> {PF}"
+)
+SET = "printf '%s\\n' 30 > /proc/sys/net/ipv4/tcp_fin_timeout"
+
+
+@pytest.mark.parametrize(
+    ("live", "persisted", "expected"),
+    [
+        ("60", None, [SET, SED]),
+        ("30", "net.ipv4.tcp_fin_timeout = 30\n", []),
+        ("30", "net.ipv4.tcp_fin_timeout=30\n", []),
+        ("60", "net.ipv4.tcp_fin_timeout = 30\n", [SET]),
+        ("30", "net.ipv4.tcp_fin_timeout = 60\n", [SED]),
+        ("30", "# net.ipv4.tcp_fin_timeout = 30\n", [SED]),
+        ("30", "net.ipv4.tcp_fin_timeout = 30\nnet.ipv4.tcp_fin_timeout = 45\n", [SED]),
+        ("30", "-net.ipv4.tcp_fin_timeout = 30\n", []),
+        ("30", "", [SED]),
+    ],
+)
+def test_sysctl(live, persisted, expected):
+    op = Sysctl(key=SYS, value=30)
+    assert commands(op, {SysctlValue(SYS): live, FileText(PF): persisted}) == expected
+
+
+def test_sysctl_not_persisted_reads_no_file():
+    op = Sysctl(key=SYS, value="30", persist=False)
+    assert op.facts() == [SysctlValue(SYS)]
+    assert commands(op, {SysctlValue(SYS): "60"}) == [SET]
+    assert commands(op, {SysctlValue(SYS): "30"}) == []
+
+
+def test_sysctl_multi_value_compares_normalized():
+    op = Sysctl(key="net.ipv4.ip_local_port_range", value="1024   65000", persist=False)
+    assert commands(op, {SysctlValue(op.key): "1024 65000"}) == []
+    assert commands(op, {SysctlValue(op.key): "32768 60999"}) == [
+        "printf '%s\\n' '1024 65000' > /proc/sys/net/ipv4/ip_local_port_range"
+    ]
+
+
+def test_sysctl_unknown_key_fails():
+    with pytest.raises(OperationError, match=r"no sysctl net\.nope"):
+        Sysctl(key="net.nope", value=1).changes(FactValues({SysctlValue("net.nope"): None, FileText(PF): None}))
+
+
+def test_sysctl_key_is_validated():
+    with pytest.raises(ValueError):
+        Sysctl(key="net; rm -rf /", value=1)
+
+
+def test_persisted_values():
+    text = "# c\n; c\nnet.a = 1\n-net.b=2 3\n\nbad\nnet.a = 4\n"
+    assert persisted_values(text) == {"net.a": "4", "net.b": "2 3"}
+    assert persisted_values(None) == {}
+
+
+def test_sysctls_sharing_a_file_compose(tmp_path):
+    """Each sysctl edits the file as it is when its turn comes: three in a row leave three lines."""
+    f = tmp_path / "s.conf"
+    f.write_text("net.ipv4.tcp_syn_retries = 6\nother = 1\n")
+    ops = [
+        Sysctl(key=k, value=v, persist_file=str(f))
+        for k, v in [
+            ("net.ipv4.tcp_fin_timeout", 30),
+            ("net.ipv4.tcp_keepalive_time", 600),
+            ("net.ipv4.tcp_syn_retries", 4),
+        ]
+    ]
+    initial = f.read_text()
+    for op in ops:
+        (cmd,) = [c for c in commands(op, {op.facts()[0]: "1", FileText(str(f)): initial}) if "sed" in c]
+        subprocess.run(["sh", "-ec", cmd], check=True, timeout=30)
+    assert persisted_values(f.read_text()) == {
+        "other": "1",
+        "net.ipv4.tcp_fin_timeout": "30",
+        "net.ipv4.tcp_keepalive_time": "600",
+        "net.ipv4.tcp_syn_retries": "4",
+    }
+
+
+def digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (
+            None,
+            ["printf '%s' 'hi\n' > /x/f.meshperf-tmp && chmod 640 /x/f.meshperf-tmp && mv -f /x/f.meshperf-tmp /x/f"],
+        ),
+        (FileInfo(0o640, digest("hi\n"), 3), []),
+        (FileInfo(0o644, digest("hi\n"), 3), ["chmod 640 /x/f"]),
+        (
+            FileInfo(0o640, digest("old\n"), 4),
+            ["printf '%s' 'hi\n' > /x/f.meshperf-tmp && chmod 640 /x/f.meshperf-tmp && mv -f /x/f.meshperf-tmp /x/f"],
+        ),
+    ],
+)
+def test_file(state, expected):
+    op = File(path="/x/f", content="hi\n", mode="0640")
+    assert commands(op, {FileState("/x/f"): state}) == expected
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("0644", 0o644), ("755", 0o755), (0o600, 0o600), (420, 0o644)])
+def test_file_modes(mode, expected):
+    assert File(path="/f", content="", mode=mode).mode == expected
+
+
+@pytest.mark.parametrize("mode", [644, "9", "0o644x", 0o17777])
+def test_file_bad_modes(mode):
+    with pytest.raises(ValueError):
+        File(path="/f", content="", mode=mode)
+
+
+def test_large_file_is_uploaded():
+    content = "x" * (70 * 1024)
+    (change,) = File(path="/big", content=content).changes(FactValues({FileState("/big"): None}))
+    assert change == Upload("/big", content.encode(), 0o644)
+
+
+def test_file_write_command_handles_quotes(tmp_path):
+    content = 'it\'s "quoted" $HOME `x` \\n\n'
+    path = tmp_path / "q"
+    (cmd,) = commands(File(path=str(path), content=content, mode="0600"), {FileState(str(path)): None})
+    subprocess.run(["sh", "-ec", cmd], check=True, timeout=30)
+    assert path.read_text() == content
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("text", "op", "expected"),
+    [
+        (None, Line(path="/f", line="a b"), ["printf '%s\\n' 'a b' >> /f"]),
+        ("x\na b\ny\n", Line(path="/f", line="a b"), []),
+        ("x\n", Line(path="/f", line="a b"), ["printf '%s\\n' 'a b' >> /f"]),
+        ("x", Line(path="/f", line="a b"), ["printf '\\n%s\\n' 'a b' >> /f"]),
+        ("", Line(path="/f", line="a"), ["printf '%s\\n' a >> /f"]),
+        ("a b \n", Line(path="/f", line="a b"), ["printf '%s\\n' 'a b' >> /f"]),
+        (
+            "k=2\n",
+            Line(path="/f", line="k=1", match="^k="),
+            [
+                "MP_0=k=1 MP_1=k=2 awk "
+                '\'$0 == ENVIRON["MP_1"] { if (!done) print ENVIRON["MP_0"]; done = 1; next } { print }\' '
+                "/f > /f.meshperf-tmp && cat /f.meshperf-tmp > /f && rm -f /f.meshperf-tmp"
+            ],
+        ),
+        ("k=1\n", Line(path="/f", line="k=1", match="^k="), []),
+        ("z\n", Line(path="/f", line="k=1", match="^k="), ["printf '%s\\n' k=1 >> /f"]),
+    ],
+)
+def test_line(text, op, expected):
+    assert commands(op, {FileText(op.path): text}) == expected
+
+
+def test_line_without_create_fails_on_missing_file():
+    with pytest.raises(OperationError, match="no such file /f"):
+        Line(path="/f", line="a", create=False).changes(FactValues({FileText("/f"): None}))
+
+
+def test_line_refuses_newlines_and_bad_regex():
+    with pytest.raises(ValueError):
+        Line(path="/f", line="a\nb")
+    with pytest.raises(ValueError):
+        Line(path="/f", line="a", match="(")
+
+
+def test_line_replace_runs(tmp_path):
+    f = tmp_path / "conf"
+    f.write_text("a=0\nPort 22\nb='x'\nPort 2222\n")
+    f.chmod(0o600)
+    op = Line(path=str(f), line="Port 2200 # it's", match="^Port ")
+    (cmd,) = commands(op, {FileText(str(f)): f.read_text()})
+    subprocess.run(["sh", "-ec", cmd], check=True, timeout=30)
+    assert f.read_text() == "a=0\nPort 2200 # it's\nb='x'\n"
+    assert f.stat().st_mode & 0o777 == 0o600
+    assert commands(op, {FileText(str(f)): f.read_text()}) == []
+
+
+APT = "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Options::=--force-confold"
+
+
+@pytest.mark.parametrize(
+    ("installed", "op", "expected"),
+    [
+        ({"curl": "7.88", "iperf3": "3.12"}, DebPackage(names=("curl", "iperf3")), []),
+        (
+            {"curl": "7.88", "iperf3": None},
+            DebPackage(names=("curl", "iperf3")),
+            [f"{APT} update", f"{APT} install --no-install-recommends iperf3"],
+        ),
+        (
+            {"curl": None},
+            DebPackage(names=("curl",), update_cache=False),
+            [f"{APT} install --no-install-recommends curl"],
+        ),
+        ({"curl": "7.88"}, DebPackage(names=("curl",), state="absent"), [f"{APT} remove curl"]),
+        ({"curl": None}, DebPackage(names=("curl",), state="absent"), []),
+    ],
+)
+def test_deb_package(installed, op, expected):
+    assert commands(op, {DebPackages(op.names): installed}) == expected
+
+
+def test_deb_package_names_are_validated():
+    with pytest.raises(ValueError):
+        DebPackage(names=("curl; reboot",))
+
+
+ROUTES = {
+    "default": RouteFact("default", "172.18.0.1", "eth0"),
+    "10.245.0.0/16": RouteFact("10.245.0.0/16", "172.18.0.5", "eth0"),
+}
+
+
+@pytest.mark.parametrize(
+    ("op", "expected"),
+    [
+        (Route(dst="10.245.0.0/16", via="172.18.0.5"), []),
+        (Route(dst="10.245.0.0/16", via="172.18.0.5", dev="eth0"), []),
+        (Route(dst="10.245.0.0/16", via="172.18.0.6"), ["ip route replace 10.245.0.0/16 via 172.18.0.6"]),
+        (
+            Route(dst="10.246.1.0/24", via="172.18.0.6", dev="eth0"),
+            ["ip route replace 10.246.1.0/24 via 172.18.0.6 dev eth0"],
+        ),
+        (Route(dst="10.246.1.7", dev="eth1"), ["ip route replace 10.246.1.7/32 dev eth1"]),
+        (Route(dst="10.245.0.0/16", state="absent"), ["ip route del 10.245.0.0/16"]),
+        (Route(dst="10.9.0.0/16", state="absent"), []),
+        (Route(dst="10.245.1.1/16", via="172.18.0.5"), []),
+    ],
+)
+def test_route(op, expected):
+    assert commands(op, {Routes(): ROUTES}) == expected
+
+
+def test_route_needs_via_or_dev():
+    with pytest.raises(OperationError, match="give 'via' or 'dev'"):
+        Route(dst="10.0.0.0/8").changes(FactValues({Routes(): {}}))
+
+
+@pytest.mark.parametrize(
+    ("mtus", "expected"), [({"eth0": 1500}, ["ip link set dev eth0 mtu 1400"]), ({"eth0": 1400}, [])]
+)
+def test_link_mtu(mtus, expected):
+    assert commands(LinkMtu(dev="eth0", mtu=1400), {InterfaceMtus(): mtus}) == expected
+
+
+def test_link_mtu_unknown_interface():
+    with pytest.raises(OperationError, match="no interface eth9"):
+        LinkMtu(dev="eth9", mtu=1400).changes(FactValues({InterfaceMtus(): {"eth0": 1500}}))
+
+
+KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
+KC = "/tmp/meshperf-kind-a.yaml"
+
+
+@pytest.mark.parametrize(
+    ("clusters", "op", "expected"),
+    [
+        (("a",), KindCluster(name="a"), []),
+        ((), KindCluster(name="a"), ["kind create cluster --name a --wait 120s"]),
+        (
+            (),
+            KindCluster(name="a", config=KIND_CONFIG, image="kindest/node:v1.31.0"),
+            [
+                f"printf '%s' '{KIND_CONFIG}' > {KC}.meshperf-tmp && chmod 644 {KC}.meshperf-tmp"
+                f" && mv -f {KC}.meshperf-tmp {KC}",
+                f"kind create cluster --name a --wait 120s --image kindest/node:v1.31.0 --config {KC}",
+            ],
+        ),
+        (("a", "b"), KindCluster(name="b", state="absent"), ["kind delete cluster --name b"]),
+        (("a",), KindCluster(name="b", state="absent"), []),
+    ],
+)
+def test_kind_cluster(clusters, op, expected):
+    assert commands(op, {KindClusters(): clusters}) == expected
+
+
+@pytest.mark.parametrize(
+    ("nodes", "expected"),
+    [
+        (
+            {
+                "m-control-plane": frozenset({"docker.io/library/iperf3:1"}),
+                "m-worker": frozenset({"docker.io/library/iperf3:1"}),
+            },
+            [],
+        ),
+        (
+            {"m-control-plane": frozenset({"docker.io/library/iperf3:1"}), "m-worker": frozenset()},
+            ["kind load docker-image iperf3:1 --name m"],
+        ),
+        ({}, ["kind load docker-image iperf3:1 --name m"]),
+    ],
+)
+def test_kind_image(nodes, expected):
+    assert commands(KindImage(cluster="m", image="iperf3:1"), {KindNodeImages("m"): nodes}) == expected
+
+
+KUBECONFIG = (
+    "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: X\n"
+    "    server: https://127.0.0.1:40123\n  name: kind-m\n"
+)
+
+
+def test_kubeconfig_fetch_and_rewrite():
+    op = Kubeconfig(cluster="m", dest="~/.kube/m", server="https://10.0.0.5:6443")
+    (change,) = op.changes(FactValues({}))
+    assert isinstance(change, Fetch)
+    assert change.command == "kind get kubeconfig --name m"
+    assert change.dest == "~/.kube/m"
+    assert change.transform(KUBECONFIG) == KUBECONFIG.replace("https://127.0.0.1:40123", "https://10.0.0.5:6443")
+    internal = Kubeconfig(cluster="m", dest="/k", internal=True)
+    (change,) = internal.changes(FactValues({}))
+    assert change.command == "kind get kubeconfig --name m --internal"
+    assert change.transform(KUBECONFIG) == KUBECONFIG
+
+
+@pytest.mark.parametrize(
+    ("op", "facts", "expected"),
+    [
+        (Shell(run="make install"), {}, ["make install"]),
+        (Shell(run="make install", unless="test -x /usr/bin/x"), {CommandSucceeds("test -x /usr/bin/x"): True}, []),
+        (
+            Shell(run="make install", unless="test -x /usr/bin/x"),
+            {CommandSucceeds("test -x /usr/bin/x"): False},
+            ["make install"],
+        ),
+        (Shell(run="mkdir /d", creates="/d"), {CommandSucceeds("test -e /d"): True}, []),
+        (Shell(run="mkdir /d", creates="/d"), {CommandSucceeds("test -e /d"): False}, ["mkdir /d"]),
+    ],
+)
+def test_shell(op, facts, expected):
+    assert commands(op, facts) == expected
+
+
+def test_unknown_keys_are_refused():
+    with pytest.raises(ValueError):
+        File(path="/f", content="", owner="root")

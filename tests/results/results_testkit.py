@@ -1,0 +1,108 @@
+"""Shared test data for tests/results: the captured outputs and a synthetic log folder.
+
+The synthetic folder is built from the real captures in data/ (see capture_outputs.sh),
+placed under case ids of a small plan, with every way a case can fail represented once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from spec.model import Stack
+from spec.plan import Plan, build_plan
+
+DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def read(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+def load_json(name: str) -> dict:
+    return json.loads(read(name))
+
+
+def small_stack() -> Stack:
+    """Default clusters and workloads; paths 1, 2, 3 and 5 (4 and 6 not run); two MSS points."""
+    return Stack.model_validate({"suites": {"netperf": {"paths": [1, 2, 3, 5], "mss": [536, 1376], "duration_s": 2}}})
+
+
+def small_plan() -> Plan:
+    return build_plan(small_stack())
+
+
+def tbf_mbps() -> float:
+    """The THROUGHPUT (in 10^3bits/s) of the tbf-limited capture, in Mbit/s: p2's netperf figure."""
+    text = read("netperf-2.7-tcp-stream-keyval-kbits-tbf50mbit.txt")
+    return float(next(line for line in text.splitlines() if line.startswith("THROUGHPUT=")).split("=")[1]) / 1000
+
+
+GARBAGE = "Segmentation fault (core dumped)\n\x00\x01 not a tool's output\n"
+
+# case id -> (log content or None for no log, exit code or None for no index line, extra files)
+CASES: dict[str, tuple[str | None, int | None, dict[str, str]]] = {
+    "p1-iperf3-tcp-mss536": (read("iperf3-3.12-tcp-mss536.json"), 0, {"ss": read("iperf3-3.12-tcp-mss536.ss")}),
+    "p1-iperf3-tcp-mss1376": (read("iperf3-3.12-tcp-mss1376.json"), 0, {"ss": read("iperf3-3.12-tcp-mss1376.ss")}),
+    "p1-iperf3-udp-len1400": (read("iperf3-3.12-udp-unlimited-len1400.json"), 0, {}),
+    "p1-netperf-stream": (read("netperf-2.7-tcp-stream-keyval.txt"), 0, {}),
+    "p1-netperf-rr": (read("netperf-2.7-tcp-rr-keyval.txt"), 0, {}),
+    "p2-iperf3-tcp-mss536": (read("iperf3-3.1-handwritten-tcp-mss536.json"), 0, {}),
+    "p2-iperf3-tcp-mss1376": (read("iperf3-3.12-server-terminated.json"), 0, {}),
+    "p2-iperf3-udp-len1400": (read("iperf3-3.1-handwritten-udp-len1400.json"), 0, {}),
+    "p2-netperf-stream": (read("netperf-2.7-tcp-stream-keyval-kbits-tbf50mbit.txt"), 0, {}),
+    "p2-netperf-rr": (read("netperf-2.7-tcp-rr-csv.txt"), 0, {}),
+    "p3-iperf3-tcp-mss536": (read("iperf3-3.12-refused.json"), 1, {}),
+    "p3-iperf3-tcp-mss1376": ("", 124, {}),
+    "p3-iperf3-udp-len1400": (GARBAGE, 0, {}),
+    "p3-netperf-stream": (None, 0, {}),
+    "p3-netperf-rr": (read("netperf-2.7-tcp-rr-keyval.txt"), None, {}),
+    "p5-iperf3-tcp-mss536": (read("netperf-2.7-tcp-stream-classic.txt"), 0, {}),
+    "p5-iperf3-tcp-mss1376": (
+        read("iperf3-3.12-tcp-mss1376-mtu1000.json"),
+        0,
+        {"ss": read("iperf3-3.12-tcp-mss1376-mtu1000.ss")},
+    ),
+    "p5-iperf3-udp-len1400": (None, None, {}),
+    "p5-netperf-stream": (read("netperf-2.7-no-netserver.txt"), 255, {}),
+    "p5-netperf-rr": (read("netperf-2.7-tcp-rr-classic.txt"), 0, {}),
+}
+
+# Failed case id -> words its reason must hold (besides its log file's name).
+EXPECTED_FAILURES: dict[str, tuple[str, ...]] = {
+    "p2-iperf3-tcp-mss1376": ("the server has terminated",),
+    "p3-iperf3-tcp-mss536": ("exit 1", "Connection refused"),
+    "p3-iperf3-tcp-mss1376": ("timed out", "124", "empty output"),
+    "p3-iperf3-udp-len1400": ("unreadable output",),
+    "p3-netperf-stream": ("no log",),
+    "p3-netperf-rr": ("no index line",),
+    "p5-iperf3-tcp-mss536": ("holds netperf",),
+    "p5-iperf3-udp-len1400": ("not run",),
+    "p5-netperf-stream": ("exit 255", "establish control"),
+}
+
+
+def log_name(case_id: str) -> str:
+    return f"{case_id}.{'json' if 'iperf3' in case_id else 'txt'}"
+
+
+def synthetic_folder() -> dict[str, str]:
+    """File name -> content, as read_log_folder returns it: logs at the top, the index in
+    two per-node files (w1's and w3's), one case indexed twice (a failed try, then the run)."""
+    files: dict[str, str] = {}
+    index: dict[str, list[str]] = {"w1/index.tsv": [], "w3/index.tsv": [], "w2/index.tsv": []}
+    client = {1: "w1", 2: "w1", 3: "w3", 5: "w2"}
+    for case_id, (log, code, extra) in CASES.items():
+        if log is not None:
+            files[log_name(case_id)] = log
+        for ext, text in extra.items():
+            files[f"{case_id}.{ext}"] = text
+        if code is not None:
+            node_index = index[f"{client[int(case_id[1])]}/index.tsv"]
+            if case_id == "p1-netperf-stream":
+                node_index.append(f"{case_id}\t2026-11-25T10:00:00Z\t2026-11-25T10:00:01Z\t1")
+            node_index.append(f"{case_id}\t2026-11-25T10:00:02Z\t2026-11-25T10:00:04Z\t{code}")
+    for name, lines in index.items():
+        files[name] = "\n".join(lines) + "\n"
+    return files
