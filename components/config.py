@@ -3,9 +3,8 @@
 The spec model (`spec.model.Stack`) says what to measure; this module holds what only the
 Kubernetes backend needs: where each cluster comes from (a kind cluster made on a host, or
 an existing one by kubeconfig context), the tool image, the log volumes, the namespace.
-They live under one extra key, `meshperf:kubernetes`, which is taken out of the config
-before the rest goes to `spec.load.stack_from_config`; every key is optional, so a stack
-file without it gets kind clusters on this machine and an image built from `images/`.
+They live under one key, `meshperf:kubernetes` (modelled in `spec.kubernetes`); this
+module checks them against the rest of the stack.
 
 A cluster whose spec names a `kubeconfig_context` is an existing cluster; any other is a
 kind cluster.
@@ -13,84 +12,16 @@ kind cluster.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
-
-from spec.load import StackError, describe, stack_from_config
-from spec.model import NAME_RE, Stack, Strict
+from spec.kubernetes import KIND_NODE_IMAGES, ClusterSettings, KubernetesSettings
+from spec.load import StackError, stack_from_config
+from spec.model import Stack
 
 KEY = "kubernetes"
-DEFAULT_IMAGE = "meshperf-tools:dev"
-
-# kind node images by Kubernetes minor version (tags kind publishes); a stack may name its own.
-KIND_NODE_IMAGES: dict[str, str] = {
-    "1.29": "kindest/node:v1.29.8",
-    "1.30": "kindest/node:v1.30.4",
-    "1.31": "kindest/node:v1.31.0",
-    "1.32": "kindest/node:v1.32.0",
-    "1.33": "kindest/node:v1.33.1",
-}
-
-
-class SshHost(Strict):
-    """A machine reached over SSH (asyncssh); its host key is always checked."""
-
-    address: str
-    port: Annotated[int, Field(ge=1, le=65535)] = 22
-    user: str = "root"
-    key: str | None = None
-    known_hosts: str | None = None
-    command_timeout_s: Annotated[float, Field(gt=0)] = 900.0
-
-
-class ClusterSettings(Strict):
-    """How one cluster of the spec is reached or made."""
-
-    host: Literal["local"] | SshHost = "local"
-    node_image: str | None = None
-    api_server_address: ipaddress.IPv4Address = ipaddress.IPv4Address("127.0.0.1")
-    api_server_port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    kind: str = "kind"
-    docker: str = "docker"
-    # Existing clusters only: the kubeconfig file (default $KUBECONFIG, then ~/.kube/config).
-    kubeconfig: str | None = None
-
-
-class ImageSettings(Strict):
-    name: str = DEFAULT_IMAGE
-    # Build from images/ and load into each kind cluster; default: when every cluster is kind.
-    build: bool | None = None
-    pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
-
-
-class LogSettings(Strict):
-    size: Annotated[str, Field(pattern=r"^\d+(Ki|Mi|Gi)$")] = "1Gi"
-    storage_class: str | None = None
-    mount_path: Annotated[str, Field(pattern=r"^/[-a-z0-9/_]*$")] = "/logs"
-
-
-class ResultSettings(Strict):
-    enabled: bool = True
-    read_timeout_s: Annotated[int, Field(ge=5, le=3600)] = 120
-
-
-class KubernetesSettings(Strict):
-    namespace: Annotated[str, Field(pattern=NAME_RE, max_length=40)] = "meshperf"
-    clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
-    image: ImageSettings = ImageSettings()
-    logs: LogSettings = LogSettings()
-    results: ResultSettings = ResultSettings()
-    job_slack_s: Annotated[int, Field(ge=0, le=3600)] = 300
-
-
-class _Extra(Strict):
-    kubernetes: KubernetesSettings = KubernetesSettings()
 
 
 class Settings:
@@ -167,13 +98,8 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
 
 def settings_from_config(config: Mapping[str, object], where: str = "stack") -> Settings:
     """Validate the `meshperf:` keys (prefix stripped): spec's keys by spec, ours here."""
-    ours = {k: v for k, v in config.items() if k == KEY}
-    rest = {k: v for k, v in config.items() if k != KEY}
-    stack = stack_from_config(rest, where)
-    try:
-        kube = _Extra.model_validate(ours).kubernetes
-    except ValidationError as exc:
-        raise StackError(f"{where}: {describe(exc)}") from None
+    stack = stack_from_config(config, where)
+    kube = stack.kubernetes
     try:
         _check(stack, kube)
     except StackError as exc:

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider
 
-from components.config import ClusterSettings
 from components.hostrun import Run, check, host_label, open_runner
+from spec.kubernetes import ClusterSettings
 from spec.model import Cluster
 
 KIND_API = "kind.x-k8s.io/v1alpha4"

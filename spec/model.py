@@ -11,18 +11,13 @@ import re
 from enum import IntEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-Name = Annotated[str, Field(pattern=NAME_RE, max_length=40)]
+from spec.base import NAME_RE, Name, Strict
+from spec.kubernetes import KubernetesSettings
+
 RATE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)(bit|bps)?$", re.IGNORECASE)
 MSS_MIN, MSS_MAX = 88, 9000
-
-
-class Strict(BaseModel):
-    """Unknown keys are typos in a stack file: refuse them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class NetPath(IntEnum):
@@ -150,8 +145,8 @@ class NetperfSuite(Strict):
     """The seed's netperf matrix plus TCP_RR latency."""
 
     enabled: bool = True
-    paths: Annotated[list[NetPath], Field(min_length=1)] = list(NetPath)
-    tools: Annotated[list[Tool], Field(min_length=1)] = list(ALL_TOOLS)
+    paths: Annotated[list[NetPath], Field(min_length=1)] = Field(default_factory=lambda: list(NetPath))
+    tools: Annotated[list[Tool], Field(min_length=1)] = Field(default_factory=lambda: list(ALL_TOOLS))
     mss: MssSweep | Annotated[list[int], Field(min_length=1)] = MssSweep()
     duration_s: Annotated[int, Field(ge=1, le=3600)] = 10
     omit_s: Annotated[int, Field(ge=0, le=60)] = 0
@@ -241,6 +236,7 @@ class Stack(Strict):
     link: Link = Link()
     suites: Suites = Suites()
     run_id: Annotated[str, Field(pattern=NAME_RE, max_length=20)] = "1"
+    kubernetes: KubernetesSettings = KubernetesSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Stack:

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.config import KIND_NODE_IMAGES, ClusterSettings, SshHost
 from components.hostrun import RunError, host_props
 from components.kind import KindClusterProvider, kind_config, kind_node_names
 from components.mesh import route_commands
+from spec.kubernetes import KIND_NODE_IMAGES, ClusterSettings, SshHost
 from spec.load import load_stack
 
 STAND_IN_KIND = """#!/bin/sh
