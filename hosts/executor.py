@@ -228,7 +228,7 @@ class _Host:
         try:
             result = await self.connector.run_script(change_script([cmds for _, cmds in batch], token))
         except HostError as exc:
-            return [OpResult(op.label, "failed", exc.reason) for op, _ in batch]
+            return [OpResult(op.label, "failed", exc.reason, tuple(cmds)) for op, cmds in batch]
         blocks = parse_blocks(result.stdout, token)
         out: list[OpResult] = []
         for i, (op, commands) in enumerate(batch):

@@ -31,7 +31,7 @@ async def one(host: dict[str, str], key: str, known_hosts: str) -> bool:
                 f"grep -cxF {shlex.quote(LINE)} {d}/hosts.conf 2>/dev/null; true",
             ]
         )
-        state = (await conn.run(read)).stdout or ""
+        state = str((await conn.run(read)).stdout or "")
         values, rest = state.split("\n", len(SYSCTLS))[: len(SYSCTLS)], state.split("\n", len(SYSCTLS))[-1]
         persisted, motd, has_line = rest.split("@\n")
         wanted = "".join(f"{k} = {v}\n" for k, v in SYSCTLS.items())

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests" / "hosts"))
 
-from sshlab import CONTROLLER_ADDRESS, SshLab  # noqa: E402
+from sshlab import CONTROLLER_ADDRESS, SshLab  # type: ignore[import-not-found]  # noqa: E402
 
 SYSCTLS = {"net.ipv4.tcp_fin_timeout": "30", "net.ipv4.tcp_keepalive_time": "600", "net.ipv4.tcp_syn_retries": "4"}
 CONTENT = "meshperf bench\n"

@@ -100,7 +100,7 @@ def test_failures_are_reported_while_the_others_complete(lab):
     hosts["down"] = {
         "address": host_address(200),
         "connect_timeout": 2,
-        "vars": {"dir": "/nonexistent", "sysctl_file": "/x"},
+        "vars": {"dir": "/nonexistent", "sysctl_file": "/x", "skip_hang": "true"},
     }
     deploy = {**DEPLOY, "operations": [{"shell": {"run": "sleep 60", "unless": "${skip_hang}"}}, *DEPLOY["operations"]]}
 
