@@ -37,7 +37,10 @@ def _stack_file(tmp_path: Path, **suite: Any) -> Path:
 def _start(tmp_path: Path, stack: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "netlab", "up", "-s", str(stack), "--runs-dir", str(tmp_path / "runs")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 
@@ -115,8 +118,9 @@ def test_server_killed_mid_run_fails_one_case_and_the_rest_complete(tmp_path: Pa
             prefix = m[1]
         if "p1-iperf3-tcp-mss1376" in line and not killed:
             time.sleep(2.0)  # p6-iperf3-tcp-mss536 is now two seconds into its four
-            pids = subprocess.run(["ip", "netns", "pids", f"{prefix}-cluster-b-w4"], capture_output=True,
-                                  text=True, check=True).stdout.split()
+            pids = subprocess.run(
+                ["ip", "netns", "pids", f"{prefix}-cluster-b-w4"], capture_output=True, text=True, check=True
+            ).stdout.split()
             for pid in pids:
                 if Path(f"/proc/{pid}/comm").read_text().strip() == "iperf3":
                     os.kill(int(pid), signal.SIGKILL)

@@ -1,0 +1,65 @@
+"""`python -m netlab`: bad input is one line and a non-zero exit, before anything is built."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from leakguard import orphans_of_this_test_process
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _netlab(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "netlab", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.usefixtures("clean_machine")
+def test_unknown_stack_is_one_line(tmp_path: Path) -> None:
+    done = _netlab("up", "-s", "no-such-stack", "--runs-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "no such stack file" in done.stderr and "kind-mesh" in done.stderr
+    assert not list(tmp_path.iterdir())  # no run folder for a run that never started
+
+
+@pytest.mark.usefixtures("clean_machine")
+def test_bad_key_is_one_line_naming_the_file_and_key(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.bad.yaml"
+    stack.write_text("config:\n  meshperf:suites:\n    netperf:\n      mss: {start: 40}\n")
+    done = _netlab("up", "-s", str(stack), "--runs-dir", str(tmp_path / "runs"))
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip() == (f"netlab: {stack}: meshperf:suites.netperf.mss: start 40 is outside 88..9000")
+        or "meshperf:suites.netperf.mss" in done.stderr
+    )
+    assert done.stderr.count("\n") == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_clean_with_nothing_to_clean() -> None:
+    done = _netlab("clean")
+    assert done.returncode == 0
+    assert done.stdout.startswith("removed ")
+
+
+@pytest.mark.usefixtures("clean_machine")
+def test_the_leak_guard_sees_an_orphaned_tool() -> None:
+    """The clean_machine guard would catch a tool a lab left behind (here one left on purpose)."""
+    subprocess.run(["sh", "-c", "iperf3 -s -p 5999 -B 127.0.0.1 >/dev/null 2>&1 & exit 0"], check=True, timeout=10)
+    deadline = time.monotonic() + 5
+    found: set[tuple[int, str]] = set()
+    while not found and time.monotonic() < deadline:
+        found = {p for p in orphans_of_this_test_process() if p[1] == "iperf3"}
+        time.sleep(0.05)
+    for pid, _ in found:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert found
