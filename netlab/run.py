@@ -73,9 +73,7 @@ def run_folder(runs_dir: Path, stack_name: str) -> Path:
     return folder
 
 
-async def run_lab(
-    stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[str], None] = print
-) -> RunOutcome:
+async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[str], None] = print) -> RunOutcome:
     """Build the lab, run every client's script in turn, and always write what was measured."""
     plan = build_plan(stack)
     folder = run_folder(runs_dir, stack_name)
