@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from netlab.namespaces import LabError, list_namespaces, remove_namespaces
+from netlab.namespaces import LabError, list_namespaces, orphaned_labs, release, remove_namespaces
 from netlab.run import run_lab
 from results.report_table import results_table
 from spec.load import StackError, load_stack
@@ -61,9 +61,15 @@ async def _up(args: argparse.Namespace) -> int:
 
 
 def _clean() -> int:
-    prefixes = sorted({m[1] for ns in list_namespaces() if (m := LAB_NS_RE.match(ns))})
-    removed = [ns for prefix in prefixes for ns in remove_namespaces(prefix)]
+    prefixes = {m[1] for ns in list_namespaces() if (m := LAB_NS_RE.match(ns))}
+    orphans = orphaned_labs(prefixes)
+    removed = [ns for prefix in orphans for ns in remove_namespaces(prefix)]
+    for prefix in orphans:
+        release(prefix)
+    running = len(prefixes) - len(orphans)
     _say(f"removed {len(removed)} lab namespaces" + (f": {', '.join(removed)}" if removed else ""))
+    if running:
+        _say(f"left {running} lab(s) alone: their runs are still going")
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from netlab.layout import Layout, Pod, build_layout, nat_rules, setup_commands, shaping_commands
-from netlab.namespaces import LabError, remove_namespaces, run
+from netlab.namespaces import LabError, claim, release, remove_namespaces, run
 from spec.model import Stack
 from spec.plan import Plan
 from spec.runner import LOGDIR_VAR
@@ -78,6 +78,7 @@ class Lab:
     def _build(self) -> None:
         layout = self.layout
         self.say(f"[lab] building {len(layout.namespaces)} namespaces (prefix {layout.prefix})")
+        claim(layout.prefix)
         for argv in setup_commands(layout):
             run(argv)
         for cluster in layout.clusters:
@@ -112,6 +113,7 @@ class Lab:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         removed = remove_namespaces(self.layout.prefix, self.layout.namespaces)
+        release(self.layout.prefix)
         self.say(f"[lab] removed {len(removed)} namespaces and their processes")
 
     # -- servers ---------------------------------------------------------------------

@@ -12,9 +12,13 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 COMMAND_TIMEOUT_S = 20.0
 KILL_GRACE_S = 2.0
+# Each live lab leaves "<pid> <parent pid>" here, so that `netlab clean` removes only labs
+# whose process is gone, never one that another run is using.
+OWNERS_DIR = Path("/run/meshperf/labs")
 
 
 class LabError(RuntimeError):
@@ -69,3 +73,37 @@ def remove_namespaces(prefix: str, known: Iterable[str] = ()) -> list[str]:
     for ns in names:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
     return names
+
+
+def claim(prefix: str) -> None:
+    """Record this process as the owner of the lab with this prefix."""
+    OWNERS_DIR.mkdir(parents=True, exist_ok=True)
+    (OWNERS_DIR / prefix).write_text(f"{os.getpid()} {os.getppid()}\n")
+
+
+def release(prefix: str) -> None:
+    (OWNERS_DIR / prefix).unlink(missing_ok=True)
+
+
+def owner(prefix: str) -> tuple[int, int] | None:
+    """(pid, parent pid) of the process that built a lab, or None if none is recorded."""
+    try:
+        pid, ppid = (OWNERS_DIR / prefix).read_text().split()[:2]
+        return int(pid), int(ppid)
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphaned_labs(prefixes: Iterable[str]) -> list[str]:
+    """The prefixes whose owner is recorded dead, or not recorded at all."""
+    return sorted(p for p in set(prefixes) if (o := owner(p)) is None or not _alive(o[0]))

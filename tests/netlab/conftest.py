@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 from leakguard import become_subreaper, orphans_of_this_test_process
 
+from netlab.namespaces import owner
+
 LAB_NS = re.compile(r"^mp[0-9a-f]{6}-")
 
 
@@ -26,7 +28,9 @@ def clean_machine() -> Iterator[None]:
     become_subreaper()
     before_ns = lab_namespaces()
     yield
-    left_ns = lab_namespaces() - before_ns
+    # Labs of other runs on this machine may come and go meanwhile: only the ones whose
+    # builder was a child of this test process count.
+    left_ns = {ns for ns in lab_namespaces() - before_ns if (o := owner(ns[:8])) is None or o[1] == os.getpid()}
     left_procs = orphans_of_this_test_process()
     assert not left_ns, f"namespaces left: {sorted(left_ns)}"
     assert not left_procs, f"tool processes left: {sorted(left_procs)}"

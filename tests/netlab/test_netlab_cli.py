@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from leakguard import orphans_of_this_test_process
+
+from netlab.namespaces import OWNERS_DIR, claim, release, remove_namespaces
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,10 +47,27 @@ def test_bad_key_is_one_line_naming_the_file_and_key(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
-def test_clean_with_nothing_to_clean() -> None:
-    done = _netlab("clean")
-    assert done.returncode == 0
-    assert done.stdout.startswith("removed ")
+def test_clean_removes_orphaned_labs_and_leaves_live_ones() -> None:
+    dead, live = f"mp{secrets.token_hex(3)}", f"mp{secrets.token_hex(3)}"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    try:
+        for prefix in (dead, live):
+            subprocess.run(["ip", "netns", "add", f"{prefix}-node"], check=True)
+        claim(live)  # this test process: alive
+        (OWNERS_DIR / dead).write_text(f"{gone.pid} 1\n")  # a lab whose builder was killed
+        done = _netlab("clean")
+        assert done.returncode == 0
+        namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+        assert f"{dead}-node" not in namespaces
+        assert f"{live}-node" in namespaces
+        assert f"{dead}-node" in done.stdout
+        assert "lab(s) alone" in done.stdout
+    finally:
+        remove_namespaces(live)
+        remove_namespaces(dead)
+        release(live)
+        release(dead)
 
 
 @pytest.mark.usefixtures("clean_machine")
