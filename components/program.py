@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
+from components.baseline import baseline_regressions
 from components.config import Settings, meshperf_config, settings_from_config
 from components.suite import Suite
 from spec.load import NAMESPACE, StackError
@@ -45,5 +46,9 @@ def run(stack_name: str) -> dict[str, Any]:
             csv=res.csv,
             failures=res.failures,
             read_errors=res.read_errors,
+            points=res.points,
+            e2sar=res.e2sar,
         )
+        if settings.stack.baseline is not None:
+            outputs["regressions"] = baseline_regressions(settings.stack.baseline, res.points)
     return outputs

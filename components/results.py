@@ -21,7 +21,7 @@ from results.report_seed_csv import seed_csv
 from spec.plan import Plan
 from spec.runner import INDEX_NAME
 
-FIGURES = ("throughput", "throughput_by_mss", "latency", "csv", "failures")
+FIGURES = ("throughput", "throughput_by_mss", "latency", "csv", "failures", "points", "e2sar")
 
 
 def figures(plan: Plan, files: Mapping[str, str]) -> dict[str, Any]:
@@ -33,6 +33,10 @@ def figures(plan: Plan, files: Mapping[str, str]) -> dict[str, Any]:
         "latency": _plain(res.latency()),
         "csv": seed_csv(res),
         "failures": _plain(res.failures()),
+        # Per-point summaries (n, median, spread, CI): what a stack naming this one as its baseline reads.
+        "points": [p.model_dump(mode="json") for p in res.points],
+        # E2SAR figures per rate (loss counted from both sides); {} when the stack runs no E2SAR suite.
+        "e2sar": _plain(res.e2sar()),
     }
 
 
@@ -109,6 +113,8 @@ class Results(Resource, module="meshperf", name="Results"):
     latency: pulumi.Output[dict[str, Any]]
     csv: pulumi.Output[str]
     failures: pulumi.Output[dict[str, str]]
+    points: pulumi.Output[list[dict[str, Any]]]
+    e2sar: pulumi.Output[dict[str, Any]]
     read_errors: pulumi.Output[list[str]]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:

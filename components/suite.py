@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components import manifests as m
 from components.cluster import ExistingCluster, KindCluster
 from components.config import Settings
+from components.e2sar import E2sarPair
 from components.image import ToolImage
 from components.mesh import KindMeshRoutes, MeshEndpoint
 from components.results import Results
@@ -24,6 +25,7 @@ class Suite(pulumi.ComponentResource):
     beds: dict[str, ClusterBed]
     jobs: list[k8s.batch.v1.Job]
     results: Results | None
+    e2sar: list[E2sarPair]
 
     def __init__(self, resource_name: str, settings: Settings, plan: Plan, opts: pulumi.ResourceOptions | None = None):
         super().__init__("meshperf:kubernetes:Suite", resource_name, None, opts)
@@ -169,6 +171,30 @@ class Suite(pulumi.ComponentResource):
             self.jobs.append(job)
             previous = job
 
+        # E2SAR pairs, one rate after another, after the netperf clients.
+        self.e2sar = []
+        for pair_case in plan.e2sar:
+            rc, sc = stack.workloads[pair_case.receiver].cluster, stack.workloads[pair_case.sender].cluster
+            senders: list[pulumi.Input[str] | pulumi.Input[list[str]]] = []
+            if rc != sc:
+                senders.append(str(stack.cluster(sc).pod_subnet))
+                if routes is not None:
+                    senders.append(_node_blocks(routes, sc))
+            pair = E2sarPair(
+                pair_case.id,
+                settings=settings,
+                case=pair_case,
+                beds=self.beds,
+                clusters=self.clusters,
+                logdir=logdir,
+                remote_sources=senders,
+                depends_on=[*([previous] if previous else []), *self.e2sar_jobs()],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.e2sar.append(pair)
+            previous = pair.sender_job
+        self.jobs += self.e2sar_jobs()
+
         self.results = None
         if kube.results.enabled and self.jobs:
             viewers: list[Any] = []
@@ -199,6 +225,9 @@ class Suite(pulumi.ComponentResource):
                 ),
             )
         self.register_outputs({"jobs": [j.metadata.name for j in self.jobs]})
+
+    def e2sar_jobs(self) -> list[k8s.batch.v1.Job]:
+        return [job for pair in self.e2sar for job in (pair.receiver_job, pair.sender_job)]
 
     def _addresses(
         self, plan: Plan, client: str, bed: ClusterBed, mesh: dict[tuple[str, str], MeshEndpoint]

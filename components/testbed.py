@@ -146,9 +146,10 @@ class ClusterBed(pulumi.ComponentResource):
 
 
 def client_nodes(settings: Settings, plan: Plan, cluster: str) -> dict[str, dict[str, str]]:
-    """Spec node name -> a node selector that lands on it, for each node of `cluster` that runs clients."""
+    """Spec node name -> a node selector that lands on it, for each node of `cluster` that runs clients
+    (E2SAR senders and receivers included: their logs go on their node's volume)."""
     out: dict[str, dict[str, str]] = {}
-    for client in plan.clients():
+    for client in [*plan.clients(), *(w for pair in plan.e2sar for w in (pair.sender, pair.receiver))]:
         c, node = settings.stack.node_of(client)
         if c.name == cluster:
             out.setdefault(node.name, dict(settings.stack.workloads[client].node_selector))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from netlab.namespaces import LabError, list_namespaces, orphaned_labs, release, remove_namespaces
 from netlab.run import run_lab
+from results.model import Results
+from results.report_e2sar import e2sar_table
 from results.report_table import results_table
 from spec.load import StackError, load_stack
 from spec.profiles import quick
@@ -49,15 +51,23 @@ async def _up(args: argparse.Namespace) -> int:
     outcome = await run_lab(stack, name, args.runs_dir, _say)
     _say("")
     _say(results_table(outcome.results))
+    if e2sar := e2sar_table(outcome.results):
+        _say(e2sar)
     for warning in outcome.warnings:
         _say(f"warning: {warning}")
     failures = outcome.results.failures()
+    # A skipped E2SAR suite (no e2sar_perf here) is said once and recorded, not a failure of the run.
+    failures |= {k: v for k, v in outcome.results.e2sar_failures().items() if not _skipped(outcome.results, k)}
     if failures:
         _say(f"{len(failures)} of {len(outcome.results.cases)} cases failed: see results.json for why")
     _say(f"run folder: {outcome.folder}")
     if outcome.interrupted:
         return 130
     return 1 if failures else 0
+
+
+def _skipped(results: Results, case_id: str) -> bool:
+    return any(r.case_id == case_id and r.skipped for r in results.e2sar_cases)
 
 
 def _clean() -> int:

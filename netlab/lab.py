@@ -189,24 +189,16 @@ class Lab:
 
     # -- clients ---------------------------------------------------------------------
     async def run_script(
-        self, client: str, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None = None
+        self,
+        client: str,
+        script: Path,
+        logdir: Path,
+        time_limit_s: float,
+        on_line: LineHandler | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> int:
         """Run one runner script in a client pod; its exit code, or -1 when it was cut."""
-        pod = self.layout.pod(client)
-        env = {**os.environ, **self.layout.target_env(), LOGDIR_VAR: str(logdir), "LANG": "C"}
-        proc = await asyncio.create_subprocess_exec(
-            "ip",
-            "netns",
-            "exec",
-            pod.ns,
-            "sh",
-            str(script),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
+        proc = await self.start_script(client, script, logdir, extra_env)
         try:
             async with asyncio.timeout(time_limit_s):
                 assert proc.stdout is not None
@@ -224,6 +216,25 @@ class Lab:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
+
+    async def start_script(
+        self, workload: str, script: Path, logdir: Path, extra_env: dict[str, str] | None = None
+    ) -> asyncio.subprocess.Process:
+        """Start a runner script in a pod (its own session, output on a pipe); the caller waits and kills."""
+        env = {**os.environ, **self.layout.target_env(), LOGDIR_VAR: str(logdir), "LANG": "C", **(extra_env or {})}
+        return await asyncio.create_subprocess_exec(
+            "ip",
+            "netns",
+            "exec",
+            self.layout.pod(workload).ns,
+            "sh",
+            str(script),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
 
     async def exec(self, workload: str, *argv: str, limit_s: float = 120.0) -> tuple[int, str]:
         """Run a command in a pod (benchmarks and checks); exit code and output."""

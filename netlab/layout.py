@@ -110,6 +110,7 @@ def service_ports(plan: Plan, workload: str) -> tuple[ServicePort, ...]:
 def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
     """Namespaces and addresses for the workloads the plan uses, on the nodes they sit on."""
     used = {c.client for c in plan.cases} | {c.target.workload for c in plan.cases}
+    used |= {w for pair in plan.e2sar for w in (pair.sender, pair.receiver)}
     vip_targets = {c.target.workload for c in plan.cases if c.target.address == "vip"}
     link_hosts = list(LINK_NET.hosts())
     clusters: list[ClusterNet] = []

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from netlab.e2sar import mark_skipped, run_e2sar, write_e2sar_scripts
 from netlab.lab import Lab
 from results.collect import case_result, collect
 from results.index import parse_index
@@ -82,8 +83,10 @@ async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[
     scripts.mkdir()
     for client in plan.clients():
         (scripts / f"{client}.sh").write_text(runner_script(client, plan.cases_of(client)))
+    write_e2sar_scripts(plan, scripts)
     say(f"[lab] {len(plan.cases)} cases from {len(plan.clients())} clients, about {plan.total_seconds()} s of tests")
     interrupted = False
+    skipped: str | None = None
     warnings: list[str] = []
     lab = Lab(stack, plan, folder, say)
     try:
@@ -93,11 +96,14 @@ async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[
                 limit = plan.time_limit_s(client) + CLIENT_SLACK_S
                 await lab.run_script(client, scripts / f"{client}.sh", logs, limit, on_line=progress)
                 lab.snapshot_nat(client)
+            skipped = await run_e2sar(lab, plan, scripts, logs, say)
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted = True
         say("[lab] interrupted: the lab is removed, what was measured is kept")
     finally:
         warnings = lab.warnings
     results = collect(plan, read_log_folder(logs), stack=stack_name, run_id=stack.run_id)
+    if skipped:
+        results = mark_skipped(results, skipped)
     write_reports(results, folder)
     return RunOutcome(folder, results, interrupted, warnings)

@@ -14,10 +14,12 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from results.detect import parse_output
+from results.e2sar import e2sar_result
 from results.errors import UnknownOutputError
 from results.figures import Figures
 from results.index import IndexLine, parse_index
 from results.model import CaseResult, Results
+from results.points import summarize_points
 from results.ss import parse_ss_mss
 from spec.plan import Case, Plan
 
@@ -44,7 +46,15 @@ def collect(plan: Plan, files: Mapping[str, str], *, stack: str = "", run_id: st
     index = parse_index("\n".join(index_parts))
     mss_points = tuple(sorted({c.mss for c in plan.cases if c.tool == "iperf3_tcp" and c.mss is not None}))
     cases = tuple(case_result(case, index.get(case.id), logs) for case in plan.cases)
-    return Results(stack=stack, run_id=run_id, mss_points=mss_points, cases=cases)
+    e2sar = tuple(e2sar_result(pair, index, logs) for pair in plan.e2sar)
+    return Results(
+        stack=stack,
+        run_id=run_id,
+        mss_points=mss_points,
+        cases=cases,
+        points=summarize_points(cases),
+        e2sar_cases=e2sar,
+    )
 
 
 def case_result(case: Case, line: IndexLine | None, logs: Mapping[str, str]) -> CaseResult:
@@ -59,6 +69,7 @@ def case_result(case: Case, line: IndexLine | None, logs: Mapping[str, str]) -> 
         "mss_requested": case.mss,
         "udp_length": case.udp_length,
         "log": case.log_name,
+        "repeat": case.repeat,
     }
     if line is not None:
         fields.update(start=line.start, end=line.end, exit_code=line.exit_code, attempts=line.attempts)
@@ -82,6 +93,8 @@ def case_result(case: Case, line: IndexLine | None, logs: Mapping[str, str]) -> 
         transactions_per_s=figures.transactions_per_s,
         latency_us=figures.latency_us,
         note=figures.note,
+        duration_s=figures.duration_s,
+        stopped=figures.stopped,
         **fields,
     )
 

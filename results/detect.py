@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from results.errors import UnknownOutputError
 from results.figures import Figures, ToolName
-from results.iperf3 import iperf3_figures, load_iperf3_json
+from results.iperf3 import iperf3_figures, load_iperf3_json, looks_like_iperf3_text, parse_iperf3_text
 from results.netperf import looks_like_netperf, parse_netperf
 
 
@@ -23,6 +23,8 @@ def detect_tool(text: str) -> ToolName:
         return "iperf3"
     if looks_like_netperf(text):
         return "netperf"
+    if looks_like_iperf3_text(text):
+        return "iperf3"
     first = stripped.splitlines()[0][:60]
     raise UnknownOutputError(f"neither iperf3 JSON nor netperf output (starts {first!r})")
 
@@ -30,5 +32,7 @@ def detect_tool(text: str) -> ToolName:
 def parse_output(text: str) -> Figures:
     """The figures of one raw output, whichever known tool wrote it."""
     if detect_tool(text) == "iperf3":
+        if not text.strip().startswith("{"):
+            return parse_iperf3_text(text)
         return iperf3_figures(load_iperf3_json(text))
     return parse_netperf(text)

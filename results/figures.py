@@ -48,6 +48,9 @@ class Figures(BaseModel):
     transactions_per_s: float | None = None
     latency_us: Latency | None = None
     note: str | None = None
+    # A steady-state case: the seconds its figure covers and what ended it.
+    duration_s: float | None = None
+    stopped: Literal["stable", "max"] | None = None
 
 
 def failed(tool: ToolName, error: str, test: TestKind | None = None) -> Figures:

@@ -1,4 +1,9 @@
-"""iperf3 `-J` output -> Figures, for 3.12 and for the older 3.1 shape.
+"""iperf3 output -> Figures: `-J` JSON (3.12 and the older 3.1 shape) and text mode.
+
+Text mode is what a steady-state case keeps (`spec.runner`'s `steady`): interval lines,
+maybe a summary, and the runner's `meshperf-steady:` line. Its throughput is the
+time-weighted mean of the interval rates after the line's omit_s (the sender's rate, the
+one the watcher judged), the same whether the watcher stopped it or it ran to max_s.
 
 `error` is read before any figure: iperf3 exits 0 with `"error": "the server has
 terminated"` and partial intervals when its server dies mid-test. TCP throughput is what
@@ -10,6 +15,7 @@ received rate is derived from it and the receiver's loss, and a note says so.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -127,3 +133,60 @@ def _number(obj: Mapping[str, Any], key: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
+
+
+TEXT_INTERVAL_RE = re.compile(
+    r"^\[\s*\d+\]\s+(?P<a>[\d.]+)-(?P<b>[\d.]+)\s+sec\s+[\d.]+\s+\S*Bytes\s+(?P<rate>[\d.]+)\s+(?P<unit>[KMGT]?)bits/sec"
+    r"(?:\s+(?P<retr>\d+))?(?P<rest>.*)$"
+)
+STEADY_RE = re.compile(r"^meshperf-steady: stop=(?P<stop>stable|max)\b(?P<rest>.*)$")
+_SCALE = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def looks_like_iperf3_text(text: str) -> bool:
+    """iperf3's text output: its connection line, or interval lines, or the runner's steady line."""
+    return "Connecting to host" in text or any(
+        TEXT_INTERVAL_RE.match(line) or STEADY_RE.match(line) for line in text.splitlines()[:50]
+    )
+
+
+def parse_iperf3_text(text: str) -> Figures:
+    """Figures of an iperf3 TCP client's text output (from a steady-state case or by hand)."""
+    lines = text.splitlines()
+    errors = [line.split("iperf3: ", 1)[1] for line in lines if line.startswith("iperf3: ") and "interrupt" not in line]
+    if errors:
+        return failed("iperf3", f"iperf3: {errors[0]}", "tcp")
+    stopped: str | None = None
+    omit = 0.0
+    for line in lines:
+        if m := STEADY_RE.match(line):
+            stopped = m["stop"]
+            if o := re.search(r"\bomit_s=([\d.]+)", m["rest"]):
+                omit = float(o[1])
+    bits = seconds = 0.0
+    retransmits: int | None = None
+    for line in lines:
+        m = TEXT_INTERVAL_RE.match(line)
+        if not m:
+            continue
+        if "sender" in m["rest"] or "receiver" in m["rest"]:
+            if "sender" in m["rest"] and m["retr"] is not None:
+                retransmits = int(m["retr"])
+            continue
+        a, b = float(m["a"]), float(m["b"])
+        if b <= omit + 0.001 or b <= a:
+            continue
+        a = max(a, omit)
+        bits += float(m["rate"]) * _SCALE[m["unit"]] * (b - a)
+        seconds += b - a
+    if seconds <= 0:
+        return failed("iperf3", "iperf3 text output without an interval after the omitted start", "tcp")
+    return Figures(
+        tool="iperf3",
+        test="tcp",
+        ok=True,
+        throughput_mbps=bits / seconds / 1e6,
+        retransmits=retransmits,
+        duration_s=round(seconds + omit, 3),
+        stopped="stable" if stopped == "stable" else "max" if stopped == "max" else None,
+    )

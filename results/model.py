@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from results.e2sar import E2sarResult
 from results.figures import Latency
 from results.seed import EXTRA_ROWS, SEED_ROWS, SeedRow
 from spec.model import NetPath, Tool
@@ -49,10 +50,51 @@ class CaseResult(BaseModel):
     latency_us: Latency | None = None
     log: str
     note: str | None = None
+    repeat: int = 1
+    # Steady-state cases: the seconds measured (after nothing omitted) and what ended the case.
+    duration_s: float | None = None
+    stopped: Literal["stable", "max"] | None = None
 
     @property
     def path_label(self) -> str:
         return PATH_LABELS[self.path]
+
+
+class PointSummary(BaseModel):
+    """One point (path, tool, MSS or UDP length) over its repeats: the figure and its spread.
+
+    `metric` is the figure summarised (Mbit/s for throughput tools, transactions/s for
+    netperf TCP_RR). `median` is the figure the seed CSV shows; `ci95_low`/`ci95_high` is
+    the 95 % confidence interval of the mean (Student's t, `results.stats`), None when
+    fewer than two repeats succeeded. `values` are the successful repeats' figures in
+    repeat order; `n` counts them, `n_failed` the repeats without a figure.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    path: NetPath
+    tool: Tool
+    mss: int | None = None
+    udp_length: int | None = None
+    metric: Literal["throughput_mbps", "transactions_per_s"]
+    n: int
+    n_failed: int = 0
+    median: float | None = None
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    stdev: float | None = None
+    ci95_low: float | None = None
+    ci95_high: float | None = None
+    values: tuple[float, ...] = ()
+    duration_s_median: float | None = None  # steady-state cases: median seconds measured
+    stopped_stable: int | None = None  # steady-state cases: how many repeats stopped on stability
+
+    @property
+    def key(self) -> str:
+        """`p<path>-<tool>[-mss<m>|-len<l>]`: how reports and comparisons name the point."""
+        tail = f"-mss{self.mss}" if self.mss is not None else f"-len{self.udp_length}" if self.udp_length else ""
+        return f"p{int(self.path)}-{self.tool}{tail}"
 
 
 class Results(BaseModel):
@@ -64,12 +106,20 @@ class Results(BaseModel):
     run_id: str = ""
     mss_points: tuple[int, ...] = ()
     cases: tuple[CaseResult, ...] = ()
+    points: tuple[PointSummary, ...] = ()
+    e2sar_cases: tuple[E2sarResult, ...] = ()
+
+    def point(self, tool: Tool, path: NetPath, mss: int | None = None) -> PointSummary | None:
+        return next((p for p in self.points if p.tool == tool and p.path == path and p.mss == mss), None)
 
     def cases_of(self, tool: Tool, path: NetPath) -> list[CaseResult]:
         return [c for c in self.cases if c.tool == tool and c.path == path]
 
     def best_mbps(self, tool: Tool, path: NetPath) -> float | None:
         """The highest throughput among the cases of a tool on a path that succeeded."""
+        medians = [p.median for p in self.points if p.tool == tool and p.path == path and p.median is not None]
+        if medians and tool != "netperf_rr":  # repeats: the best point's median
+            return max(medians)
         values = [c.throughput_mbps for c in self.cases_of(tool, path) if c.ok and c.throughput_mbps is not None]
         return max(values) if values else None
 
@@ -92,6 +142,7 @@ class Results(BaseModel):
             cases = self.cases_of("iperf3_tcp", row.path)
             points = sorted({*self.mss_points, *(c.mss_requested for c in cases if c.mss_requested is not None)})
             by_mss = {c.mss_requested: c.throughput_mbps for c in cases if c.ok}
+            by_mss.update({p.mss: p.median for p in self.points if p.tool == "iperf3_tcp" and p.path == row.path})
             table[row.label] = {m: by_mss.get(m) for m in points}
         return table
 
@@ -108,3 +159,14 @@ class Results(BaseModel):
     def failures(self) -> dict[str, str]:
         """Case id -> why it has no figures."""
         return {c.case_id: c.error or "failed" for c in self.cases if not c.ok}
+
+    def e2sar(self) -> dict[str, dict[str, object]]:
+        """E2SAR figures per rate ('0.1 Gbps' -> figures, or ok=False and why): the `e2sar` stack output."""
+        return {
+            r.rate_key: r.model_dump(mode="json", exclude={"rate_gbps_planned"}, exclude_none=True)
+            for r in self.e2sar_cases
+        }
+
+    def e2sar_failures(self) -> dict[str, str]:
+        """E2SAR pair id -> why it has no figures (skipped pairs included)."""
+        return {r.case_id: r.error or "failed" for r in self.e2sar_cases if not r.ok}

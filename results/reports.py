@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from results.model import CaseResult, Results
+from results.plots import latency_figure, throughput_figure, write_figure
+from results.report_e2sar import CSV_NAME as E2SAR_CSV
+from results.report_e2sar import e2sar_csv
+from results.report_html import HTML_REPORT, report_html
 from results.report_json import results_json
 from results.report_seed_csv import seed_csv
 from results.report_tidy_csv import tidy_csv
@@ -13,11 +17,24 @@ REPORT_FILES = ("results.csv", "results-tidy.csv", "results.json")
 
 
 def write_reports(results: Results, out: Path) -> list[Path]:
-    """The seed-format CSV, the tidy CSV and the JSON, written into `out`."""
+    """The seed-format CSV, the tidy CSV and the JSON (and the E2SAR CSV), then the pictures
+    and report.html (`write_pictures`), written into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in REPORT_FILES]
     for path, text in zip(paths, (seed_csv(results), tidy_csv(results), results_json(results)), strict=True):
         path.write_text(text)
+    if results.e2sar_cases:  # beside the netperf ones, when the stack ran the E2SAR suite
+        paths.append(out / E2SAR_CSV)
+        paths[-1].write_text(e2sar_csv(results))
+    return paths + write_pictures(results, out)
+
+
+def write_pictures(results: Results, out: Path) -> list[Path]:
+    """throughput-vs-mss and latency as PNG and SVG, and report.html (self-contained), in `out`."""
+    paths = write_figure(throughput_figure(results), out, "throughput-vs-mss")
+    paths += write_figure(latency_figure(results), out, "latency")
+    paths.append(out / HTML_REPORT)
+    paths[-1].write_text(report_html(results))
     return paths
 
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install everything meshperf needs on a fresh Debian machine (run as root), idempotently:
-# Debian packages (iperf3, iptables, iproute2, openssh-server, netperf from non-free) and a
+# Debian packages (iperf3, iptables, iproute2, openssh-server, netperf from non-free, chromium) and a
 # project virtualenv in .venv with requirements.txt.
 set -eu
 cd "$(dirname "$0")/.."
@@ -34,6 +34,13 @@ fi
 # Debian's postinst may start a system netserver; meshperf starts its own per namespace.
 pkill -x netserver 2>/dev/null || true
 mkdir -p /run/sshd
+
+# Headless Chromium: the tests open a run's report.html in it (tests/results/test_results_html.py).
+if [ ! -x /usr/bin/chromium ]; then
+    echo "install.sh: installing chromium (headless, for the HTML report test)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv

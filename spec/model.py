@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from spec.base import NAME_RE, Name, Strict
+from spec.e2sar import E2sarSuite
 from spec.kubernetes import KubernetesSettings
 
 RATE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)(bit|bps)?$", re.IGNORECASE)
@@ -141,6 +142,36 @@ class Ports(Strict):
         return self
 
 
+class SteadyState(Strict):
+    """Stop an iperf3 TCP case once its throughput has settled, instead of after a fixed time.
+
+    iperf3 reports every `interval_s`; intervals that end before `omit_s` (slow start) are
+    left out. After each interval the running mean since `omit_s` is taken; the case stops
+    once it is at least `min_s` old and the running means of the intervals that ended in the
+    last `window_s` lie within `tolerance_pct` of the latest one ((max - min) / latest), or
+    at `max_s` whatever happens. The raw log records which of the two ended it.
+    """
+
+    tolerance_pct: Annotated[float, Field(gt=0, le=50)] = 3.0
+    window_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    min_s: Annotated[float, Field(ge=0, le=3600)] = 1.0
+    max_s: Annotated[int, Field(ge=1, le=3600)] = 10
+    omit_s: Annotated[float, Field(ge=0, le=60)] = 0.5
+    interval_s: Annotated[float, Field(ge=0.1, le=10)] = 0.1
+
+    @model_validator(mode="after")
+    def _order(self) -> SteadyState:
+        if self.max_s < self.min_s:
+            raise ValueError(f"max_s {self.max_s} is below min_s {self.min_s}")
+        if self.max_s <= self.omit_s + self.window_s:
+            raise ValueError(
+                f"max_s {self.max_s} leaves no window after omit_s {self.omit_s} + window_s {self.window_s}"
+            )
+        if self.window_s < self.interval_s:
+            raise ValueError(f"window_s {self.window_s} is shorter than interval_s {self.interval_s}")
+        return self
+
+
 class NetperfSuite(Strict):
     """The seed's netperf matrix plus TCP_RR latency."""
 
@@ -150,6 +181,8 @@ class NetperfSuite(Strict):
     mss: MssSweep | Annotated[list[int], Field(min_length=1)] = MssSweep()
     duration_s: Annotated[int, Field(ge=1, le=3600)] = 10
     omit_s: Annotated[int, Field(ge=0, le=60)] = 0
+    repeats: Annotated[int, Field(ge=1, le=100)] = 1
+    steady_state: SteadyState | None = None
     udp_bandwidth: str = "0"
     udp_length: Annotated[int, Field(ge=16, le=65507)] = 1400
     ports: Ports = Ports()
@@ -183,6 +216,15 @@ class NetperfSuite(Strict):
 
 class Suites(Strict):
     netperf: NetperfSuite = NetperfSuite()
+    e2sar: E2sarSuite = E2sarSuite()
+
+
+class Baseline(Strict):
+    """A stack whose exported `points` are the reference for this one's (`regressions`)."""
+
+    stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")]
+    threshold_pct: Annotated[float, Field(ge=0, le=100)] = 5.0
+    confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95
 
 
 def _default_clusters() -> list[Cluster]:
@@ -237,6 +279,7 @@ class Stack(Strict):
     suites: Suites = Suites()
     run_id: Annotated[str, Field(pattern=NAME_RE, max_length=20)] = "1"
     kubernetes: KubernetesSettings = KubernetesSettings()
+    baseline: Baseline | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Stack:
@@ -246,6 +289,8 @@ class Stack(Strict):
         netperf = self.suites.netperf
         if netperf.enabled:
             _check_paths(self, netperf.paths)
+        if self.suites.e2sar.enabled:
+            _check_e2sar(self)
         return self
 
     def cluster(self, name: str) -> Cluster:
@@ -316,3 +361,29 @@ def _check_paths(stack: Stack, paths: list[NetPath]) -> None:
                 raise ValueError(f"{where}: path {int(path)} needs w3 in the same cluster as w2")
         if path is NetPath.REMOTE_CLUSTER_POD and place(client)[0] == place(target)[0]:
             raise ValueError(f"{where}: path 6 needs w4 in another cluster than w1, both are in {place(client)[0]!r}")
+
+
+def _check_e2sar(stack: Stack) -> None:
+    """The E2SAR suite against the rest of the stack: its ends exist, sit apart, and the MTU fits the path."""
+    suite, where = stack.suites.e2sar, "suites.e2sar"
+    for role in ("sender", "receiver"):
+        name = getattr(suite, role)
+        if name not in stack.workloads:
+            raise ValueError(f"{where}.{role}: no workload named {name!r} (declare it under workloads)")
+    (sc, sn), (rc, rn) = stack.node_of(suite.sender), stack.node_of(suite.receiver)
+    if (sc.name, sn.name) == (rc.name, rn.name) and not suite.allow_same_node:
+        raise ValueError(
+            f"{where}.receiver: sender {suite.sender} and receiver {suite.receiver} are both on "
+            f"{sc.name}/{sn.name}; place them apart or set allow_same_node: true"
+        )
+    path_mtu = min(suite.pod_mtu, stack.link.mtu) if sc.name != rc.name else suite.pod_mtu
+    if suite.mtu > path_mtu:
+        across = f"the link between {sc.name} and {rc.name}" if sc.name != rc.name else "the pod network"
+        raise ValueError(f"{where}.mtu: {suite.mtu} is above the path's MTU {path_mtu} ({across})")
+    netperf = stack.suites.netperf
+    if netperf.enabled:
+        first, last = suite.port_range()
+        taken = {netperf.ports.iperf3, netperf.ports.netperf_control, netperf.ports.netperf_data}
+        clash = sorted(p for p in taken if first <= p <= last)
+        if clash:
+            raise ValueError(f"{where}.port: the receiver's UDP ports {first}..{last} take netperf's port {clash[0]}")

@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from spec.model import PATH_ENDS, VIP_PATHS, NetPath, NetperfSuite, Stack, Tool
+from spec.e2sar import ControlPlane, Version, rate_label
+from spec.model import PATH_ENDS, VIP_PATHS, NetPath, NetperfSuite, Stack, SteadyState, Tool
 
 # The seed's labels for the paths, in the words of its CSV.
 PATH_LABELS: dict[NetPath, str] = {
@@ -62,10 +63,23 @@ class Case(BaseModel):
     udp_length: int | None = None
     port: int
     data_port: int | None = None
+    repeat: int = 1
+    steady: SteadyState | None = None
 
     @property
     def ext(self) -> str:
-        return EXTENSIONS[self.tool]
+        # A steady-state case keeps iperf3's text output (its intervals are watched as they come).
+        return "txt" if self.steady is not None else EXTENSIONS[self.tool]
+
+    @property
+    def point(self) -> tuple[NetPath, Tool, int | None]:
+        """What repeats of one measurement share: path, tool, and MSS or UDP length."""
+        return self.path, self.tool, self.mss if self.mss is not None else self.udp_length
+
+    @property
+    def planned_s(self) -> float:
+        """The test's longest run: the fixed duration, or a steady-state case's max_s."""
+        return self.steady.max_s if self.steady is not None else self.duration_s + self.omit_s
 
     @property
     def log_name(self) -> str:
@@ -74,13 +88,102 @@ class Case(BaseModel):
     @property
     def time_limit_s(self) -> int:
         """How long the runner lets the case run before it is cut: the test plus slack for setup."""
-        return self.duration_s + self.omit_s + 10
+        return int(self.planned_s) + 10
+
+
+E2SAR_RECEIVER_VAR = "MESHPERF_E2SAR_RECEIVER_IP"
+
+
+class E2sarCase(BaseModel):
+    """One E2SAR pair at one rate: a receiver run and a sender run, each with its own log.
+
+    The sender reads the receiver's address from `E2SAR_RECEIVER_VAR`, which the backend
+    sets (the lab: the receiver pod's IP; Kubernetes: the receiver Job's pod IP once ready).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    sender: str
+    receiver: str
+    version: Version
+    image: str
+    rate_gbps: float
+    mtu: int
+    length: int
+    num_events: int
+    buf_size: int
+    direct_mode: bool
+    duration_s: int
+    port: int
+    last_port: int
+    threads: int
+    control_plane: ControlPlane
+
+    @property
+    def receiver_id(self) -> str:
+        return f"{self.id}-receiver"
+
+    @property
+    def sender_id(self) -> str:
+        return f"{self.id}-sender"
+
+    @property
+    def receiver_log(self) -> str:
+        return f"{self.receiver_id}.txt"
+
+    @property
+    def sender_log(self) -> str:
+        return f"{self.sender_id}.txt"
+
+    @property
+    def send_s(self) -> float:
+        return self.num_events * self.length * 8 / (self.rate_gbps * 1e9)
+
+    @property
+    def receiver_limit_s(self) -> int:
+        """The receiver runs DURATION; past that plus slack it is cut."""
+        return self.duration_s + 30
+
+    @property
+    def sender_limit_s(self) -> int:
+        return int(self.send_s) + 30
+
+
+def e2sar_cases(stack: Stack) -> tuple[E2sarCase, ...]:
+    """One pair per rate of the E2SAR suite, in the sweep's order; none when it is off."""
+    suite = stack.suites.e2sar
+    if not suite.enabled:
+        return ()
+    first, last = suite.port_range()
+    return tuple(
+        E2sarCase(
+            id=f"e2sar-{rate_label(rate)}",
+            sender=suite.sender,
+            receiver=suite.receiver,
+            version=suite.version,
+            image=suite.image,
+            rate_gbps=rate,
+            mtu=suite.mtu,
+            length=suite.length,
+            num_events=suite.num_events,
+            buf_size=suite.buffer_bytes(rate),
+            direct_mode=suite.direct_mode,
+            duration_s=suite.duration_s,
+            port=first,
+            last_port=last,
+            threads=suite.threads,
+            control_plane=suite.control_plane,
+        )
+        for rate in suite.rates()
+    )
 
 
 class Plan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     cases: tuple[Case, ...]
+    e2sar: tuple[E2sarCase, ...] = ()
 
     def clients(self) -> list[str]:
         """Client workloads in the order their scripts run."""
@@ -94,7 +197,7 @@ class Plan(BaseModel):
         return sorted({c.target.workload for c in self.cases})
 
     def total_seconds(self) -> int:
-        return sum(c.duration_s + c.omit_s for c in self.cases)
+        return int(sum(c.planned_s for c in self.cases))
 
     def time_limit_s(self, client: str) -> int:
         return sum(c.time_limit_s for c in self.cases_of(client))
@@ -103,10 +206,12 @@ class Plan(BaseModel):
 def build_plan(stack: Stack) -> Plan:
     suite = stack.suites.netperf
     if not suite.enabled:
-        return Plan(cases=())
-    cases = [case for tool in suite.tools for path in suite.paths for case in _cases(suite, tool, path)]
+        return Plan(cases=(), e2sar=e2sar_cases(stack))
+    once = [case for tool in suite.tools for path in suite.paths for case in _cases(suite, tool, path)]
+    # Repeats go round by round (every point once, then again), so that drift spreads over all points.
+    cases = once if suite.repeats == 1 else [_repeat(c, k) for k in range(1, suite.repeats + 1) for c in once]
     order = {client: i for i, client in enumerate(dict.fromkeys(PATH_ENDS[p][0] for p in suite.paths))}
-    return Plan(cases=tuple(sorted(cases, key=lambda c: order[c.client])))
+    return Plan(cases=tuple(sorted(cases, key=lambda c: order[c.client])), e2sar=e2sar_cases(stack))
 
 
 def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
@@ -121,7 +226,10 @@ def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
     }
     prefix = f"p{int(path)}-{tool.replace('_', '-')}"
     if tool == "iperf3_tcp":
-        return [Case(id=f"{prefix}-mss{m}", mss=m, port=suite.ports.iperf3, **common) for m in suite.mss_points()]
+        steady = {"steady": suite.steady_state}
+        return [
+            Case(id=f"{prefix}-mss{m}", mss=m, port=suite.ports.iperf3, **common, **steady) for m in suite.mss_points()
+        ]
     if tool == "iperf3_udp":
         return [
             Case(
@@ -133,3 +241,8 @@ def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
             )
         ]
     return [Case(id=prefix, port=suite.ports.netperf_control, data_port=suite.ports.netperf_data, **common)]
+
+
+def _repeat(case: Case, k: int) -> Case:
+    """The k-th repeat of a case: its id gets `-r<k>`."""
+    return case.model_copy(update={"id": f"{case.id}-r{k}", "repeat": k})

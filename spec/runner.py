@@ -6,13 +6,19 @@ appends one tab-separated line `id start end exit-code attempts` to `$MESHPERF_L
 For iperf3 TCP it also snapshots the client's sockets with `ss -tni` into `<case-id>.ss`
 a moment into the test, since iperf3 reports the MSS it asked for, not the one in use.
 Targets come from the environment (`Target.env_var`): the backend supplies the addresses.
+
+A steady-state case (`Case.steady`) runs iperf3 in text mode with short intervals under the
+`steady` function: a watcher re-reads the log after every interval (awk, `STEADY_AWK`) and
+stops the client with SIGTERM once the running mean throughput has settled (iperf3 then
+prints its summary and exits 1, which counts as success); a last line
+`meshperf-steady: stop=stable|max ...` in the log records how the case ended.
 """
 
 from __future__ import annotations
 
 import shlex
 
-from spec.plan import Case
+from spec.plan import E2SAR_RECEIVER_VAR, Case, E2sarCase
 
 INDEX_NAME = "index.tsv"
 ATTEMPTS = 3
@@ -26,7 +32,48 @@ mkdir -p "$LOGDIR"
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 # unreachable LOG ERR: the client never reached its server (nothing was measured).
 unreachable() {
-    grep -q -e 'unable to connect to server' -e 'establish control' "$1" "$2" 2>/dev/null
+    grep -q -e 'unable to connect to server' -e 'establish control' -e 'server is busy' "$1" "$2" 2>/dev/null
+}
+# STEADY_AWK, run on an iperf3 text log: exit 0 when the running mean throughput since
+# omit (after each interval) has stayed within tol % over the last win seconds, the run
+# being at least min seconds old; exit 1 otherwise.
+STEADY_AWK='
+/^\\[ *[0-9]+\\] +[0-9.]+-[0-9.]+ +sec / && !/sender|receiver/ {
+    line = $0; sub(/^\\[ *[0-9]+\\] +/, "", line); n = split(line, f, / +/)
+    if (n < 6) next
+    split(f[1], t, "-"); a = t[1] + 0; b = t[2] + 0
+    s = 1; if (f[6] ~ /^K/) s = 1e3; else if (f[6] ~ /^M/) s = 1e6
+    else if (f[6] ~ /^G/) s = 1e9; else if (f[6] ~ /^T/) s = 1e12
+    if (b <= omit + 0.001 || b <= a) next
+    if (a < omit) a = omit
+    sum += f[5] * s * (b - a); dur += b - a; k++; end[k] = b; mean[k] = sum / dur
+}
+END {
+    if (k == 0 || end[k] < min || dur < win - 0.001) exit 1
+    hi = mean[k]; lo = mean[k]
+    for (j = k; j > 0 && end[j] >= end[k] - win - 0.001; j--) {
+        if (mean[j] > hi) hi = mean[j]; if (mean[j] < lo) lo = mean[j]
+    }
+    exit (mean[k] > 0 && (hi - lo) / mean[k] * 100 <= tol) ? 0 : 1
+}'
+# steady LIMIT TOL WINDOW MIN OMIT INTERVAL CMD...: run an iperf3 text-mode client (stdout:
+# the case's log, also read by the watcher), stop it once steady, say how it ended.
+steady() {
+    s_limit=$1; s_tol=$2; s_win=$3; s_min=$4; s_omit=$5; s_int=$6; shift 6
+    timeout "$s_limit" "$@" &
+    s_pid=$!; s_stop=max
+    while kill -0 "$s_pid" 2>/dev/null; do
+        sleep "$s_int"
+        if awk -v tol="$s_tol" -v win="$s_win" -v min="$s_min" -v omit="$s_omit" "$STEADY_AWK" "$log"; then
+            kill -TERM "$s_pid" 2>/dev/null && s_stop=stable
+            break
+        fi
+    done
+    wait "$s_pid"; s_rc=$?
+    # SIGTERM makes iperf3 print its summary and exit 1: a stop on stability is a success.
+    if [ "$s_stop" = stable ] && grep -q ' sender' "$log"; then s_rc=0; fi
+    echo "meshperf-steady: stop=$s_stop tolerance_pct=$s_tol window_s=$s_win min_s=$s_min omit_s=$s_omit exit=$s_rc"
+    return "$s_rc"
 }
 # run_case ID EXT LIMIT PROBE_PORT CMD...: run one case, keep its raw output, index it.
 # A client that could not reach its server (restarting, not yet listening) tries again,
@@ -40,7 +87,10 @@ run_case() {
         if [ "$probe" != - ]; then
             (sleep 0.5; ss -tni state established "( dport = :$probe )" > "$LOGDIR/$id.ss" 2>&1) &
         fi
-        timeout "$limit" "$@" > "$log" 2> "$err"
+        case $1 in
+            steady) shift; steady "$limit" "$@" > "$log" 2> "$err" ;;
+            *) timeout "$limit" "$@" > "$log" 2> "$err" ;;
+        esac
         rc=$?
         wait
         if [ "$attempt" -ge ATTEMPTS ] || ! unreachable "$log" "$err"; then break; fi
@@ -56,6 +106,11 @@ run_case() {
 def case_command(case: Case) -> list[str]:
     """The tool's command line, with the target as a shell variable reference."""
     host = f"${{{case.target.env_var}}}"
+    if case.steady is not None and case.tool == "iperf3_tcp":
+        st = case.steady
+        watch = ["steady", *(_num(v) for v in (st.tolerance_pct, st.window_s, st.min_s, st.omit_s, st.interval_s))]
+        iperf3 = ["iperf3", "-c", host, "-p", str(case.port), "-t", str(st.max_s), "-i", _num(st.interval_s)]
+        return [*watch, *iperf3, "--forceflush", "-f", "k", "-M", str(case.mss)]
     if case.tool in ("iperf3_tcp", "iperf3_udp"):
         cmd = ["iperf3", "-c", host, "-p", str(case.port), "-J", "-t", str(case.duration_s)]
         if case.omit_s:
@@ -88,6 +143,11 @@ def case_command(case: Case) -> list[str]:
     ]
 
 
+def _num(value: float) -> str:
+    """A number for the command line: 3.0 -> '3', 0.5 -> '0.5'."""
+    return f"{value:g}"
+
+
 def _quote(word: str) -> str:
     """Quote for sh, leaving a lone ${VAR} reference to be expanded (in double quotes)."""
     if word.startswith("${") and word.endswith("}") and word[2:-1].replace("_", "").isalnum():
@@ -110,4 +170,75 @@ def runner_script(client: str, cases: list[Case]) -> str:
         command = " ".join(_quote(w) for w in case_command(case))
         lines.append(f"run_case {case.id} {case.ext} {case.time_limit_s} {probe} {command}")
     lines.append(f'echo "[meshperf] {client} done"')
+    return "\n".join(lines) + "\n"
+
+
+# -- E2SAR ---------------------------------------------------------------------------
+# e2sar_perf exits 0 even when it failed, and prints its receiver's stats on stderr in
+# 0.3.x: stdout and stderr go to one log (as the seed's `2>&1 | tee`), the index records
+# the exit code all the same, and results/e2sar.py reads failure from the text.
+E2SAR_BIND_IP = "0.0.0.0"
+
+_E2SAR_PRELUDE = """\
+set -u
+LOGDIR=${MESHPERF_LOGDIR:?MESHPERF_LOGDIR must name the log folder}
+mkdir -p "$LOGDIR"
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+# If LANG names a locale that is not installed, e2sar_perf aborts at start.
+LANG=C; LC_ALL=C; export LANG LC_ALL
+"""
+
+
+def e2sar_uri(case: E2sarCase, data_host: str | None) -> str:
+    """The EJFAT URI: in direct mode only `data=` matters, but 0.1.4 wants `sync=` present too."""
+    cp = case.control_plane
+    base = f"ejfat://{cp.token}@{cp.address}:{cp.port}/lb/{cp.lb_id}"
+    sync = f"sync={cp.sync_address}:{cp.sync_port}"
+    return f"{base}?data={data_host}:{case.port}&{sync}" if data_host else f"{base}?{sync}"
+
+
+def e2sar_command(case: E2sarCase, role: str) -> list[str]:
+    """The seed's e2sar_perf command lines (its entrypoints'), with the receiver's IP as a variable."""
+    withcp = [] if case.direct_mode else ["--withcp"]
+    if role == "receiver":
+        return [
+            "e2sar_perf", "-r", "-u", e2sar_uri(case, None), "-d", str(case.duration_s), "-b", str(case.buf_size),
+            "--ip", E2SAR_BIND_IP, "--port", str(case.port), "--threads", str(case.threads), *withcp, "-4",
+        ]  # fmt: skip
+    return [
+        "e2sar_perf", "-s", "-u", e2sar_uri(case, f"${{{E2SAR_RECEIVER_VAR}}}"), "--mtu", str(case.mtu),
+        "--rate", _num(case.rate_gbps), "--length", str(case.length), "-n", str(case.num_events),
+        "-b", str(case.buf_size), "--ip", E2SAR_BIND_IP, *withcp, "-4",
+    ]  # fmt: skip
+
+
+def _quote_with_var(word: str) -> str:
+    """Double-quote a word that holds ${VAR} references (its other characters come from validated keys)."""
+    if "${" not in word:
+        return shlex.quote(word)
+    assert not any(ch in word for ch in '"`\\'), word
+    return f'"{word}"'
+
+
+def e2sar_script(case: E2sarCase, role: str) -> str:
+    """The POSIX sh script of one E2SAR run (role: receiver or sender): raw output, index line."""
+    run_id = case.receiver_id if role == "receiver" else case.sender_id
+    limit = case.receiver_limit_s if role == "receiver" else case.sender_limit_s
+    lines = [
+        "#!/bin/sh",
+        f"# meshperf e2sar {role} for {case.id} ({case.rate_gbps:g} Gbps). Generated from the stack; do not edit.",
+        _E2SAR_PRELUDE,
+    ]
+    if role == "sender":
+        lines.append(f': "${{{E2SAR_RECEIVER_VAR}:?{E2SAR_RECEIVER_VAR} must hold the receiver address}}"')
+    command = " ".join(_quote_with_var(w) for w in e2sar_command(case, role))
+    lines += [
+        f'echo "[meshperf] {run_id} start"',
+        f'log="$LOGDIR/{run_id}.txt"',
+        "start=$(now)",
+        f'timeout {limit} {command} > "$log" 2>&1',
+        "rc=$?",
+        f'printf \'%s\\t%s\\t%s\\t%s\\t%s\\n\' {run_id} "$start" "$(now)" "$rc" 1 >> "$LOGDIR/{INDEX_NAME}"',
+        f'echo "[meshperf] {run_id} exit=$rc"',
+    ]
     return "\n".join(lines) + "\n"

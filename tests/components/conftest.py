@@ -67,8 +67,9 @@ class Run:
 class Mocks(pulumi.runtime.Mocks):
     """Outputs the way a cluster would fill them in: pod IPs, cluster IPs, a kubeconfig, the figures."""
 
-    def __init__(self, figures: dict[str, Any] | None) -> None:
+    def __init__(self, figures: dict[str, Any] | None, references: dict[str, dict[str, Any]] | None = None) -> None:
         self.figures = figures
+        self.references = references or {}  # stack name -> the outputs a StackReference to it sees
         self.count = 0
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -92,6 +93,10 @@ class Mocks(pulumi.runtime.Mocks):
                 c: [{"name": f"{c}-worker", "ip": f"172.18.0.{10 + i}", "pod_cidr": "10.0.0.0/24"}]
                 for i, c in enumerate(outs["clusters"])
             }
+        elif t == "pulumi:pulumi:StackReference":
+            outs = {"name": outs["name"], "outputs": self.references.get(outs["name"], {}), "secretOutputNames": []}
+        elif t == DYNAMIC + "ReadyPod":
+            outs["pod_ip"] = str(ipaddress.IPv4Address("10.245.1.200") + self.count)
         elif t == DYNAMIC + "Results":
             assert self.figures is not None
             outs.update(self.figures, read_errors=[])
@@ -139,12 +144,18 @@ def _inputs(request: Any) -> dict[str, Any]:
     return dict(rpc.deserialize_properties(request.object))
 
 
-def run_program(stack: str, config: dict[str, str], figures: dict[str, Any] | None, run: Run | None = None) -> Run:
+def run_program(
+    stack: str,
+    config: dict[str, str],
+    figures: dict[str, Any] | None,
+    run: Run | None = None,
+    references: dict[str, dict[str, Any]] | None = None,
+) -> Run:
     """The real __main__.py for `stack` with `config`, under mocks, on a fresh event loop."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     run = run if run is not None else Run()
-    mocks = Mocks(figures)
+    mocks = Mocks(figures, references)
     pulumi.runtime.set_mocks(
         mocks, project="meshperf", stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )

@@ -83,7 +83,16 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
     done = run("report", str(logs), "--stack", str(stack), "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"meshperf results: stack {stack}, run r7")
-    assert sorted(p.name for p in out.iterdir()) == ["results-tidy.csv", "results.csv", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "latency.png",
+        "latency.svg",
+        "report.html",
+        "results-tidy.csv",
+        "results.csv",
+        "results.json",
+        "throughput-vs-mss.png",
+        "throughput-vs-mss.svg",
+    ]
     assert (out / "results.csv").read_text().splitlines()[0].endswith("; Maximum; 536; 1376;")
     assert json.loads((out / "results.json").read_text())["run_id"] == "r7"
 

@@ -1,0 +1,187 @@
+"""Baselines and gates: each point of a current run against the same point of a baseline.
+
+The verdict of a point (higher figures are better: Mbit/s, transactions/s):
+
+- both sides have n >= 2 figures: Welch's t-test on the repeats. The change is the
+  difference of the means relative to the baseline's mean, with its confidence interval
+  at `confidence`. **slower** when the interval lies wholly below zero (the drop is real
+  at that confidence) and the change is below -`threshold_pct` (it is large enough to
+  matter); **faster** likewise above; **same** otherwise (no change, or one too small or
+  too uncertain to call). Rule `welch`.
+- either side has a single figure: there is no spread to judge, so the threshold alone
+  decides on the medians: slower below -`threshold_pct`, faster above +`threshold_pct`.
+  Rule `threshold-only (n=1)`, and the table says so.
+- a point with no figure on one side (not measured, or every repeat failed): **missing**,
+  which is reported but does not fail the gate.
+
+`gate_failed` is true when any point is slower: `python -m results compare` exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from results.model import PointSummary, Results
+from results.points import summarize_points
+from results.stats import welch
+
+Verdict = Literal["faster", "same", "slower", "missing"]
+WELCH = "welch"
+THRESHOLD_ONLY = "threshold-only (n=1)"
+
+
+class PointComparison(BaseModel):
+    """One point's verdict, with what it rests on (percentages relative to the baseline)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    metric: str
+    verdict: Verdict
+    rule: str
+    n_baseline: int = 0
+    n_current: int = 0
+    baseline: float | None = None  # the baseline's mean (welch) or median (threshold-only)
+    current: float | None = None
+    change_pct: float | None = None
+    change_ci_low_pct: float | None = None
+    change_ci_high_pct: float | None = None
+    p_value: float | None = None
+
+
+class CompareInputError(ValueError):
+    """A file that holds no results: one line naming it."""
+
+
+def verdict(
+    baseline: PointSummary | None, current: PointSummary | None, threshold_pct: float = 5.0, confidence: float = 0.95
+) -> PointComparison:
+    """The verdict on one point (see the module's rules)."""
+    some = current or baseline
+    assert some is not None, "a point needs at least one side"
+    base: dict[str, Any] = {
+        "key": some.key,
+        "metric": some.metric,
+        "n_baseline": baseline.n if baseline else 0,
+        "n_current": current.n if current else 0,
+    }
+    if baseline is None or current is None or not baseline.n or not current.n:
+        return PointComparison(verdict="missing", rule="no figure on one side", **base)
+    if baseline.n >= 2 and current.n >= 2 and baseline.mean:
+        test = welch(baseline.values, current.values, confidence)
+        scale = 100 / baseline.mean
+        change = test.diff * scale
+        low, high = test.ci_low * scale, test.ci_high * scale
+        if high < 0 and change < -threshold_pct:
+            call: Verdict = "slower"
+        elif low > 0 and change > threshold_pct:
+            call = "faster"
+        else:
+            call = "same"
+        return PointComparison(
+            verdict=call,
+            rule=WELCH,
+            baseline=baseline.mean,
+            current=current.mean,
+            change_pct=change,
+            change_ci_low_pct=low,
+            change_ci_high_pct=high,
+            p_value=test.p_value,
+            **base,
+        )
+    assert baseline.median is not None and current.median is not None
+    if baseline.median == 0:
+        return PointComparison(verdict="missing", rule="baseline figure is zero", **base)
+    change = (current.median - baseline.median) / baseline.median * 100
+    call = "slower" if change < -threshold_pct else "faster" if change > threshold_pct else "same"
+    return PointComparison(
+        verdict=call, rule=THRESHOLD_ONLY, baseline=baseline.median, current=current.median, change_pct=change, **base
+    )
+
+
+def compare_points(
+    baseline: Sequence[PointSummary],
+    current: Sequence[PointSummary],
+    threshold_pct: float = 5.0,
+    confidence: float = 0.95,
+) -> list[PointComparison]:
+    """Every point of either side, in the current run's order (then the baseline's leftovers)."""
+    before = {p.key: p for p in baseline}
+    now = {p.key: p for p in current}
+    keys = list(dict.fromkeys([*now, *before]))
+    return [verdict(before.get(k), now.get(k), threshold_pct, confidence) for k in keys]
+
+
+def gate_failed(comparisons: Sequence[PointComparison]) -> bool:
+    return any(c.verdict == "slower" for c in comparisons)
+
+
+def regressions(comparisons: Sequence[PointComparison]) -> list[dict[str, Any]]:
+    """The slower points as plain data (the `regressions` stack output)."""
+    return [c.model_dump(mode="json") for c in comparisons if c.verdict == "slower"]
+
+
+def points_from_data(data: object, where: str = "input") -> list[PointSummary]:
+    """Point summaries from a Results dump, a `{"points": [...]}` mapping or a bare list of points."""
+    try:
+        if isinstance(data, list):
+            return [PointSummary.model_validate(p) for p in data]
+        if isinstance(data, dict) and "cases" in data:
+            results = Results.model_validate(data)
+            return list(results.points or summarize_points(results.cases))
+        if isinstance(data, dict) and "points" in data:
+            return [PointSummary.model_validate(p) for p in data["points"]]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        at = ".".join(str(p) for p in first["loc"])
+        raise CompareInputError(f"{where}: not meshperf results ({at}: {first['msg']})") from None
+    raise CompareInputError(f"{where}: not meshperf results (no cases or points)")
+
+
+def load_points(path: Path) -> list[PointSummary]:
+    """The points of a results.json, a run folder holding one, or a saved `points` stack output."""
+    file = path / "results.json" if path.is_dir() else path
+    try:
+        data = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise CompareInputError(f"{file}: no such file") from None
+    except OSError as exc:
+        raise CompareInputError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CompareInputError(f"{file}: not JSON ({exc})") from None
+    return points_from_data(data, str(file))
+
+
+def comparison_table(comparisons: Sequence[PointComparison], threshold_pct: float, confidence: float) -> str:
+    head = (
+        f"{'point':<30} {'n b/c':>6} {'baseline':>11} {'current':>11} {'change %':>9} "
+        f"{'CI of change %':>17} {'p':>6}  verdict"
+    )
+    lines = [
+        f"meshperf compare: threshold {threshold_pct:g} %, confidence {confidence:g}",
+        head,
+        "-" * len(head),
+    ]
+    for c in comparisons:
+        ci = (
+            f"[{c.change_ci_low_pct:+.1f}, {c.change_ci_high_pct:+.1f}]"
+            if c.change_ci_low_pct is not None and c.change_ci_high_pct is not None
+            else "-"
+        )
+        note = "" if c.rule == WELCH else f"  ({c.rule})"
+        lines.append(
+            f"{c.key:<30} {f'{c.n_baseline}/{c.n_current}':>6} {_num(c.baseline):>11} {_num(c.current):>11} "
+            f"{_num(c.change_pct, '+.1f'):>9} {ci:>17} {_num(c.p_value, '.3f'):>6}  {c.verdict}{note}"
+        )
+    counts = {v: sum(c.verdict == v for c in comparisons) for v in ("slower", "same", "faster", "missing")}
+    lines += ["", ", ".join(f"{n} {v}" for v, n in counts.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _num(value: float | None, fmt: str = ".1f") -> str:
+    return "-" if value is None else format(value, fmt)

@@ -1,0 +1,121 @@
+"""The E2SAR suite: the seed's UDP sender/receiver test (`e2sar_perf`), declared in the stack.
+
+Every parameter of the seed (MTU, RATE, LENGTH, NUM_EVENTS, BUF_SIZE, DIRECT_MODE,
+DURATION, PORT, THREADS) is a key here with the seed's default. Sender and receiver are
+workloads of the stack (placed by node labels); by default on different nodes. Checks that
+need the whole stack (placement, path MTU across clusters, ports shared with the netperf
+servers) are in `check_e2sar`, which the Stack's validator calls.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from spec.base import Name, Strict
+
+SEED_IMAGE = "jlabtsai/e2sar-container:latest"  # E2SAR 0.1.4
+LB_AND_RE_HEADERS = 64  # IPv4 20 + UDP 8 + LB header 16 + RE header 20: what an MTU leaves for event data
+MIN_START_S = 1  # the least a receiver must outlast the send time by: the sender has to start
+BUFFER_WINDOW_S = 0.05  # socket buffers hold this much of the rate (a seed's 32 KB at 0.1 Gbps holds 2.6 ms)
+BUFFER_MAX = 256 * 2**20
+MAX_PORT = 65535
+
+Version = Literal["0.1.4", "0.3.x"]
+
+
+class ControlPlane(Strict):
+    """The URI's control-plane parts: ignored in direct mode (0.1.4 still wants them present)."""
+
+    token: Annotated[str, Field(pattern=r"^[A-Za-z0-9._~-]+$")] = "useless"
+    address: ipaddress.IPv4Address = ipaddress.IPv4Address("10.10.10.10")
+    port: Annotated[int, Field(ge=1, le=MAX_PORT)] = 1234
+    lb_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "1"
+    sync_address: ipaddress.IPv4Address = ipaddress.IPv4Address("192.168.77.7")
+    sync_port: Annotated[int, Field(ge=1, le=MAX_PORT)] = 1234
+
+
+class E2sarSuite(Strict):
+    """`meshperf:suites.e2sar`: one receiver+sender pair per rate."""
+
+    enabled: bool = False
+    image: str = SEED_IMAGE
+    version: Version = "0.1.4"
+    sender: Name = "w3"
+    receiver: Name = "w2"
+    allow_same_node: bool = False
+    mtu: Annotated[int, Field(ge=0, le=9000)] = 512
+    rate_gbps: Annotated[float, Field(gt=0, le=400)] = 0.1
+    rates_gbps: list[Annotated[float, Field(gt=0, le=400)]] | None = None
+    length: Annotated[int, Field(ge=1, le=2**30)] = 512
+    num_events: Annotated[int, Field(ge=1)] = 10000
+    buf_size: Annotated[int, Field(ge=1024, le=BUFFER_MAX)] = 32768
+    size_buffers_from_rate: bool = True
+    direct_mode: bool = True
+    duration_s: Annotated[int, Field(ge=1, le=86400)] = 300
+    port: Annotated[int, Field(ge=1024, le=MAX_PORT)] = 19522
+    threads: Annotated[int, Field(ge=1, le=128)] = 1
+    pod_mtu: Annotated[int, Field(ge=576, le=9000)] = 1500
+    control_plane: ControlPlane = ControlPlane()
+
+    @field_validator("rates_gbps")
+    @classmethod
+    def _rates(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("give at least one rate, or leave rates_gbps out")
+            if len({rate_label(r) for r in v}) != len(v):
+                raise ValueError("rates repeat")
+        return v
+
+    @model_validator(mode="after")
+    def _possible(self) -> E2sarSuite:
+        if self.mtu == 0 and self.version == "0.1.4":
+            raise ValueError("mtu: 0 (auto-detect) needs E2SAR 0.3.x; 0.1.4 takes a fixed MTU")
+        if 0 < self.mtu <= LB_AND_RE_HEADERS:
+            raise ValueError(f"mtu: {self.mtu} leaves no room for data after {LB_AND_RE_HEADERS} bytes of headers")
+        last = self.port + receiver_port_count(self.threads) - 1
+        if last > MAX_PORT:
+            raise ValueError(
+                f"threads: {self.threads} threads need {receiver_port_count(self.threads)} UDP ports from "
+                f"{self.port}, past {MAX_PORT}"
+            )
+        for rate in self.rates():
+            need = self.send_seconds(rate)
+            if self.duration_s < need + MIN_START_S:
+                raise ValueError(
+                    f"duration_s: {self.duration_s} s is shorter than sending {self.num_events} events of "
+                    f"{self.length} bytes at {rate:g} Gbps ({need:.1f} s) plus {MIN_START_S} s to start"
+                )
+        return self
+
+    def rates(self) -> list[float]:
+        """The rates to run, in order: the sweep, or RATE alone."""
+        return list(self.rates_gbps) if self.rates_gbps else [self.rate_gbps]
+
+    def send_seconds(self, rate_gbps: float) -> float:
+        """How long the sender takes at a rate: events x length x 8 bits / rate."""
+        return self.num_events * self.length * 8 / (rate_gbps * 1e9)
+
+    def port_range(self) -> tuple[int, int]:
+        """The receiver's UDP ports, first and last."""
+        return self.port, self.port + receiver_port_count(self.threads) - 1
+
+    def buffer_bytes(self, rate_gbps: float) -> int:
+        """Socket buffer (-b) for a rate: BUF_SIZE, raised to hold BUFFER_WINDOW_S of the rate unless told not to."""
+        if not self.size_buffers_from_rate:
+            return self.buf_size
+        return min(BUFFER_MAX, max(self.buf_size, int(rate_gbps * 1e9 / 8 * BUFFER_WINDOW_S)))
+
+
+def receiver_port_count(threads: int) -> int:
+    """E2SAR's receiver binds 2^ceil(log2(THREADS)) consecutive UDP ports."""
+    return 1 if threads <= 1 else 2 ** math.ceil(math.log2(threads))
+
+
+def rate_label(rate_gbps: float) -> str:
+    """A rate as a name part: 0.1 -> '100m', 2.5 -> '2500m', 0.0005 -> '0p5m' (Mbit/s)."""
+    return f"{round(rate_gbps * 1000, 6):g}".replace(".", "p") + "m"

@@ -1,0 +1,174 @@
+"""Verdict rules of `results.compare` and the `python -m results compare` gate's exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from results.compare import (
+    THRESHOLD_ONLY,
+    WELCH,
+    compare_points,
+    gate_failed,
+    load_points,
+    regressions,
+    verdict,
+)
+from results.model import PointSummary, Results
+from results.stats import summarize
+from spec.model import NetPath
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def point(values: list[float], mss: int | None = 1376, path: int = 6) -> PointSummary:
+    s = summarize(values) if values else None
+    return PointSummary(
+        path=NetPath(path),
+        tool="iperf3_tcp",
+        mss=mss,
+        metric="throughput_mbps",
+        n=len(values),
+        median=s.median if s else None,
+        mean=s.mean if s else None,
+        min=s.min if s else None,
+        max=s.max if s else None,
+        stdev=s.stdev if s else None,
+        ci95_low=s.ci_low if s else None,
+        ci95_high=s.ci_high if s else None,
+        values=tuple(values),
+    )
+
+
+BASE = [1000.0, 1010.0, 990.0, 1005.0, 995.0]  # mean 1000, sd 7.9
+
+
+def test_a_clear_drop_beyond_the_threshold_is_slower() -> None:
+    c = verdict(point(BASE), point([900.0, 905.0, 895.0, 902.0, 898.0]), threshold_pct=5)
+    assert (c.verdict, c.rule) == ("slower", WELCH)
+    assert c.change_pct == pytest.approx(-10.0)
+    assert c.change_ci_high_pct is not None and c.change_ci_high_pct < 0
+    assert c.p_value is not None and c.p_value < 0.001
+
+
+def test_a_significant_drop_smaller_than_the_threshold_is_the_same() -> None:
+    c = verdict(point(BASE), point([980.0, 982.0, 978.0, 981.0, 979.0]), threshold_pct=5)
+    assert c.change_pct == pytest.approx(-2.0)
+    assert c.change_ci_high_pct is not None and c.change_ci_high_pct < 0  # real, but too small to matter
+    assert c.verdict == "same"
+
+
+def test_a_large_but_uncertain_drop_is_the_same() -> None:
+    noisy = [600.0, 1000.0, 1300.0]  # mean 966.7, huge spread
+    c = verdict(point(BASE), point([500.0, 1200.0, 900.0]), threshold_pct=5)
+    assert c.change_pct is not None and c.change_pct < -5
+    assert c.change_ci_low_pct is not None and c.change_ci_high_pct is not None
+    assert c.change_ci_low_pct < 0 < c.change_ci_high_pct
+    assert c.verdict == "same"
+    assert verdict(point(noisy), point(BASE)).verdict == "same"
+
+
+def test_a_clear_rise_is_faster_and_the_threshold_and_confidence_matter() -> None:
+    up = point([1100.0, 1105.0, 1095.0, 1102.0, 1098.0])
+    assert verdict(point(BASE), up, threshold_pct=5).verdict == "faster"
+    assert verdict(point(BASE), up, threshold_pct=15).verdict == "same"
+    # A drop that is significant at 90 % but not at 99 %.
+    a, b = [1000.0, 1040.0, 960.0], [930.0, 900.0, 960.0]
+    assert verdict(point(a), point(b), 5, confidence=0.90).verdict == "slower"
+    assert verdict(point(a), point(b), 5, confidence=0.99).verdict == "same"
+
+
+def test_one_figure_on_either_side_falls_back_to_the_threshold_alone() -> None:
+    c = verdict(point([1000.0]), point([940.0]), threshold_pct=5)
+    assert (c.verdict, c.rule, c.p_value, c.change_ci_low_pct) == ("slower", THRESHOLD_ONLY, None, None)
+    assert c.change_pct == pytest.approx(-6.0)
+    assert verdict(point([1000.0]), point([960.0]), 5).verdict == "same"
+    assert verdict(point(BASE), point([1060.0]), 5).verdict == "faster"  # median 1000 -> 1060
+    assert verdict(point([1000.0]), point(BASE), 5).rule == THRESHOLD_ONLY
+
+
+def test_missing_points_are_reported_but_do_not_fail_the_gate() -> None:
+    assert verdict(point(BASE), None).verdict == "missing"
+    assert verdict(None, point(BASE)).verdict == "missing"
+    assert verdict(point(BASE), point([])).verdict == "missing"  # every repeat failed
+    comparisons = compare_points([point(BASE, mss=96)], [point(BASE, mss=1376)])
+    assert [(c.key, c.verdict) for c in comparisons] == [
+        ("p6-iperf3_tcp-mss1376", "missing"),
+        ("p6-iperf3_tcp-mss96", "missing"),
+    ]
+    assert not gate_failed(comparisons)
+
+
+def test_the_gate_fails_on_any_slower_point_and_regressions_list_them() -> None:
+    before = [point(BASE, mss=96), point(BASE, mss=1376)]
+    now = [point(BASE, mss=96), point([900.0, 905.0, 895.0, 902.0, 898.0], mss=1376)]
+    comparisons = compare_points(before, now)
+    assert [c.verdict for c in comparisons] == ["same", "slower"]
+    assert gate_failed(comparisons)
+    (only,) = regressions(comparisons)
+    assert only["key"] == "p6-iperf3_tcp-mss1376" and only["verdict"] == "slower"
+
+
+def _results_file(tmp_path: Path, name: str, points: list[PointSummary]) -> Path:
+    path = tmp_path / name
+    path.write_text(Results(points=tuple(points)).model_dump_json())
+    return path
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "results", "compare", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_cli_exit_codes(tmp_path: Path) -> None:
+    base = _results_file(tmp_path, "base.json", [point(BASE)])
+    same = _results_file(tmp_path, "same.json", [point([1001.0, 999.0, 1003.0, 997.0, 1000.0])])
+    slow = _results_file(tmp_path, "slow.json", [point([900.0, 905.0, 895.0, 902.0, 898.0])])
+    ok = _cli(str(base), str(same))
+    assert ok.returncode == 0, ok.stderr
+    assert "p6-iperf3_tcp-mss1376" in ok.stdout and "same" in ok.stdout
+    bad = _cli(str(base), str(slow), "--threshold", "5")
+    assert bad.returncode == 1
+    assert "slower" in bad.stdout and "1 slower" in bad.stdout
+    assert _cli(str(base), str(slow), "--threshold", "20").returncode == 0
+    # A run folder works as well as its results.json; a saved `points` output too.
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "results.json").write_text(slow.read_text())
+    assert _cli(str(base), str(folder)).returncode == 1
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps([point(BASE).model_dump(mode="json")]))
+    assert _cli(str(points), str(base)).returncode == 0
+
+
+def test_cli_bad_input_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    base = _results_file(tmp_path, "base.json", [point(BASE)])
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("not json")
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"hello": 1}))
+    for wrong in (garbage, other, tmp_path / "absent.json", tmp_path):
+        done = _cli(str(base), str(wrong))
+        assert done.returncode == 2, (wrong, done.stdout)
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert str(wrong) in done.stderr
+
+
+def test_results_json_without_points_are_summarised_from_cases(tmp_path: Path) -> None:
+    from results.collect import collect
+    from spec.model import NetperfSuite, Stack, Suites
+    from spec.plan import build_plan
+
+    plan = build_plan(Stack(suites=Suites(netperf=NetperfSuite(paths=[NetPath(6)], tools=["iperf3_tcp"], mss=[536]))))
+    results = collect(plan, {})
+    doc = json.loads(results.model_dump_json())
+    del doc["points"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    (only,) = load_points(path)
+    assert only.key == "p6-iperf3_tcp-mss536" and only.n == 0 and only.n_failed == 1
