@@ -192,14 +192,4 @@ def lab_figures() -> dict[str, Any]:
     from spec.plan import build_plan
 
     files = asyncio.run(FolderLogReader(LAB_RUN).read())
-    try:
-        return figures(build_plan(load_stack("kind-mesh")), files)
-    except ImportError:
-        return {
-            "throughput": {"stand-in": 1.0},
-            "throughput_by_mss": {},
-            "latency": {},
-            "csv": "",
-            "failures": [],
-            "stand_in": True,
-        }
+    return figures(build_plan(load_stack("kind-mesh")), files)

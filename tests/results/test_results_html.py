@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -36,9 +35,6 @@ from results.reports import write_reports
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_S = 60
 WINDOW = (1280, 2000)
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason="needs Debian's chromium (scripts/install.sh installs it)"
-)
 
 # [pid:tid:date/time.us:LEVEL:source/file.cc:line] message
 LOG_LINE = re.compile(r"^\[\d+:\d+:\d+/\d+\.\d+:(?P<level>[A-Z]+):(?P<source>[^\]]+)\] (?P<message>.*)$")
