@@ -193,3 +193,19 @@ def lab_figures() -> dict[str, Any]:
 
     files = asyncio.run(FolderLogReader(LAB_RUN).read())
     return figures(build_plan(load_stack("kind-mesh")), files)
+
+
+STACK_NAMES = ["kind-local", "kind-mesh", "ci-example"]
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory: pytest.TempPathFactory, lab_figures: dict[str, Any]) -> dict[str, Run]:
+    """Every shipped stack's program under mocks, once per session (ci-example's kubeconfig is a stand-in)."""
+    kubeconfig = tmp_path_factory.mktemp("kube") / "config"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n# ci-example stand-in\n")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KUBECONFIG", str(kubeconfig))
+    try:
+        return {name: run_program(name, stack_config(name), lab_figures) for name in STACK_NAMES}
+    finally:
+        mp.undo()

@@ -7,24 +7,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DYNAMIC, STACKS, Run, run_program, stack_config
+from conftest import DYNAMIC, STACK_NAMES, STACKS, Run, run_program, stack_config
 
 from spec.load import load_stack
 from spec.plan import build_plan
-
-STACK_NAMES = ["kind-local", "kind-mesh", "ci-example"]
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, lab_figures: dict[str, Any]) -> dict[str, Run]:
-    kubeconfig = tmp_path_factory.mktemp("kube") / "config"
-    kubeconfig.write_text("apiVersion: v1\nkind: Config\n# ci-example stand-in\n")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KUBECONFIG", str(kubeconfig))
-    try:
-        return {name: run_program(name, stack_config(name), lab_figures) for name in STACK_NAMES}
-    finally:
-        mp.undo()
 
 
 def env_of(job: Any) -> dict[str, str]:

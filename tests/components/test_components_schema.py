@@ -10,11 +10,9 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from conftest import Run, run_program, stack_config
+from conftest import STACK_NAMES, Run
 
 from spec.load import load_stack
-
-STACK_NAMES = ["kind-local", "kind-mesh", "ci-example"]
 
 
 def as_json(value: Any) -> Any:
@@ -30,18 +28,6 @@ def as_json(value: Any) -> Any:
 
 def objects(run: Run) -> list[dict[str, Any]]:
     return [as_json(r.inputs) for r in run.kubernetes()]
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, lab_figures: dict[str, Any]) -> dict[str, Run]:
-    kubeconfig = tmp_path_factory.mktemp("kube") / "config"
-    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KUBECONFIG", str(kubeconfig))
-    try:
-        return {name: run_program(name, stack_config(name), lab_figures) for name in STACK_NAMES}
-    finally:
-        mp.undo()
 
 
 @pytest.mark.parametrize("name", STACK_NAMES)
