@@ -285,6 +285,44 @@ class E2sarPair(pulumi.ComponentResource):
                 opts=opts_in(cluster),
             )
 
+        def job(
+            role: str, cluster: str, node: str, limit_s: int, *, env: list[Any], configmap: Any, deps: list[Any]
+        ) -> Any:
+            """The receiver's or the sender's Job: one container, logs on its node's volume."""
+            workload = case.receiver if role == RECEIVER else case.sender
+            limit = limit_s + kube.job_slack_s
+            return k8s.batch.v1.Job(
+                f"{resource_name}-{role.removeprefix('e2sar-')}",
+                metadata=m.meta(
+                    case.receiver_id if role == RECEIVER else case.sender_id,
+                    beds[cluster].namespace,
+                    {E2SAR_CASE: case.id},
+                ),
+                spec=m.job_spec(
+                    pod_template(
+                        case,
+                        role,
+                        workload=workload,
+                        node_selector=stack.workloads[workload].node_selector,
+                        pull_policy=pull,
+                        env=env,
+                        claim=beds[cluster].claims[node].metadata.name,
+                        scripts=configmap.metadata.name,
+                        logdir=logdir,
+                        mount_path=kube.logs.mount_path,
+                        run_id=run_id,
+                    ),
+                    limit,
+                ),
+                opts=opts_in(
+                    cluster,
+                    configmap,
+                    *deps,
+                    custom_timeouts=pulumi.CustomTimeouts(create=f"{limit + 60}s", update=f"{limit + 60}s"),
+                    delete_before_replace=True,
+                ),
+            )
+
         # Receiver side.
         receiver_scripts = scripts(rc.name, RECEIVER)
         sources = (
@@ -311,34 +349,16 @@ class E2sarPair(pulumi.ComponentResource):
             ),
             opts=opts_in(rc.name),
         )
-        limit = case.receiver_limit_s + kube.job_slack_s
-        self.receiver_job = k8s.batch.v1.Job(
-            f"{resource_name}-receiver",
-            metadata=m.meta(case.receiver_id, beds[rc.name].namespace, {E2SAR_CASE: case.id}),
-            spec=m.job_spec(
-                pod_template(
-                    case,
-                    RECEIVER,
-                    workload=case.receiver,
-                    node_selector=stack.workloads[case.receiver].node_selector,
-                    pull_policy=pull,
-                    env=[],
-                    claim=beds[rc.name].claims[rnode.name].metadata.name,
-                    scripts=receiver_scripts.metadata.name,
-                    logdir=logdir,
-                    mount_path=kube.logs.mount_path,
-                    run_id=run_id,
-                ),
-                limit,
-            ),
-            opts=opts_in(
-                rc.name,
-                receiver_scripts,
-                receiver_policy,
-                custom_timeouts=pulumi.CustomTimeouts(create=f"{limit + 60}s", update=f"{limit + 60}s"),
-                delete_before_replace=True,
-            ),
+        self.receiver_job = job(
+            RECEIVER,
+            rc.name,
+            rnode.name,
+            case.receiver_limit_s,
+            env=[],
+            configmap=receiver_scripts,
+            deps=[receiver_policy],
         )
+        limit = case.receiver_limit_s + kube.job_slack_s
         # Beside the receiver Job (not after it: Pulumi waits for a Job to complete), the wait for its pod.
         ready = ReadyPod(
             f"{resource_name}-receiver-ready",
@@ -363,34 +383,14 @@ class E2sarPair(pulumi.ComponentResource):
             spec=receiver_cidr.apply(lambda cidr: sender_policy_spec(case, run_id, cidr)),
             opts=opts_in(sc.name),
         )
-        limit = case.sender_limit_s + kube.job_slack_s
-        self.sender_job = k8s.batch.v1.Job(
-            f"{resource_name}-sender",
-            metadata=m.meta(case.sender_id, beds[sc.name].namespace, {E2SAR_CASE: case.id}),
-            spec=m.job_spec(
-                pod_template(
-                    case,
-                    SENDER,
-                    workload=case.sender,
-                    node_selector=stack.workloads[case.sender].node_selector,
-                    pull_policy=pull,
-                    env=[{"name": E2SAR_RECEIVER_VAR, "value": ready.pod_ip}],
-                    claim=beds[sc.name].claims[snode.name].metadata.name,
-                    scripts=sender_scripts.metadata.name,
-                    logdir=logdir,
-                    mount_path=kube.logs.mount_path,
-                    run_id=run_id,
-                ),
-                limit,
-            ),
-            opts=opts_in(
-                sc.name,
-                ready,
-                sender_scripts,
-                sender_policy,
-                custom_timeouts=pulumi.CustomTimeouts(create=f"{limit + 60}s", update=f"{limit + 60}s"),
-                delete_before_replace=True,
-            ),
+        self.sender_job = job(
+            SENDER,
+            sc.name,
+            snode.name,
+            case.sender_limit_s,
+            env=[{"name": E2SAR_RECEIVER_VAR, "value": ready.pod_ip}],
+            configmap=sender_scripts,
+            deps=[ready, sender_policy],
         )
         self.register_outputs({"receiver_ip": self.receiver_ip})
 
