@@ -51,7 +51,7 @@ class CaseResult(BaseModel):
     log: str
     note: str | None = None
     repeat: int = 1
-    # Steady-state cases: the seconds measured (after nothing omitted) and what ended the case.
+    # Steady-state cases: how long the case ran (omit_s included) and what ended it.
     duration_s: float | None = None
     stopped: Literal["stable", "max"] | None = None
 

@@ -3,8 +3,8 @@
 On one lab, in one run: every client's cases run twice, once as the seed runs them (every
 case for a fixed `--seconds`) and once with `steady_state` on the iperf3 TCP sweep (stop
 when the running mean has settled; the fixed-duration tools, iperf3 UDP and netperf, run
-`--other-seconds`). The two halves alternate per client (and which goes first alternates)
-so that drift in the machine does not favour either. Prints the wall-time ratio
+`--other-seconds`). The two halves alternate case by case (and which goes first
+alternates), so that drift in the machine's load falls on both alike. Prints the wall-time ratio
 steady / seed and the median absolute relative difference between the two sets of
 figures (every throughput point, and TCP_RR transactions/s). Goals: ratio <= 0.25 and
 median difference <= 3 %.
@@ -64,20 +64,25 @@ async def _run(seed: Stack, steady: Stack, workdir: Path) -> tuple[Results, Resu
     plans = {"seed": build_plan(seed), "steady": build_plan(steady)}
     walls = {"seed": 0.0, "steady": 0.0}
     async with Lab(seed, plans["seed"], workdir, say=lambda line: print(line, flush=True)) as lab:
-        for i, client in enumerate(plans["seed"].clients()):
-            order = ("seed", "steady") if i % 2 == 0 else ("steady", "seed")
-            for kind in order:
-                plan = plans[kind]
-                cases = plan.cases_of(client)
-                script = workdir / f"{kind}-{client}.sh"
-                script.write_text(runner_script(client, cases))
+        pairs = list(zip(plans["seed"].cases, plans["steady"].cases, strict=True))
+        for i, pair in enumerate(pairs):
+            # Case by case, the order alternating: drift on the machine falls on both halves alike.
+            for kind, case in (("seed", pair[0]), ("steady", pair[1]))[:: 1 if i % 2 == 0 else -1]:
+                script = _write(workdir / "scripts" / f"{kind}-{case.id}.sh", runner_script(case.client, [case]))
                 began = time.monotonic()
-                await lab.run_script(client, script, workdir / kind, plan.time_limit_s(client) + 60)
-                took = time.monotonic() - began
-                walls[kind] += took
-                print(f"{kind:>6} {client}: {len(cases)} cases in {took:.1f} s", flush=True)
+                await lab.run_script(case.client, script, workdir / kind, case.time_limit_s + 60)
+                walls[kind] += time.monotonic() - began
+            if (i + 1) % 12 == 0 or i + 1 == len(pairs):
+                done = f"{i + 1}/{len(pairs)} points"
+                print(f"{done}: seed {walls['seed']:.1f} s, steady {walls['steady']:.1f} s", flush=True)
     out = {k: collect(p, read_log_folder(workdir / k)) for k, p in plans.items()}
     return out["seed"], out["steady"], walls["seed"], walls["steady"]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
 
 
 def _figures(results: Results) -> dict[str, float]:

@@ -130,3 +130,13 @@ def test_a_rate_that_never_settles_runs_to_max(tmp_path: Path) -> None:
     assert result.duration_s == pytest.approx(2.0)
     # Mean of 3..20 Gbit/s over 0.2..2.0 s (the interval 0.1-0.2 ends at omit: left out).
     assert result.throughput_mbps == pytest.approx(sum(range(3, 21)) / 18 * 1000)
+
+
+def test_the_quick_profile_cuts_steady_cases_short() -> None:
+    from spec.profiles import quick
+
+    stack = _stack(repeats=2, steady_state=SteadyState(max_s=10, min_s=1, window_s=1, omit_s=0.5))
+    steady = quick(stack).suites.netperf.steady_state
+    assert steady is not None and steady.max_s == 3  # 0.5 s omitted + a 1 s window, + 1 s
+    assert quick(stack).suites.netperf.repeats == 2
+    assert quick(_stack()).suites.netperf.steady_state is None
