@@ -150,23 +150,21 @@ def parse_sender(text: str) -> E2sarSender:
     if not completed and not looks_like_e2sar(text):
         raise UnknownOutputError(f"no e2sar_perf sender output (ends {_last_line(text)!r})")
     fields: dict[str, object] = {"version": _version(text)}
-    patterns = {
+    integers = {
         "events": r"Sending " + _NUM + r" event buffers",
         "event_size": r"Event size is " + _NUM + r" bytes",
         "mtu": r"Using MTU " + _NUM,
         "elapsed_us": r"Elapsed usecs:\s*" + _NUM,
     }
-    for key, pattern in patterns.items():
-        if m := re.search(pattern, text):
-            fields[key] = _int(m.group(1))
     floats = {
         "rate_gbps": r"Sending (?:average )?bit rate is:?\s*" + _NUM + r" Gbps",
         "throughput_gbps": r"Estimated effective throughput \(Gbps\):\s*" + _NUM,
         "goodput_gbps": r"Estimated goodput \(Gbps\):\s*" + _NUM,
     }
-    for key, pattern in floats.items():
-        if m := re.search(pattern, text):
-            fields[key] = number(m.group(1))
+    for table, convert in ((integers, _int), (floats, number)):
+        for key, pattern in table.items():
+            if m := re.search(pattern, text):
+                fields[key] = convert(m.group(1))
     if m := _FEWER.search(text):
         fields["expected"] = _int(m.group(2))
     if m := re.search(r"Last error encountered:\s*(.+)", text):
