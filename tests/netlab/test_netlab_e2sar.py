@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from labrun import run_netlab
 
 ROOT = Path(__file__).resolve().parents[2]
 MESH = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-mesh.yaml").read_text())
@@ -32,18 +33,6 @@ def _stack(tmp_path: Path, netperf: dict[str, object]) -> Path:
     path = tmp_path / "Pulumi.e2sartest.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
-
-
-def _lab(tmp_path: Path, stack: Path, env: dict[str, str]) -> tuple[int, str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "netlab", "up", "-s", str(stack), "--runs-dir", str(tmp_path / "runs")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-    )
-    return done.returncode, done.stdout + done.stderr
 
 
 def _standin_processes(marker: str) -> list[str]:
@@ -64,7 +53,7 @@ def test_sender_and_receiver_scripts_run_in_the_lab_with_a_standin(tmp_path: Pat
         "STANDIN_E2SAR_VERSION": version,
         "STANDIN_E2SAR_DROP": str(DROP),
     }
-    code, output = _lab(tmp_path, _stack(tmp_path, {"enabled": False}), env)
+    code, output = run_netlab(tmp_path, _stack(tmp_path, {"enabled": False}), env)
     assert code == 0, output
     assert "e2sar-100m: 0.1 Gbps pair done" in output
     folder = Path(re.search(r"^run folder: (.+)$", output, re.MULTILINE)[1])  # type: ignore[index]
@@ -97,7 +86,7 @@ def test_without_e2sar_perf_the_lab_says_so_in_one_line_and_runs_the_rest(tmp_pa
     bindir.mkdir()
     path = ":".join(p for p in os.environ["PATH"].split(":") if not (Path(p) / "e2sar_perf").exists())
     stack = _stack(tmp_path, {"paths": [6], "tools": ["iperf3_udp"], "duration_s": 1})
-    code, output = _lab(tmp_path, stack, {"PATH": path})
+    code, output = run_netlab(tmp_path, stack, {"PATH": path})
     assert code == 0, output
     assert output.count("[lab] e2sar suite skipped: e2sar_perf is not on PATH") == 1
     folder = Path(re.search(r"^run folder: (.+)$", output, re.MULTILINE)[1])  # type: ignore[index]

@@ -11,15 +11,14 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from labrun import ROOT, netlab_argv, netlab_env, run_folder
 
-ROOT = Path(__file__).resolve().parents[2]
 MESH = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-mesh.yaml").read_text())
 LINK_MTU = 1200
 
@@ -36,19 +35,13 @@ def _stack_file(tmp_path: Path, **suite: Any) -> Path:
 
 def _start(tmp_path: Path, stack: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "netlab", "up", "-s", str(stack), "--runs-dir", str(tmp_path / "runs")],
+        netlab_argv(tmp_path, stack),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=netlab_env(),
     )
-
-
-def _folder(output: str) -> Path:
-    match = re.search(r"^run folder: (.+)$", output, re.MULTILINE)
-    assert match, output
-    return Path(match[1])
 
 
 def _cases(folder: Path) -> dict[str, dict[str, Any]]:
@@ -70,7 +63,7 @@ def test_all_six_paths_with_every_tool(tmp_path: Path) -> None:
     proc = _start(tmp_path, _stack_file(tmp_path))
     output, _ = proc.communicate(timeout=400)
     assert proc.returncode == 0, output
-    folder = _folder(output)
+    folder = run_folder(output)
     cases = _cases(folder)
     assert len(cases) == 6 * 2 + 6 * 3
     for case in cases.values():
@@ -130,7 +123,7 @@ def test_server_killed_mid_run_fails_one_case_and_the_rest_complete(tmp_path: Pa
     output = "".join(lines)
     assert killed, output
     assert "iperf3 in w4 exited" in output
-    cases = _cases(_folder(output))
+    cases = _cases(run_folder(output))
     failed = {k for k, c in cases.items() if not c["ok"]}
     assert failed == {"p6-iperf3-tcp-mss536"}, output
     assert cases["p6-iperf3-tcp-mss536"]["error"]
@@ -152,6 +145,6 @@ def test_ctrl_c_removes_the_lab_and_keeps_what_was_measured(tmp_path: Path) -> N
     output = "".join(lines) + rest
     assert proc.returncode == 130, output
     assert "removed" in output
-    cases = _cases(_folder(output))
+    cases = _cases(run_folder(output))
     assert sum(c["ok"] for c in cases.values()) >= 2
     assert any(not c["ok"] and "not run" in c["error"] for c in cases.values())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from labrun import run_folder, run_netlab
 
 ROOT = Path(__file__).resolve().parents[2]
 MESH = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-mesh.yaml").read_text())
@@ -31,18 +31,9 @@ def _up(tmp_path: Path, name: str) -> Path:
     }
     stack = tmp_path / f"Pulumi.{name}.yaml"
     stack.write_text(yaml.safe_dump(document))
-    done = subprocess.run(
-        [sys.executable, "-m", "netlab", "up", "-s", str(stack), "--runs-dir", str(tmp_path / "runs")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    match = re.search(r"^run folder: (.+)$", done.stdout, re.MULTILINE)
-    assert match, done.stdout
-    return Path(match[1])
+    code, output = run_netlab(tmp_path, stack)
+    assert code == 0, output
+    return run_folder(output)
 
 
 @pytest.mark.usefixtures("clean_machine")
