@@ -16,6 +16,10 @@ def point_key(case: CaseResult) -> PointKey:
     return case.path, case.tool, case.mss_requested, case.udp_length
 
 
+def point_key_of(point: PointSummary) -> PointKey:
+    return point.path, point.tool, point.mss, point.udp_length
+
+
 def summarize_points(cases: Iterable[CaseResult]) -> tuple[PointSummary, ...]:
     """One summary per point, in the order the points first appear among `cases`."""
     groups: dict[PointKey, list[CaseResult]] = {}

@@ -1,14 +1,17 @@
 """A plain-text table for the terminal: throughput per path and tool, latency, failures.
 
 Fixed-width columns so that it reads the same in a CI log as in a terminal. A cell shows
-`-` when the plan had no such case and `FAIL` when it had some but none succeeded.
+`-` when the plan had no such case and `FAIL` when it had some but none succeeded. A
+throughput cell is the best point's median (over the MSS sweep for TCP) and, when the point
+was repeated, `+-` half its 95 % confidence interval in percent of the mean.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from results.model import CaseResult, Results
+from results.model import CaseResult, PointSummary, Results
+from results.points import point_key, point_key_of
 from spec.model import NetPath, Tool
 from spec.plan import PATH_LABELS
 
@@ -34,14 +37,16 @@ def results_table(results: Results) -> str:
             _line(
                 [
                     f"{int(path)} {PATH_LABELS[path]}",
-                    _cell(results, "iperf3_tcp", path, _tcp),
-                    _cell(results, "iperf3_udp", path, _udp),
-                    _cell(results, "netperf_stream", path, lambda c: _number(c.throughput_mbps, 2)),
+                    _throughput(results, "iperf3_tcp", path, 0, lambda c: f" ({c.mss_requested})"),
+                    _throughput(results, "iperf3_udp", path, 0, _loss),
+                    _throughput(results, "netperf_stream", path, 2, lambda c: ""),
                     _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
                     _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
                 ]
             )
         )
+    if any(p.n > 1 for p in results.points):
+        lines += ["", "+-: half the 95 % confidence interval of the mean over the repeats, in % of the mean"]
     if failures:
         lines += ["", f"failures ({len(failures)}):"]
         lines += [f"  {case_id}: {reason}" for case_id, reason in failures.items()]
@@ -55,17 +60,27 @@ def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResul
     ok = [c for c in cases if c.ok]
     if not ok:
         return "FAIL"
-    best = max(ok, key=lambda c: c.throughput_mbps or 0.0)
-    return show(best)
+    return show(max(ok, key=lambda c: c.throughput_mbps or 0.0))
 
 
-def _tcp(case: CaseResult) -> str:
-    return f"{_number(case.throughput_mbps)} ({case.mss_requested})"
+def _throughput(results: Results, tool: Tool, path: NetPath, decimals: int, label: Callable[[CaseResult], str]) -> str:
+    """The best point's median, its spread when repeated, and the label of one of its cases."""
+    points = [p for p in results.points if p.tool == tool and p.path == path and p.median is not None]
+    if not points:
+        return _cell(results, tool, path, lambda c: _number(c.throughput_mbps, decimals) + label(c))
+    best = max(points, key=lambda p: p.median or 0.0)
+    case = next(c for c in results.cases_of(tool, path) if c.ok and point_key(c) == point_key_of(best))
+    return f"{_number(best.median, decimals)}{_spread(best)}{label(case)}"
 
 
-def _udp(case: CaseResult) -> str:
-    loss = "" if case.loss_percent is None else f" ({case.loss_percent:.2f}%)"
-    return f"{_number(case.throughput_mbps)}{loss}"
+def _spread(point: PointSummary) -> str:
+    if point.n < 2 or point.ci95_low is None or point.ci95_high is None or not point.mean:
+        return ""
+    return f" +-{(point.ci95_high - point.ci95_low) / 2 / point.mean * 100:.0f}%"
+
+
+def _loss(case: CaseResult) -> str:
+    return "" if case.loss_percent is None else f" ({case.loss_percent:.2f}%)"
 
 
 def _number(value: float | None, decimals: int = 0) -> str:

@@ -12,6 +12,7 @@ from results.iperf3 import parse_iperf3_text
 from results.model import Results
 from results.report_json import results_json
 from results.report_seed_csv import seed_csv
+from results.report_table import results_table
 from spec.model import NetperfSuite, Stack, SteadyState, Suites
 from spec.plan import build_plan
 
@@ -94,6 +95,11 @@ def test_repeats_fold_into_points_and_the_seed_csv_shows_medians() -> None:
     assert results.throughput_by_mss()["5 iperf TCP. Remote Cluster using Pod IP"] == {536: 200.0, 1376: 950.0}
     row = next(line for line in seed_csv(results).splitlines() if line.startswith("5 iperf TCP"))
     assert row.endswith(";950.000000;200;950;")
+    # The terminal table: the best point's median (not its best repeat, 1000), +- half its 95 % CI:
+    # 12.706 * stdev 70.71 / sqrt(2) = 635.3, i.e. 67 % of the mean 950.
+    table = results_table(results)
+    assert "950 +-67% (1376)" in next(line for line in table.splitlines() if line.startswith("6 Remote"))
+    assert "+-: half the 95 % confidence interval" in table
     again = Results.model_validate_json(results_json(results))
     assert again.points == results.points
     assert json.loads(results_json(results))["points"][0]["ci95_low"] == pytest.approx(low.ci95_low)
