@@ -80,6 +80,7 @@ def pod_template(
     logdir: str,
     mount_path: str,
     run_id: str,
+    annotations: dict[str, str] | None = None,
 ) -> Obj:
     container: Obj = {
         "name": role.removeprefix("e2sar-"),
@@ -108,7 +109,7 @@ def pod_template(
     return {
         "metadata": {
             "labels": {**m.PART_OF, m.WORKLOAD: workload, **selector(case, role, run_id)},
-            "annotations": {m.RUN_ID: run_id},
+            "annotations": {m.RUN_ID: run_id, **(annotations or {})},
         },
         "spec": {
             "restartPolicy": "Never",
@@ -311,6 +312,7 @@ class E2sarPair(pulumi.ComponentResource):
                         logdir=logdir,
                         mount_path=kube.logs.mount_path,
                         run_id=run_id,
+                        annotations=m.bandwidth_annotations(stack.workloads[workload]),
                     ),
                     limit,
                 ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spec.model import Workload, rate_bits_per_s
 from spec.plan import Case, Plan
 
 UID = 10001
@@ -17,6 +18,8 @@ ROLE, WORKLOAD, SERVES = "meshperf.io/role", "meshperf.io/workload", "meshperf.i
 RUN_ID = "meshperf.io/run-id"
 PART_OF = {"app.kubernetes.io/part-of": "meshperf"}
 SCRIPTS_DIR = "/meshperf"
+# The CNI bandwidth plugin's pod annotations: a quantity in bits per second.
+EGRESS_BANDWIDTH, INGRESS_BANDWIDTH = "kubernetes.io/egress-bandwidth", "kubernetes.io/ingress-bandwidth"
 
 # Kubernetes objects in the API's own camelCase spelling: the SDK passes them through as they are
 # (its TypedDicts spell keys in snake_case, hence Any for the type checker).
@@ -44,6 +47,18 @@ def meta(
         notes[SKIP_AWAIT] = "true"
     if notes:
         out["annotations"] = notes
+    return out
+
+
+def bandwidth_annotations(workload: Workload) -> dict[str, str]:
+    """A workload's `egress_rate`/`ingress_rate` as the bandwidth plugin's annotations (bits/s), where set.
+
+    They only take effect where the cluster's CNI chain includes the bandwidth plugin.
+    """
+    out: dict[str, str] = {}
+    for key, rate in ((EGRESS_BANDWIDTH, workload.egress_rate), (INGRESS_BANDWIDTH, workload.ingress_rate)):
+        if rate is not None:
+            out[key] = str(rate_bits_per_s(rate))
     return out
 
 
@@ -184,6 +199,7 @@ def client_pod_template(
     mount_path: str,
     run_id: str,
     plan: Plan,
+    annotations: dict[str, str] | None = None,
 ) -> Obj:
     mount, volume = _tmp()
     labels = {ROLE: "client", WORKLOAD: workload}
@@ -215,7 +231,7 @@ def client_pod_template(
             for name, port in sorted(ports.items())
         ]
     return {
-        "metadata": {"labels": {**PART_OF, **labels}, "annotations": {RUN_ID: run_id}},
+        "metadata": {"labels": {**PART_OF, **labels}, "annotations": {RUN_ID: run_id, **(annotations or {})}},
         "spec": {
             "restartPolicy": "Never",
             "nodeSelector": dict(node_selector),

@@ -154,6 +154,7 @@ class Suite(pulumi.ComponentResource):
                 mount_path=kube.logs.mount_path,
                 run_id=stack.run_id,
                 plan=plan,
+                annotations=m.bandwidth_annotations(stack.workloads[client]),
             )
             limit = plan.time_limit_s(client) + kube.job_slack_s
             job = k8s.batch.v1.Job(

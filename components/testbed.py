@@ -77,7 +77,12 @@ class ClusterBed(pulumi.ComponentResource):
         for w in mine:
             self.servers[w] = k8s.core.v1.Pod(
                 f"{resource_name}-{w}-server",
-                metadata=m.meta(f"{w}-server", self.namespace, {m.ROLE: "server", m.WORKLOAD: w, m.SERVES: "true"}),
+                metadata=m.meta(
+                    f"{w}-server",
+                    self.namespace,
+                    {m.ROLE: "server", m.WORKLOAD: w, m.SERVES: "true"},
+                    annotations=m.bandwidth_annotations(stack.workloads[w]),
+                ),
                 spec=m.server_pod_spec(plan, image, pull, stack.workloads[w].node_selector),
                 opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns, *self.policies]),
             )

@@ -85,18 +85,20 @@ class Lab:
             rules = nat_rules(layout, cluster.name)
             for node in (n for n in layout.nodes if n.cluster == cluster.name):
                 run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
-        for argv in shaping_commands(layout):
+        for what, argv in shaping_commands(layout):
             try:
                 run(argv)
             except LabError as exc:
-                self.warn(f"link rate {layout.link_rate} not applied, the link runs unshaped: {exc}")
+                self.warn(f"{what} not applied, that traffic runs unshaped: {exc}")
         self._write_topology()
 
     def _write_topology(self) -> None:
         lines = [f"prefix {self.layout.prefix}", f"link mtu {self.layout.link_mtu} rate {self.layout.link_rate}"]
         lines += [f"node {n.cluster}/{n.name} ns={n.ns} ip={n.ip} pods={n.pod_subnet}" for n in self.layout.nodes]
         lines += [
-            f"pod {p.workload} {p.cluster}/{p.node} ns={p.ns} ip={p.ip} vip={p.vip or '-'}" for p in self.layout.pods
+            f"pod {p.workload} {p.cluster}/{p.node} ns={p.ns} ip={p.ip} vip={p.vip or '-'} "
+            f"egress_rate={p.egress_rate or '-'} ingress_rate={p.ingress_rate or '-'}"
+            for p in self.layout.pods
         ]
         (self.workdir / "lab" / "topology.txt").write_text("\n".join(lines) + "\n")
 

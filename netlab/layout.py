@@ -8,7 +8,10 @@ Kubernetes shapes are mimicked where they matter to the six paths:
 - each ClusterIP is kube-proxy-style DNAT in every node of its cluster, with the masquerade
   mark for traffic from the endpoint itself, which is what makes hairpin work;
 - the clusters' network namespaces are joined by one veth pair, the link, with the stack's
-  MTU and a tbf rate.
+  MTU and a tbf rate;
+- a workload's `egress_rate` is a tbf on its pod's own veth end (what the pod sends), its
+  `ingress_rate` a tbf on the node's end (what the pod receives), as the CNI bandwidth plugin
+  shapes them.
 No namespace has a link to the machine's own namespace: nothing the lab sends leaves it.
 """
 
@@ -17,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from spec.model import Stack
+from spec.model import Stack, rate_bits_per_s
 from spec.plan import Plan
 
 NODE_NET = ipaddress.IPv4Network("172.30.0.0/16")  # lab-internal: cluster i's nodes on 172.30.i.0/24
@@ -44,7 +47,10 @@ class Pod:
     ip: ipaddress.IPv4Address
     gateway: ipaddress.IPv4Address
     vip: ipaddress.IPv4Address | None
+    host_veth: str  # the node's end of the pod's veth, on the node's bridge (the pod's end is eth0)
     ports: tuple[ServicePort, ...] = ()
+    egress_rate: str | None = None
+    ingress_rate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,10 @@ def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
                     ip=subnet.network_address + 1 + on_node[node.name],
                     gateway=subnet.network_address + 1,
                     vip=services[9 + wi] if workload in vip_targets else None,
+                    host_veth=f"p{len(pods)}",
                     ports=service_ports(plan, workload),
+                    egress_rate=stack.workloads[workload].egress_rate,
+                    ingress_rate=stack.workloads[workload].ingress_rate,
                 )
             )
     namespaces = tuple([c.ns for c in clusters] + [n.ns for n in nodes] + [p.ns for p in pods])
@@ -192,9 +201,9 @@ def setup_commands(layout: Layout) -> list[Command]:
             for other in layout.nodes
             if other.cluster == node.cluster and other is not node
         ]
-    for i, pod in enumerate(layout.pods):
+    for pod in layout.pods:
         node = layout.node(pod.cluster, pod.node)
-        port = f"p{i}"
+        port = pod.host_veth
         cmds += [
             ("ip", "-n", pod.ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", node.ns),
             ("ip", "-n", node.ns, "link", "set", port, "master", "cbr0", "up"),
@@ -243,32 +252,57 @@ def _link_commands(layout: Layout) -> list[Command]:
     return cmds
 
 
-def shaping_commands(layout: Layout) -> list[Command]:
-    """tbf on both ends of the link, when the stack gives it a rate."""
-    if len(layout.clusters) < 2 or layout.link_rate is None:
-        return []
-    return [
-        (
-            "ip",
-            "netns",
-            "exec",
-            net.ns,
-            "tc",
-            "qdisc",
-            "add",
-            "dev",
-            "link0",
-            "root",
-            "tbf",
-            "rate",
-            layout.link_rate,
-            "burst",
-            TBF_BURST,
-            "latency",
-            TBF_LATENCY,
-        )
-        for net in layout.clusters[:2]
-    ]
+def tbf_command(ns: str, device: str, rate: str) -> Command:
+    """A tbf root qdisc on `device` in namespace `ns`: what leaves it, at most `rate`.
+
+    The rate goes to tc in bits per second, as the stack model reads it: tc itself refuses
+    `10g` and reads `500mbps` as bytes.
+    """
+    return (
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "tc",
+        "qdisc",
+        "add",
+        "dev",
+        device,
+        "root",
+        "tbf",
+        "rate",
+        f"{rate_bits_per_s(rate)}bit",
+        "burst",
+        TBF_BURST,
+        "latency",
+        TBF_LATENCY,
+    )
+
+
+def shaping_commands(layout: Layout) -> list[tuple[str, Command]]:
+    """Every tbf of the lab, each with what it limits (for the warning when tc refuses it).
+
+    Both ends of the link, when the stack gives it a rate; a pod's own veth end for its
+    workload's `egress_rate`, the node's end for its `ingress_rate`.
+    """
+    out: list[tuple[str, Command]] = []
+    if len(layout.clusters) >= 2 and layout.link_rate is not None:
+        out += [
+            (f"link rate {layout.link_rate}", tbf_command(net.ns, "link0", layout.link_rate))
+            for net in layout.clusters[:2]
+        ]
+    for pod in layout.pods:
+        node = layout.node(pod.cluster, pod.node)
+        if pod.egress_rate is not None:
+            out.append((f"{pod.workload} egress_rate {pod.egress_rate}", tbf_command(pod.ns, "eth0", pod.egress_rate)))
+        if pod.ingress_rate is not None:
+            out.append(
+                (
+                    f"{pod.workload} ingress_rate {pod.ingress_rate}",
+                    tbf_command(node.ns, pod.host_veth, pod.ingress_rate),
+                )
+            )
+    return out
 
 
 def sep_chain(pod: Pod) -> str:

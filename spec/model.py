@@ -90,10 +90,23 @@ class Cluster(Strict):
 
 
 class Workload(Strict):
-    """A test pod, placed by node labels in one cluster."""
+    """A test pod, placed by node labels in one cluster, optionally rate-limited.
+
+    `egress_rate` limits what the pod sends, `ingress_rate` what it receives (tc style,
+    like `Link.rate`); None leaves that direction unlimited.
+    """
 
     cluster: Name
     node_selector: Annotated[dict[str, str], Field(min_length=1)]
+    egress_rate: str | None = None
+    ingress_rate: str | None = None
+
+    @field_validator("egress_rate", "ingress_rate")
+    @classmethod
+    def _rate(cls, v: str | None) -> str | None:
+        if v is not None:
+            rate_bits_per_s(v)
+        return v
 
 
 class Link(Strict):

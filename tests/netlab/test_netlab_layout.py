@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import ipaddress
 
-from netlab.layout import build_layout, nat_rules, service_ports, setup_commands, shaping_commands
+from netlab.layout import (
+    TBF_BURST,
+    TBF_LATENCY,
+    build_layout,
+    nat_rules,
+    service_ports,
+    setup_commands,
+    shaping_commands,
+    tbf_command,
+)
 from spec.load import load_stack
 from spec.model import Stack
 from spec.plan import build_plan
 
 
-def _layout(name: str = "kind-mesh"):
+def _layout(name: str = "kind-mesh", **rates: dict[str, str]):
     stack = load_stack(name)
+    if rates:  # workload -> {"egress_rate": ..., "ingress_rate": ...}
+        data = stack.model_dump()
+        for workload, keys in rates.items():
+            data["workloads"][workload].update(keys)
+        stack = Stack.model_validate(data)
     plan = build_plan(stack)
     return stack, plan, build_layout(stack, plan, "mptest00")
 
@@ -39,8 +53,8 @@ def test_only_vip_targets_get_a_cluster_ip_in_their_service_subnet() -> None:
 
 
 def test_every_command_stays_inside_lab_namespaces() -> None:
-    _, _, layout = _layout()
-    for argv in setup_commands(layout) + shaping_commands(layout):
+    _, _, layout = _layout(w1={"egress_rate": "300mbit"}, w4={"ingress_rate": "1gbit"})
+    for argv in setup_commands(layout) + [argv for _, argv in shaping_commands(layout)]:
         assert argv[0] in ("ip", "tc")
         if argv[:3] == ("ip", "netns", "add"):
             assert argv[3].startswith("mptest00-")
@@ -65,13 +79,46 @@ def test_link_carries_the_stack_mtu_and_rate() -> None:
     link = next(a for a in setup_commands(layout) if "link0" in a and "add" in a and "veth" in a)
     assert link[link.index("mtu") + 1] == "1500"
     shaping = shaping_commands(layout)
-    assert len(shaping) == 2 and all("tbf" in a and "10gbit" in a for a in shaping)
+    assert [what for what, _ in shaping] == ["link rate 10gbit"] * 2
+    assert [argv for _, argv in shaping] == [tbf_command(net.ns, "link0", "10gbit") for net in layout.clusters]
 
 
 def test_single_cluster_has_no_link() -> None:
     _, _, layout = _layout("kind-local")
     assert not [a for a in setup_commands(layout) if "link0" in a]
     assert shaping_commands(layout) == []
+
+
+def test_tbf_takes_the_rate_in_bits_as_the_stack_model_reads_it() -> None:
+    argv = tbf_command("mptest00-x", "eth0", "2.5G")
+    assert argv == (
+        *("ip", "netns", "exec", "mptest00-x", "tc", "qdisc", "add", "dev", "eth0", "root", "tbf"),
+        *("rate", "2500000000bit", "burst", TBF_BURST, "latency", TBF_LATENCY),
+    )
+    assert tbf_command("n", "d", "500mbps")[12] == "500000000bit"  # tc alone would read bytes per second
+
+
+def test_pod_rates_shape_the_pods_veth_ends() -> None:
+    _, _, layout = _layout("kind-local", w1={"egress_rate": "300mbit"}, w2={"ingress_rate": "1gbit"})
+    w1, w2 = layout.pod("w1"), layout.pod("w2")
+    node = layout.node(w2.cluster, w2.node)
+    assert shaping_commands(layout) == [
+        # what w1 sends leaves its own end of the veth, in the pod's namespace
+        ("w1 egress_rate 300mbit", tbf_command(w1.ns, "eth0", "300mbit")),
+        # what w2 receives leaves the node's end of w2's veth, in the node's namespace
+        ("w2 ingress_rate 1gbit", tbf_command(node.ns, w2.host_veth, "1gbit")),
+    ]
+    # that node end is the very device that setup plugs into the node's bridge for w2
+    plug = ("ip", "-n", w2.ns, "link", "add", "eth0", "type", "veth", "peer", "name", w2.host_veth, "netns", node.ns)
+    assert plug in setup_commands(layout)
+    assert len({p.host_veth for p in layout.pods}) == len(layout.pods)
+
+
+def test_pod_rates_beside_the_link_rate() -> None:
+    _, _, layout = _layout(w4={"egress_rate": "1gbit", "ingress_rate": "2gbit"})
+    whats = [what for what, _ in shaping_commands(layout)]
+    assert whats == ["link rate 10gbit", "link rate 10gbit", "w4 egress_rate 1gbit", "w4 ingress_rate 2gbit"]
+    assert _layout()[2].pod("w1").egress_rate is None
 
 
 def test_nat_rules_dnat_each_service_port_with_hairpin_masquerade() -> None:

@@ -86,6 +86,8 @@ BAD_INPUTS = [
     ("workloads.w4.cluster", "cluster-a", "meshperf:suites.netperf.paths", "path 6 needs w4 in another cluster"),
     ("clusters.0.nodes.2.labels", {"node": "worker1"}, "meshperf:workloads.w1.node_selector", "matches several nodes"),
     ("workloads.w1.node_selector", {}, "meshperf:workloads.w1.node_selector", "at least 1 item"),
+    ("workloads.w1.egress_rate", "2 gigs", "meshperf:workloads.w1.egress_rate", "not a rate"),
+    ("workloads.w2.ingress_rate", "fast", "meshperf:workloads.w2.ingress_rate", "not a rate"),
     ("clusters.1.pod_subnet", "10.244.128.0/17", "meshperf:clusters", "overlaps"),
     ("clusters.0.service_subnet", "10.244.0.0/20", "meshperf:clusters[0]", "overlaps service_subnet"),
     ("clusters.0.pod_subnet", "10.244.0.0/24", "meshperf:clusters[0].pod_subnet", "too small"),
