@@ -1,15 +1,25 @@
 """bench/matrix_time: the seed matrix seed-style (fixed 10 s per point) and with steady-state stopping.
 
-On one lab, in one run: every client's cases run twice, once as the seed runs them (every
-case for a fixed `--seconds`) and once with `steady_state` on the iperf3 TCP sweep (stop
-when the running mean has settled; the fixed-duration tools, iperf3 UDP and netperf, run
-`--other-seconds`). The two halves alternate case by case (and which goes first
-alternates), so that drift in the machine's load falls on both alike. Prints the wall-time ratio
-steady / seed and the median absolute relative difference between the two sets of
-figures (every throughput point, and TCP_RR transactions/s). Goals: ratio <= 0.25 and
-median difference <= 3 %.
+On one lab, in one run: every case runs once as the seed runs it (every case for a fixed
+`--seconds`) and once with `steady_state` on the iperf3 TCP sweep (stop when the running
+mean has settled; the fixed-duration tools, iperf3 UDP and netperf, run `--other-seconds`).
+With `--floor`, every case also runs seed-style a second time: the difference between the
+two seed-style halves is the noise floor, what the machine itself changes between two
+identical measurements, against which the steady-state difference is read. The halves
+alternate case by case (and their order rotates), so that drift in the machine's load
+falls on all of them alike.
 
-    .venv/bin/python bench/matrix_time/run.py                     # the full matrix (~35 min)
+Prints the wall-time ratio steady / seed and the median absolute relative difference
+between the two sets of figures (every throughput point, and TCP_RR transactions/s), per
+path and overall. Goals: ratio <= 0.25 and median difference <= 3 %.
+
+`--pod-rate R` gives every workload an `egress_rate` (a tbf on the pod's interface, as the
+CNI bandwidth plugin does on Kubernetes): the figures are then set by the network, not by
+how much of the machine's CPUs the neighbours leave to the lab.
+
+    .venv/bin/python bench/matrix_time/run.py                      # the full matrix (~30 min)
+    .venv/bin/python bench/matrix_time/run.py --floor              # and the noise floor (~55 min)
+    .venv/bin/python bench/matrix_time/run.py --pod-rate 2gbit     # with the network setting the rate
     .venv/bin/python bench/matrix_time/run.py --mss 96,1376 --paths 1,6 --seconds 3   # a try
 """
 
@@ -21,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,10 +47,14 @@ from spec.plan import Plan, build_plan
 from spec.runner import runner_script
 
 TIME_GOAL, DIFF_GOAL = 0.25, 0.03
+SEED, STEADY, AGAIN = "seed", "steady", "seed again"
 
 
-def _stacks(args: argparse.Namespace) -> tuple[Stack, Stack]:
+def _stacks(args: argparse.Namespace) -> dict[str, Stack]:
     base = load_stack(args.stack)
+    data = base.model_dump()
+    if args.pod_rate:
+        data["workloads"] = {k: {**w, "egress_rate": args.pod_rate} for k, w in data["workloads"].items()}
     suite = base.suites.netperf
     update: dict[str, object] = {"duration_s": args.seconds, "omit_s": 0, "repeats": 1, "steady_state": None}
     if args.mss:
@@ -51,32 +66,34 @@ def _stacks(args: argparse.Namespace) -> tuple[Stack, Stack]:
         tolerance_pct=args.tolerance, window_s=args.window, min_s=args.min, max_s=args.seconds, omit_s=args.omit
     )
     steady_suite = seed_suite.model_copy(update={"steady_state": steady, "duration_s": args.other_seconds})
-
-    def with_suite(s: object) -> Stack:
-        return Stack.model_validate(
-            {**base.model_dump(), "suites": {"netperf": s.model_dump() if hasattr(s, "model_dump") else s}}
-        )
-
-    return with_suite(seed_suite), with_suite(steady_suite)
+    seed, steady_stack = (
+        Stack.model_validate({**data, "suites": {"netperf": s.model_dump(mode="json")}})
+        for s in (seed_suite, steady_suite)
+    )
+    return {SEED: seed, STEADY: steady_stack, **({AGAIN: seed} if args.floor else {})}
 
 
-async def _run(seed: Stack, steady: Stack, workdir: Path) -> tuple[Results, Results, float, float]:
-    plans = {"seed": build_plan(seed), "steady": build_plan(steady)}
-    walls = {"seed": 0.0, "steady": 0.0}
-    async with Lab(seed, plans["seed"], workdir, say=lambda line: print(line, flush=True)) as lab:
-        pairs = list(zip(plans["seed"].cases, plans["steady"].cases, strict=True))
-        for i, pair in enumerate(pairs):
-            # Case by case, the order alternating: drift on the machine falls on both halves alike.
-            for kind, case in (("seed", pair[0]), ("steady", pair[1]))[:: 1 if i % 2 == 0 else -1]:
-                script = _write(workdir / "scripts" / f"{kind}-{case.id}.sh", runner_script(case.client, [case]))
+async def _run(stacks: dict[str, Stack], workdir: Path) -> tuple[dict[str, Results], dict[str, float]]:
+    plans = {k: build_plan(s) for k, s in stacks.items()}
+    walls = dict.fromkeys(plans, 0.0)
+    halves = list(plans)
+    async with Lab(stacks[SEED], plans[SEED], workdir, say=lambda line: print(line, flush=True)) as lab:
+        rows = list(zip(*(p.cases for p in plans.values()), strict=True))
+        for i, row in enumerate(rows):
+            # Case by case, the order rotating: drift on the machine falls on every half alike.
+            cases = dict(zip(halves, row, strict=True))
+            for kind in halves[i % len(halves) :] + halves[: i % len(halves)]:
+                case = cases[kind]
+                folder = kind.replace(" ", "-")
+                script = _write(workdir / "scripts" / f"{folder}-{case.id}.sh", runner_script(case.client, [case]))
                 began = time.monotonic()
-                await lab.run_script(case.client, script, workdir / kind, case.time_limit_s + 60)
+                await lab.run_script(case.client, script, workdir / folder, case.time_limit_s + 60)
                 walls[kind] += time.monotonic() - began
-            if (i + 1) % 12 == 0 or i + 1 == len(pairs):
-                done = f"{i + 1}/{len(pairs)} points"
-                print(f"{done}: seed {walls['seed']:.1f} s, steady {walls['steady']:.1f} s", flush=True)
-    out = {k: collect(p, read_log_folder(workdir / k)) for k, p in plans.items()}
-    return out["seed"], out["steady"], walls["seed"], walls["steady"]
+            if (i + 1) % 12 == 0 or i + 1 == len(rows):
+                took = ", ".join(f"{k} {s:.1f} s" for k, s in walls.items())
+                print(f"{i + 1}/{len(rows)} points: {took}", flush=True)
+    results = {k: collect(p, read_log_folder(workdir / k.replace(" ", "-"))) for k, p in plans.items()}
+    return results, walls
 
 
 def _write(path: Path, text: str) -> Path:
@@ -89,23 +106,48 @@ def _figures(results: Results) -> dict[str, float]:
     return {p.key: p.median for p in results.points if p.median is not None}
 
 
-def _report(seed: Results, steady: Results, plan: Plan, seed_s: float, steady_s: float) -> None:
-    a, b = _figures(seed), _figures(steady)
-    common = [k for k in a if k in b and a[k] > 0]
-    diffs = {k: abs(b[k] - a[k]) / a[k] for k in common}
-    for k in common:
-        print(f"  {k:<28} seed {a[k]:12.1f}  steady {b[k]:12.1f}  diff {diffs[k] * 100:5.1f} %")
-    stable = sum(c.stopped == "stable" for c in steady.cases)
-    tcp = sum(c.steady is not None for c in plan.cases)
-    used = [c.duration_s for c in steady.cases if c.duration_s is not None]
-    print(f"failures: seed {len(seed.failures())}, steady {len(steady.failures())}")
+def relative_differences(reference: Results, other: Results) -> dict[str, float]:
+    """|other - reference| / reference per point key, over the points both have a figure for."""
+    a, b = _figures(reference), _figures(other)
+    return {k: abs(b[k] - a[k]) / a[k] for k in a if k in b and a[k] > 0}
+
+
+def _median_pct(values: Iterable[float]) -> str:
+    data = list(values)
+    return f"{statistics.median(data) * 100:5.2f} %" if data else "    - "
+
+
+def _report(results: dict[str, Results], walls: dict[str, float], plan: Plan) -> None:
+    steady = relative_differences(results[SEED], results[STEADY])
+    floor = relative_differences(results[SEED], results[AGAIN]) if AGAIN in results else {}
+    a, b = _figures(results[SEED]), _figures(results[STEADY])
+    for k, d in steady.items():
+        again = f"  again diff {floor[k] * 100:5.1f} %" if k in floor else ""
+        print(f"  {k:<28} seed {a[k]:12.1f}  steady {b[k]:12.1f}  diff {d * 100:5.1f} %{again}")
+    against = "steady vs seed" + (" | seed vs seed" if floor else "")
+    print(f"median |difference| per path, TCP sweep / the other tools: {against}")
+    for path in sorted({p.path for p in results[SEED].points}):
+        prefix = f"p{int(path)}-"
+        cells = []
+        for diffs in (steady, floor) if floor else (steady,):
+            tcp = [d for k, d in diffs.items() if k.startswith(prefix + "iperf3_tcp")]
+            rest = [d for k, d in diffs.items() if k.startswith(prefix) and "iperf3_tcp" not in k]
+            cells.append(f"{_median_pct(tcp)} / {_median_pct(rest)}")
+        print(f"  path {int(path)}: " + "   |   ".join(cells))
+    stable = sum(c.stopped == "stable" for c in results[STEADY].cases)
+    tcp_cases = sum(c.steady is not None for c in plan.cases)
+    used = [c.duration_s for c in results[STEADY].cases if c.duration_s is not None]
+    print("failures: " + ", ".join(f"{k} {len(r.failures())}" for k, r in results.items()))
     median_s = statistics.median(used or [0])
-    print(f"steady-state TCP cases: {stable} of {tcp} stopped on stability, median {median_s:.2f} s")
-    ratio = steady_s / seed_s
-    median = statistics.median(diffs.values()) if diffs else float("nan")
-    print(f"wall time: seed-style {seed_s:.1f} s, steady-state {steady_s:.1f} s, ratio {ratio:.3f}", end="")
+    print(f"steady-state TCP cases: {stable} of {tcp_cases} stopped on stability, median {median_s:.2f} s")
+    ratio = walls[STEADY] / walls[SEED]
+    print(f"wall time: seed-style {walls[SEED]:.1f} s, steady-state {walls[STEADY]:.1f} s, ratio {ratio:.3f}", end="")
     print(f" (goal <= {TIME_GOAL})")
-    print(f"median |difference| over {len(diffs)} figures: {median * 100:.2f} % (goal <= {DIFF_GOAL * 100:.0f} %)")
+    median = statistics.median(steady.values()) if steady else float("nan")
+    print(f"median |difference| over {len(steady)} figures: {median * 100:.2f} % (goal <= {DIFF_GOAL * 100:.0f} %)")
+    if floor:
+        noise = statistics.median(floor.values())
+        print(f"noise floor, seed-style against itself: median |difference| {noise * 100:.2f} % over {len(floor)}")
     time_ok, figures_ok = ratio <= TIME_GOAL, median <= DIFF_GOAL
     print(f"verdict: time {'met' if time_ok else 'missed'}, figures {'met' if figures_ok else 'missed'}")
 
@@ -116,19 +158,21 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="seed-style duration, and steady max_s")
     parser.add_argument("--other-seconds", type=int, default=2, help="steady side: UDP and netperf durations")
     parser.add_argument("--tolerance", type=float, default=3.0)
-    parser.add_argument("--window", type=float, default=1.0)
+    parser.add_argument("--window", type=float, default=0.5)
     parser.add_argument("--min", type=float, default=1.0)
-    parser.add_argument("--omit", type=float, default=0.5)
+    parser.add_argument("--omit", type=float, default=0.2)
+    parser.add_argument("--floor", action="store_true", help="run seed-style twice: the noise floor")
+    parser.add_argument("--pod-rate", help="every workload's egress_rate, e.g. 2gbit")
     parser.add_argument("--mss", help="comma-separated MSS points instead of the stack's sweep")
     parser.add_argument("--paths", help="comma-separated paths instead of the stack's")
     args = parser.parse_args()
-    seed, steady = _stacks(args)
-    print(
-        f"matrix_time {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {len(build_plan(seed).cases)} cases per half", flush=True
-    )
+    stacks = _stacks(args)
+    cases = len(build_plan(stacks[SEED]).cases)
+    rate = f", pods at {args.pod_rate}" if args.pod_rate else ""
+    print(f"matrix_time {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {cases} cases per half, {len(stacks)} halves{rate}")
     with tempfile.TemporaryDirectory(prefix="meshperf-matrix-") as tmp:
-        seed_res, steady_res, seed_s, steady_s = asyncio.run(_run(seed, steady, Path(tmp)))
-    _report(seed_res, steady_res, build_plan(steady), seed_s, steady_s)
+        results, walls = asyncio.run(_run(stacks, Path(tmp)))
+    _report(results, walls, build_plan(stacks[STEADY]))
     return 0
 
 
