@@ -75,7 +75,7 @@ def test_a_steady_case_runs_iperf3_text_mode_under_the_watcher() -> None:
     (case,) = build_plan(_stack(steady_state=SteadyState(tolerance_pct=2, max_s=8))).cases
     assert case.ext == "txt" and case.time_limit_s == 18
     command = case_command(case)
-    assert command[:6] == ["steady", "2", "1", "1", "0.5", "0.1"]
+    assert command[:6] == ["steady", "2", "0.5", "1", "0.2", "0.1"]
     assert command[6:8] == ["iperf3", "-c"] and "-J" not in command
     assert command[command.index("-t") + 1] == "8" and "--forceflush" in command
 
