@@ -105,19 +105,3 @@ def settings_from_config(config: Mapping[str, object], where: str = "stack") -> 
     except StackError as exc:
         raise StackError(f"{where}: {exc}") from None
     return Settings(stack, kube)
-
-
-def _value(raw: object) -> object:
-    """Pulumi hands structured config over as JSON text; plain strings stay strings."""
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
-    return raw
-
-
-def meshperf_config(all_config: Mapping[str, object], namespace: str = "meshperf") -> dict[str, object]:
-    """The `namespace:` keys of a Pulumi config map, prefix stripped, values decoded."""
-    prefix = f"{namespace}:"
-    return {k.removeprefix(prefix): _value(v) for k, v in all_config.items() if k.startswith(prefix)}

@@ -8,23 +8,19 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
 
 from components.baseline import baseline_regressions
-from components.config import Settings, meshperf_config, settings_from_config
+from components.config import Settings, settings_from_config
+from components.stackconfig import read_stack_config
 from components.suite import Suite
-from spec.load import NAMESPACE, StackError
+from spec.load import StackError
 from spec.plan import build_plan
 
 
-def raw_config() -> dict[str, object]:
-    """Every `meshperf:` key the engine handed over (Pulumi has no public call for all keys)."""
-    return meshperf_config({**get_config_env(), **CONFIG.get()}, NAMESPACE)
-
-
 def load(stack_name: str) -> Settings:
+    where = f"stack {stack_name}"
     try:
-        return settings_from_config(raw_config(), where=f"stack {stack_name}")
+        return settings_from_config(read_stack_config(stack_name), where=where)
     except StackError as exc:
         raise pulumi.RunError(str(exc)) from None
 

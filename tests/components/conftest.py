@@ -12,10 +12,10 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_root_resource
+from pulumi_cli import PulumiCli
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "__main__.py"
@@ -27,9 +27,8 @@ FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, for mocks
 
 
 def stack_config(name: str) -> dict[str, str]:
-    """A stack file's config as the engine hands it over: structured values as JSON text."""
-    doc = yaml.safe_load((STACKS / f"Pulumi.{name}.yaml").read_text())
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in doc["config"].items()}
+    """A shipped stack's config as the CLI hands it over (tests/components/pulumi_cli.py)."""
+    return PulumiCli.from_files(ROOT, name).program_config()
 
 
 @dataclass
@@ -150,8 +149,10 @@ def run_program(
     figures: dict[str, Any] | None,
     run: Run | None = None,
     references: dict[str, dict[str, Any]] | None = None,
+    project_dir: Path = ROOT,
 ) -> Run:
-    """The real __main__.py for `stack` with `config`, under mocks, on a fresh event loop."""
+    """The real __main__.py for `stack` with `config`, under mocks, on a fresh event loop,
+    run from `project_dir` as the CLI runs a program from its project's folder."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     run = run if run is not None else Run()
@@ -176,9 +177,12 @@ def run_program(
 
         return asyncio.ensure_future(gather())
 
+    mp = pytest.MonkeyPatch()
+    mp.chdir(project_dir)
     try:
         program()
     finally:
+        mp.undo()
         loop.close()
     return run
 

@@ -2,40 +2,46 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
-from conftest import Run, run_program, stack_config
+from conftest import ROOT, Run, run_program
+from pulumi_cli import PulumiCli
 
 from components.config import settings_from_config
 from spec.load import StackError
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "expected"),
+    ("command", "expected"),
     [
+        ("pulumi config set --path meshperf:workloads.w1.cluster nope", "workloads.w1.cluster"),
+        ("pulumi config set --path meshperf:suites.netperf.paths[5] 6", "path 6 needs workload 'w4'"),
+        ("pulumi config set meshperf:colour blue", "meshperf:colour: unknown key"),
+        ("pulumi config set --path meshperf:kubernetes.image.nmae x", "meshperf:kubernetes.image.nmae: unknown key"),
         (
-            "meshperf:workloads",
-            {"w1": {"cluster": "nope", "node_selector": {"node": "worker1"}}},
-            "workloads.w1.cluster",
+            "pulumi config set --path meshperf:kubernetes.clusters.other.kind kind",
+            "meshperf:kubernetes.clusters.other: no cluster",
         ),
-        ("meshperf:suites", {"netperf": {"paths": [1, 2, 3, 4, 5, 6]}}, "path 6 needs workload 'w4'"),
-        ("meshperf:colour", "blue", "meshperf:colour: unknown key"),
-        ("meshperf:kubernetes", {"image": {"nmae": "x"}}, "meshperf:kubernetes.image.nmae: unknown key"),
-        ("meshperf:kubernetes", {"clusters": {"other": {}}}, "meshperf:kubernetes.clusters.other: no cluster"),
+        ("pulumi config set meshperf:run_id 'two words'", "meshperf:run_id"),
     ],
 )
-def test_a_bad_stack_registers_nothing(key: str, value: Any, expected: str, lab_figures: dict[str, Any]) -> None:
-    config = stack_config("kind-local")
-    config[key] = json.dumps(value)
+def test_a_bad_stack_registers_nothing(
+    command: str, expected: str, lab_figures: dict[str, Any], tmp_path: Path
+) -> None:
+    cli = PulumiCli.from_files(ROOT, "kind-local")
+    cli.run(command)
+    stack_file = cli.write(tmp_path)
     run = Run()
     with pytest.raises(pulumi.RunError) as caught:
-        run_program("kind-local", config, lab_figures, run)
+        run_program("kind-local", cli.program_config(), lab_figures, run, project_dir=tmp_path)
     message = str(caught.value)
     assert expected in message
     assert "\n" not in message
+    if "unknown key" in expected and "colour" in expected:
+        assert str(stack_file) in message  # names the file the CLI wrote the key into
     assert run.resources == []
 
 
