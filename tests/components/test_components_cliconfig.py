@@ -23,7 +23,7 @@ from spec.model import Stack
 
 README = ROOT / "README.md"
 WORKFLOWS = ROOT / ".github" / "workflows"
-CONFIG_SET = re.compile(r"pulumi config set [^&|#\n]*")
+CONFIG_SET = re.compile(r"pulumi config set [^&|#`\n]*")
 
 
 def shown_commands() -> list[str]:
