@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import json
 import runpy
@@ -70,20 +71,20 @@ class Mocks(pulumi.runtime.Mocks):
     def __init__(self, figures: dict[str, Any] | None, references: dict[str, dict[str, Any]] | None = None) -> None:
         self.figures = figures
         self.references = references or {}  # stack name -> the outputs a StackReference to it sees
-        self.count = 0
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.count += 1
         outs = json.loads(json.dumps(args.inputs, default=str))
         t = args.typ
+        # Addresses and uids follow the resource's name, not the order of registration (which
+        # varies from run to run): a resource the engine would keep keeps them in a second run.
         if t == "kubernetes:core/v1:Pod":
-            outs.setdefault("status", {})["podIP"] = str(ipaddress.IPv4Address("10.244.1.10") + self.count)
+            outs.setdefault("status", {})["podIP"] = _address("10.244.0.0", args.name)
         elif t == "kubernetes:core/v1:Service" and outs.get("spec", {}).get("clusterIP") != "None":
-            outs["spec"]["clusterIP"] = str(ipaddress.IPv4Address("10.96.0.10") + self.count)
+            outs["spec"]["clusterIP"] = _address("10.96.0.0", args.name)
         elif t.startswith("kubernetes:"):
-            outs.setdefault("metadata", {})["uid"] = f"uid-{self.count}"
+            outs.setdefault("metadata", {})["uid"] = f"uid-{args.name}"
         if t == "kubernetes:batch/v1:Job":
-            outs["metadata"]["uid"] = f"uid-{self.count}"
+            outs["metadata"]["uid"] = f"uid-{args.name}"
         if t == DYNAMIC + "KindCluster":
             outs["kubeconfig"] = FAKE_KUBECONFIG
         elif t == DYNAMIC + "KindImage":
@@ -96,7 +97,7 @@ class Mocks(pulumi.runtime.Mocks):
         elif t == "pulumi:pulumi:StackReference":
             outs = {"name": outs["name"], "outputs": self.references.get(outs["name"], {}), "secretOutputNames": []}
         elif t == DYNAMIC + "ReadyPod":
-            outs["pod_ip"] = str(ipaddress.IPv4Address("10.245.1.200") + self.count)
+            outs["pod_ip"] = _address("10.245.0.0", args.name)
         elif t == DYNAMIC + "Results":
             assert self.figures is not None
             outs.update(self.figures, read_errors=[])
@@ -104,6 +105,12 @@ class Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
+
+
+def _address(base: str, name: str) -> str:
+    """An address in base's /16 fixed by the name, never a .0 or .255."""
+    digest = int(hashlib.sha256(name.encode()).hexdigest(), 16)
+    return str(ipaddress.IPv4Address(base) + 256 * (1 + digest % 254) + 1 + digest // 254 % 254)
 
 
 class RecordingMonitor(MockMonitor):

@@ -1,0 +1,138 @@
+"""A re-run never reports stale figures: what a Job runs shows in its pod template, and its logs
+go to a folder of that run and that content, which `Results` reads.
+
+pulumi-kubernetes replaces a batch/v1 Job only when one of its force-new fields changes; any
+other change is an in-place update, and a completed Job that is only updated never runs again.
+The fields, from pulumi/pulumi-kubernetes provider/pkg/provider/diff.go (`var job`, plus
+`metadataForceNewProperties(".metadata")` that `forceNewProperties` always adds; a changed
+path at or under one of them forces replacement, provider.go `convertPatchToDiff`):
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import DYNAMIC, Registration, Run, run_program, stack_config
+from pulumi.runtime import rpc
+
+from components.results import ResultsProvider
+from manifests import CONTENT_HASH
+
+JOB_FORCE_NEW = (".metadata.name", ".metadata.namespace", ".spec.completions", ".spec.parallelism")
+JOB_FORCE_NEW += (".spec.selector", ".spec.template")
+
+
+def plain(value: Any) -> Any:
+    """Inputs as a provider sees them: secrets unwrapped, integral doubles as ints."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return plain(value["value"])
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def changed_paths(old: Any, new: Any, path: str = "") -> list[str]:
+    """Dotted paths (as the provider writes them) where `new` differs from `old`."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            p for k in sorted(old.keys() | new.keys()) for p in changed_paths(old.get(k), new.get(k), f"{path}.{k}")
+        ]
+    return [] if old == new else [path or "."]
+
+
+def job_change(old: Registration, new: Registration) -> str:
+    """'replace', 'update' or 'same', by pulumi-kubernetes' rule for batch/v1 Job."""
+    paths = changed_paths(plain(old.inputs), plain(new.inputs))
+    if any(p == f or p.startswith(f + ".") for p in paths for f in JOB_FORCE_NEW):
+        return "replace"
+    return "update" if paths else "same"
+
+
+def jobs(run: Run) -> dict[str, Registration]:
+    return {j.name: j for j in run.of_type("batch/v1:Job")}
+
+
+def results_inputs(run: Run) -> dict[str, Any]:
+    (res,) = run.of_type(DYNAMIC + "Results")
+    return {k: v for k, v in plain(res.inputs).items() if k != "__provider"}
+
+
+def logdirs(run: Run) -> dict[str, str]:
+    """Job name -> the log folder its pod writes to."""
+    out = {}
+    for name, job in jobs(run).items():
+        (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
+        out[name] = next(e["value"] for e in container["env"] if e["name"] == "MESHPERF_LOGDIR")
+    return out
+
+
+def with_suite(name: str, suite: str, **changes: Any) -> dict[str, str]:
+    config = stack_config(name)
+    suites = json.loads(config["meshperf:suites"])
+    suites[suite].update(changes)
+    config["meshperf:suites"] = json.dumps(suites)
+    return config
+
+
+@pytest.fixture(scope="module")
+def before(lab_figures: dict[str, Any]) -> Run:
+    return run_program("kind-local", stack_config("kind-local"), lab_figures)
+
+
+def test_an_unchanged_stack_replaces_nothing_and_reads_nothing_again(before: Run, lab_figures: dict[str, Any]) -> None:
+    again = run_program("kind-local", stack_config("kind-local"), lab_figures)
+    old, new = jobs(before), jobs(again)
+    assert old.keys() == new.keys() and len(old) == 5
+    assert {name: job_change(old[name], new[name]) for name in old} == dict.fromkeys(old, "same")
+    assert results_inputs(before) == results_inputs(again)
+    diff = ResultsProvider().diff("results-1", results_inputs(before), results_inputs(again))
+    assert not diff.changes and not diff.replaces
+
+
+@pytest.mark.parametrize(
+    ("suite", "change", "affected"),
+    [
+        ("netperf", {"duration_s": 5}, {"w1-client", "w2-client", "w3-client"}),
+        ("e2sar", {"duration_s": 200}, {"e2sar-100m-receiver", "e2sar-100m-sender"}),
+    ],
+)
+def test_a_duration_change_replaces_exactly_the_affected_jobs_and_results_reads_new_folders(
+    before: Run, lab_figures: dict[str, Any], suite: str, change: dict[str, Any], affected: set[str]
+) -> None:
+    after = run_program("kind-local", with_suite("kind-local", suite, **change), lab_figures)
+    old, new = jobs(before), jobs(after)
+    replaced = {name for name in old if job_change(old[name], new[name]) == "replace"}
+    assert replaced == affected
+    for name in old.keys() - affected:
+        assert job_change(old[name], new[name]) == "same", name
+    # The replaced Jobs carry a new hash and write to a new folder; the others keep theirs.
+    hashes = {
+        name: (j.inputs["spec"]["template"]["metadata"]["annotations"][CONTENT_HASH], j) for name, j in new.items()
+    }
+    old_dirs, new_dirs = logdirs(before), logdirs(after)
+    for name, (digest, _) in hashes.items():
+        assert new_dirs[name] == f"/logs/1-{digest}"
+        assert (new_dirs[name] != old_dirs[name]) == (name in affected), name
+    # Results reads exactly the Jobs' folders, so its inputs change with them and it reads again.
+    read = [v["logdir"] for v in results_inputs(after)["viewers"]]
+    assert sorted(read) == sorted(new_dirs.values())
+    assert not set(read) & {old_dirs[n] for n in affected}
+    diff = ResultsProvider().diff("results-1", results_inputs(before), results_inputs(after))
+    assert diff.changes and "viewers" in (diff.replaces or [])
+
+
+def test_the_old_rule_would_have_kept_the_jobs(before: Run) -> None:
+    """Teeth for `job_change`: without the hash, a changed duration showed only in the ConfigMap and in
+    activeDeadlineSeconds, which is an in-place update; the rule then keeps the completed Job."""
+    job = before.of_type("batch/v1:Job")[0]
+    new = json.loads(json.dumps(job.inputs))
+    new["spec"]["activeDeadlineSeconds"] = 1.0
+    assert job_change(job, Registration(**{**job.__dict__, "inputs": new})) == "update"
+    new["spec"]["template"]["metadata"]["annotations"][CONTENT_HASH] = "other"
+    assert job_change(job, Registration(**{**job.__dict__, "inputs": new})) == "replace"
