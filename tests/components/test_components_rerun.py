@@ -17,6 +17,7 @@ import pytest
 from conftest import DYNAMIC, Registration, Run, run_program, stack_config
 from pulumi.runtime import rpc
 
+from components.e2sar import ReadyPodProvider
 from components.results import ResultsProvider
 from manifests import CONTENT_HASH
 
@@ -58,9 +59,20 @@ def jobs(run: Run) -> dict[str, Registration]:
     return {j.name: j for j in run.of_type("batch/v1:Job")}
 
 
-def results_inputs(run: Run) -> dict[str, Any]:
-    (res,) = run.of_type(DYNAMIC + "Results")
+def dynamic_inputs(run: Run, type_name: str) -> dict[str, Any]:
+    """The one dynamic resource's inputs as its provider's diff sees them."""
+    (res,) = run.of_type(DYNAMIC + type_name)
     return {k: v for k, v in plain(res.inputs).items() if k != "__provider"}
+
+
+def results_inputs(run: Run) -> dict[str, Any]:
+    return dynamic_inputs(run, "Results")
+
+
+def waiter_diff(before: Run, after: Run) -> list[str]:
+    """What the wait for the E2SAR receiver's pod would be replaced for."""
+    diff = ReadyPodProvider().diff("w", dynamic_inputs(before, "ReadyPod"), dynamic_inputs(after, "ReadyPod"))
+    return list(diff.replaces or [])
 
 
 def logdirs(run: Run) -> dict[str, str]:
@@ -93,6 +105,7 @@ def test_an_unchanged_stack_replaces_nothing_and_reads_nothing_again(before: Run
     assert results_inputs(before) == results_inputs(again)
     diff = ResultsProvider().diff("results-1", results_inputs(before), results_inputs(again))
     assert not diff.changes and not diff.replaces
+    assert waiter_diff(before, again) == []
 
 
 @pytest.mark.parametrize(
@@ -125,6 +138,8 @@ def test_a_duration_change_replaces_exactly_the_affected_jobs_and_results_reads_
     assert not set(read) & {old_dirs[n] for n in affected}
     diff = ResultsProvider().diff("results-1", results_inputs(before), results_inputs(after))
     assert diff.changes and "viewers" in (diff.replaces or [])
+    # A replaced receiver Job is a new pod: the wait for it is replaced too (its content hash).
+    assert waiter_diff(before, after) == (["job"] if "e2sar-100m-receiver" in affected else [])
 
 
 def test_the_old_rule_would_have_kept_the_jobs(before: Run) -> None:
