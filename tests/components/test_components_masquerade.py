@@ -45,20 +45,20 @@ def test_kind_mesh_admits_the_routed_nodes(runs: dict[str, Run]) -> None:
             assert ingress_sources(run, "cluster-b", policy) == sorted(["10.244.0.0/16", *nodes])
 
 
-def test_a_cross_cluster_plan_without_node_addresses_is_refused(lab_figures: dict[str, Any]) -> None:
+def test_a_cross_cluster_plan_without_node_addresses_is_refused() -> None:
     config = stack_config("ci-example")
     kube = json.loads(config.pop("meshperf:kubernetes"))
     assert kube == {"clusters": {"ci-a": {"node_cidrs": ["172.18.0.0/16"]}}}
     run = Run()
     with pytest.raises(pulumi.RunError) as caught:
-        run_program("ci-example", config, lab_figures, run)
+        run_program("ci-example", config, run)
     message = str(caught.value)
     assert "meshperf:kubernetes.clusters.ci-a.node_cidrs" in message and "masquerade" in message
     assert "\n" not in message
     assert run.resources == []
 
 
-def test_without_path_6_no_node_addresses_are_needed(lab_figures: dict[str, Any], tmp_path: Any) -> None:
+def test_without_path_6_no_node_addresses_are_needed(tmp_path: Any) -> None:
     config = stack_config("ci-example")
     del config["meshperf:kubernetes"]
     suites = json.loads(config["meshperf:suites"])
@@ -69,7 +69,7 @@ def test_without_path_6_no_node_addresses_are_needed(lab_figures: dict[str, Any]
     mp = pytest.MonkeyPatch()
     mp.setenv("KUBECONFIG", str(kubeconfig))
     try:
-        run = run_program("ci-example", config, lab_figures)
+        run = run_program("ci-example", config)
     finally:
         mp.undo()
     assert run.of_type("batch/v1:Job")

@@ -93,12 +93,12 @@ def with_suite(name: str, suite: str, **changes: Any) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def before(lab_figures: dict[str, Any]) -> Run:
-    return run_program("kind-local", stack_config("kind-local"), lab_figures)
+def before() -> Run:
+    return run_program("kind-local", stack_config("kind-local"))
 
 
-def test_an_unchanged_stack_replaces_nothing_and_reads_nothing_again(before: Run, lab_figures: dict[str, Any]) -> None:
-    again = run_program("kind-local", stack_config("kind-local"), lab_figures)
+def test_an_unchanged_stack_replaces_nothing_and_reads_nothing_again(before: Run) -> None:
+    again = run_program("kind-local", stack_config("kind-local"))
     old, new = jobs(before), jobs(again)
     assert old.keys() == new.keys() and len(old) == 5
     assert {name: job_change(old[name], new[name]) for name in old} == dict.fromkeys(old, "same")
@@ -116,9 +116,9 @@ def test_an_unchanged_stack_replaces_nothing_and_reads_nothing_again(before: Run
     ],
 )
 def test_a_duration_change_replaces_exactly_the_affected_jobs_and_results_reads_new_folders(
-    before: Run, lab_figures: dict[str, Any], suite: str, change: dict[str, Any], affected: set[str]
+    before: Run, suite: str, change: dict[str, Any], affected: set[str]
 ) -> None:
-    after = run_program("kind-local", with_suite("kind-local", suite, **change), lab_figures)
+    after = run_program("kind-local", with_suite("kind-local", suite, **change))
     old, new = jobs(before), jobs(after)
     replaced = {name for name in old if job_change(old[name], new[name]) == "replace"}
     assert replaced == affected
