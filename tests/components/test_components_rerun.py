@@ -11,15 +11,17 @@ path at or under one of them forces replacement, provider.go `convertPatchToDiff
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DYNAMIC, Registration, Run, run_program, stack_config
+from conftest import DYNAMIC, Registration, Run, plan_logs, run_program, stack_config
 from pulumi.runtime import rpc
 
 from components.e2sar import ReadyPodProvider
 from components.results import ResultsProvider
 from manifests import CONTENT_HASH
+from spec.plan import Plan
 
 JOB_FORCE_NEW = (".metadata.name", ".metadata.namespace", ".spec.completions", ".spec.parallelism")
 JOB_FORCE_NEW += (".spec.selector", ".spec.template")
@@ -151,3 +153,33 @@ def test_the_old_rule_would_have_kept_the_jobs(before: Run) -> None:
     assert job_change(job, Registration(**{**job.__dict__, "inputs": new})) == "update"
     new["spec"]["template"]["metadata"]["annotations"][CONTENT_HASH] = "other"
     assert job_change(job, Registration(**{**job.__dict__, "inputs": new})) == "replace"
+
+
+def test_results_reads_only_the_folders_of_this_runs_jobs(before: Run, tmp_path: Path) -> None:
+    """The provider on a real log volume: each Job's folder holds its cases' raw logs; an earlier
+    run's folder beside them (same run id, another hash) holds a different figure, never read."""
+    props = results_inputs(before)
+    plan = Plan.model_validate_json(props["plan"])
+    logs = plan_logs(plan)
+    stale = tmp_path / "worker" / "logs" / "1-0000000000000000"
+    stale.mkdir(parents=True)
+    old = json.loads(logs["p1-iperf3-tcp-mss96.json"])
+    old["end"]["sum_received"]["bits_per_second"] = 1e6
+    (stale / "p1-iperf3-tcp-mss96.json").write_text(json.dumps(old))
+    (stale / "index.tsv").write_text("p1-iperf3-tcp-mss96\t2026-11-01T00:00:00Z\t2026-11-01T00:00:01Z\t0\t1\n")
+    viewers = []
+    for viewer, job in zip(props["viewers"], jobs(before).values(), strict=True):
+        labels = job.inputs["spec"]["template"]["metadata"]["labels"]
+        ids = {c.id for c in plan.cases_of(labels["meshperf.io/workload"])} if "-client" in job.name else set()
+        folder = tmp_path / viewer["pod"].removeprefix("log-viewer-") / viewer["logdir"].lstrip("/")
+        folder.mkdir(parents=True)
+        for name, content in logs.items():
+            if name.rsplit(".", 1)[0] in ids:
+                (folder / name).write_text(content)
+        index = [line for line in logs["index.tsv"].splitlines() if line.split("\t")[0] in ids]
+        (folder / "index.tsv").write_text("".join(f"{line}\n" for line in index))
+        viewers.append({**viewer, "folder": str(folder)})
+    outs = ResultsProvider().create({**props, "viewers": viewers}).outs
+    fresh = json.loads(logs["p1-iperf3-tcp-mss96.json"])["end"]["sum_received"]["bits_per_second"] / 1e6
+    assert outs["throughput_by_mss"]["1 iperf TCP. Same VM using Pod IP"]["96"] == pytest.approx(fresh)
+    assert outs["failures"] == {} and outs["read_errors"] == []
