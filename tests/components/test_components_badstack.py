@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pytest
@@ -28,15 +27,13 @@ from spec.load import StackError
         ("pulumi config set meshperf:run_id 'two words'", "meshperf:run_id"),
     ],
 )
-def test_a_bad_stack_registers_nothing(
-    command: str, expected: str, lab_figures: dict[str, Any], tmp_path: Path
-) -> None:
+def test_a_bad_stack_registers_nothing(command: str, expected: str, tmp_path: Path) -> None:
     cli = PulumiCli.from_files(ROOT, "kind-local")
     cli.run(command)
     stack_file = cli.write(tmp_path)
     run = Run()
     with pytest.raises(pulumi.RunError) as caught:
-        run_program("kind-local", cli.program_config(), lab_figures, run, project_dir=tmp_path)
+        run_program("kind-local", cli.program_config(), run, project_dir=tmp_path)
     message = str(caught.value)
     assert expected in message
     assert "\n" not in message

@@ -49,26 +49,26 @@ def test_the_readme_shows_config_commands() -> None:
 
 
 @pytest.mark.parametrize("command", shown_commands())
-def test_every_shown_config_command_runs_the_program(command: str, lab_figures: dict[str, Any], tmp_path: Path) -> None:
+def test_every_shown_config_command_runs_the_program(command: str, tmp_path: Path) -> None:
     stack = stack_of(command)
     cli = PulumiCli.from_files(ROOT, stack)
     cli.run(command)
     cli.write(tmp_path)
-    run = run_program(stack, cli.program_config(), lab_figures, project_dir=tmp_path)
+    run = run_program(stack, cli.program_config(), project_dir=tmp_path)
     assert run.of_type("batch/v1:Job"), command
     if "meshperf:run_id" in command:
         value = command.split("meshperf:run_id", 1)[1].split()[0]
         assert run_id_annotations(run) == {value}
 
 
-def test_run_id_reaches_the_program_as_text(lab_figures: dict[str, Any], tmp_path: Path) -> None:
+def test_run_id_reaches_the_program_as_text(tmp_path: Path) -> None:
     """The README's re-run step: the CLI hands "2" over, never the number 2."""
     cli = PulumiCli.from_files(ROOT, "kind-local")
     cli.run("pulumi config set meshperf:run_id 2")
     config = cli.program_config()
     assert config["meshperf:run_id"] == "2"
     cli.write(tmp_path)
-    run = run_program("kind-local", config, lab_figures, project_dir=tmp_path)
+    run = run_program("kind-local", config, project_dir=tmp_path)
     assert run_id_annotations(run) == {"2"}
     # A stack file that writes the number (run_id: 3) reaches the program as "3" too.
     (tmp_path / "stacks" / "Pulumi.kind-local.yaml").write_text(
@@ -78,10 +78,10 @@ def test_run_id_reaches_the_program_as_text(lab_figures: dict[str, Any], tmp_pat
     )
     from_file = PulumiCli.from_files(tmp_path, "kind-local").program_config()
     assert from_file["meshperf:run_id"] == "3"
-    assert run_id_annotations(run_program("kind-local", from_file, lab_figures, project_dir=tmp_path)) == {"3"}
+    assert run_id_annotations(run_program("kind-local", from_file, project_dir=tmp_path)) == {"3"}
 
 
-def test_path_values_are_typed_as_the_cli_types_them(lab_figures: dict[str, Any], tmp_path: Path) -> None:
+def test_path_values_are_typed_as_the_cli_types_them(tmp_path: Path) -> None:
     cli = PulumiCli.from_files(ROOT, "kind-local")
     cli.run("pulumi config set --path meshperf:suites.netperf.duration_s 3")
     cli.run("pulumi config set --path meshperf:suites.e2sar.rate_gbps 0.2")
@@ -90,7 +90,7 @@ def test_path_values_are_typed_as_the_cli_types_them(lab_figures: dict[str, Any]
     assert suites["netperf"]["duration_s"] == 3
     assert suites["e2sar"]["rate_gbps"] == "0.2"
     cli.write(tmp_path)
-    run = run_program("kind-local", cli.program_config(), lab_figures, project_dir=tmp_path)
+    run = run_program("kind-local", cli.program_config(), project_dir=tmp_path)
     scripts = [
         c.inputs["data"]["runner.sh"] for c in run.of_type("core/v1:ConfigMap") if "runner.sh" in c.inputs["data"]
     ]
@@ -166,10 +166,10 @@ def test_the_cli_refuses_wrong_types_and_missing_keys() -> None:
         cli.program_config()
 
 
-def test_a_value_that_is_not_json_is_one_line(lab_figures: dict[str, Any]) -> None:
+def test_a_value_that_is_not_json_is_one_line() -> None:
     config = {**PulumiCli.from_files(ROOT, "kind-local").program_config(), "meshperf:link": "{mtu: 1400"}
     with pytest.raises(pulumi.RunError, match=r"^stack kind-local: meshperf:link: not valid JSON$"):
-        run_program("kind-local", config, lab_figures)
+        run_program("kind-local", config)
 
 
 def test_the_program_reads_config_through_the_public_api() -> None:
