@@ -17,9 +17,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from components.kubeconfig import kubeconfig_files
 from spec.kubernetes import KIND_NODE_IMAGES, ClusterSettings, KubernetesSettings
 from spec.load import StackError, stack_from_config
-from spec.model import Stack
+from spec.model import Link, Stack, link_routed_by_meshperf
 
 KEY = "kubernetes"
 
@@ -52,9 +53,13 @@ class Settings:
             return settings.node_image
         return KIND_NODE_IMAGES[self.stack.cluster(name).version]
 
-    def kubeconfig_path(self, name: str) -> Path:
-        given = self.cluster(name).kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-        return Path(given).expanduser() if given else Path.home() / ".kube" / "config"
+    def kubeconfig_paths(self, name: str) -> list[Path]:
+        """The kubeconfig files of an existing cluster, in kubectl's order: the stack's, else all of KUBECONFIG."""
+        return kubeconfig_files(self.cluster(name).kubeconfig, os.environ)
+
+    def routes_link(self) -> bool:
+        """Whether this stack's clusters are two kind clusters on one host, which meshperf routes (and shapes)."""
+        return link_routed_by_meshperf(self.stack)
 
 
 def _check(stack: Stack, kube: KubernetesSettings) -> None:
@@ -77,9 +82,9 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
                     f"{where}.clusters.{cluster.name}.node_image: no kind node image known for Kubernetes "
                     f"{cluster.version} (known: {', '.join(KIND_NODE_IMAGES)}); name one"
                 )
-        elif given and (given.host != "local" or given.node_image or given.api_server_port):
+        elif given and (given.host != "local" or given.node_image or given.api_server_port or given.adopt):
             raise StackError(
-                f"{where}.clusters.{cluster.name}: host, node_image and api_server_port are for kind clusters; "
+                f"{where}.clusters.{cluster.name}: host, node_image, api_server_port and adopt are for kind clusters; "
                 f"{cluster.name!r} is an existing cluster (it names a kubeconfig_context)"
             )
     if kube.image.build and not all(settings.is_kind(c.name) for c in stack.clusters):
@@ -94,6 +99,21 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
     given_ports = [p for p in ports if p is not None]
     if len(kind_hosts) == 1 and len(set(given_ports)) != len(given_ports):
         raise StackError(f"{where}.clusters: two kind clusters on one host cannot share api_server_port")
+    if stack.link != Link() and not settings.routes_link():
+        raise StackError(f"meshperf:link: {_no_link_reason(stack, settings)}; leave meshperf:link out")
+
+
+def _no_link_reason(stack: Stack, settings: Settings) -> str:
+    """Why meshperf cannot apply the link's MTU and rate on Kubernetes for this stack."""
+    if len(stack.clusters) < 2:
+        return "there is one cluster, so no link between clusters"
+    existing = [c.name for c in stack.clusters if not settings.is_kind(c.name)]
+    if existing:
+        return (
+            f"MTU and rate are applied only between kind clusters that meshperf routes; {', '.join(existing)} "
+            "is an existing cluster, whose network meshperf does not change"
+        )
+    return "MTU and rate are applied only between kind clusters on one Docker host; these are on different hosts"
 
 
 def settings_from_config(config: Mapping[str, object], where: str = "stack") -> Settings:

@@ -45,7 +45,8 @@ class Suite(pulumi.ComponentResource):
             image = ToolImage(
                 "image",
                 kube.image.name,
-                build_into=[c.kind_cluster.id for c in kinds],
+                build_into=[c.name for c in kinds],
+                cluster_ids=[c.identity for c in kinds],
                 host=kinds[0].host,
                 kind=first.kind,
                 docker=first.docker,
@@ -56,16 +57,18 @@ class Suite(pulumi.ComponentResource):
 
         # kind clusters that share a host are routed to each other (for the remote-cluster path).
         routes: KindMeshRoutes | None = None
-        if len(kinds) == 2 and kinds[0].host == kinds[1].host:
+        if settings.routes_link():
             first = settings.cluster(kinds[0].name)
             routes = KindMeshRoutes(
                 "mesh-routes",
                 {
                     "clusters": [c.name for c in kinds],
-                    "cluster_ids": [c.kind_cluster.id for c in kinds],
+                    "cluster_ids": [c.identity for c in kinds],
                     "host": kinds[0].host,
                     "kind": first.kind,
                     "docker": first.docker,
+                    "mtu": stack.link.mtu,
+                    "rate": stack.link.rate,
                 },
                 pulumi.ResourceOptions(parent=self),
             )
@@ -222,7 +225,11 @@ class Suite(pulumi.ComponentResource):
                     "timeout_s": kube.results.read_timeout_s,
                 },
                 pulumi.ResourceOptions(
-                    parent=self, depends_on=list(self.jobs), custom_timeouts=pulumi.CustomTimeouts(create="15m")
+                    parent=self,
+                    depends_on=list(self.jobs),
+                    custom_timeouts=pulumi.CustomTimeouts(create="15m"),
+                    # Each viewer carries its cluster's kubeconfig.
+                    additional_secret_outputs=["viewers"],
                 ),
             )
         self.register_outputs({"jobs": [j.metadata.name for j in self.jobs]})
