@@ -60,29 +60,27 @@ def route_commands(docker: str, nodes: dict[str, list[NodeInfo]], mtu: int) -> l
 def rate_commands(docker: str, nodes: dict[str, list[NodeInfo]], rate: str | None) -> list[str]:
     """On every node: htb at the root of its interface, one class at `rate`, filters for the other cluster only.
 
-    Without a rate, an htb root left by an earlier link is removed (and nothing else is touched).
+    An htb root left by an earlier run is removed first (htb cannot be changed in place), so
+    the same commands give the same state; without a rate, that is all.
     """
     q = shlex.quote
+    dev = f"dev {NODE_IFACE}"
+    clear = f"if tc qdisc show {dev} root | grep -q '^qdisc htb 1: '; then tc qdisc del {dev} root; fi"
     commands = []
     for cluster, own in sorted(nodes.items()):
         for node in own:
-            tc = f"{q(docker)} exec {q(node['name'])} tc"
+            exec_ = f"{q(docker)} exec {q(node['name'])}"
+            commands.append(f"{exec_} sh -c {q(clear)}")
             if rate is None:
-                clear = (
-                    f"if tc qdisc show dev {NODE_IFACE} root | grep -q '^qdisc htb 1: '; "
-                    f"then tc qdisc del dev {NODE_IFACE} root; fi"
-                )
-                commands.append(f"{q(docker)} exec {q(node['name'])} sh -c {q(clear)}")
                 continue
             commands += [
-                # Replacing the root drops any earlier classes and filters: the same commands give the same state.
-                f"{tc} qdisc replace dev {NODE_IFACE} root handle 1: htb",
-                f"{tc} class replace dev {NODE_IFACE} parent 1: classid {LINK_CLASS} htb rate {q(rate)} ceil {q(rate)}",
+                f"{exec_} tc qdisc add {dev} root handle 1: htb",
+                f"{exec_} tc class add {dev} parent 1: classid {LINK_CLASS} htb rate {q(rate)} ceil {q(rate)}",
             ]
             for remote in _remote_nodes(nodes, cluster):
                 for dst in (remote["pod_cidr"], remote["ip"] + "/32"):
                     commands.append(
-                        f"{tc} filter add dev {NODE_IFACE} parent 1: protocol ip prio 1 u32 "
+                        f"{exec_} tc filter add {dev} parent 1: protocol ip prio 1 u32 "
                         f"match ip dst {q(dst)} flowid {LINK_CLASS}"
                     )
     return commands
