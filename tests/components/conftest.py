@@ -23,6 +23,7 @@ STACKS = ROOT / "stacks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LAB_RUN = FIXTURES / "kind-mesh-run"
 DYNAMIC = "pulumi-python:dynamic/meshperf:"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # pulumi's marker of a secret value on the wire
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, for mocks\n"
 
 

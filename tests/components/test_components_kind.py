@@ -348,3 +348,21 @@ def test_ssh_host_key_is_checked(stand_in_kind: Path, sshd: dict[str, Any], tmp_
     )
     with pytest.raises(RunError, match="host key refused"):
         KindClusterProvider().create(props(host, stand_in_kind / "bin"))
+
+
+def test_adopt_is_a_kind_cluster_key() -> None:
+    from components.config import settings_from_config
+    from spec.load import StackError
+
+    existing = {
+        "clusters": [
+            {"name": "a", "kubeconfig_context": "ctx-a", "nodes": [{"name": "w", "labels": {"node": "worker1"}}]}
+        ],
+        "workloads": {"w1": {"cluster": "a", "node_selector": {"node": "worker1"}}},
+        "suites": {"netperf": {"enabled": False}},
+        "kubernetes": {"clusters": {"a": {"adopt": True}}},
+    }
+    with pytest.raises(StackError, match=r"clusters.a: host, node_image, api_server_port and adopt are for kind"):
+        settings_from_config(existing)
+    kind = {**existing, "clusters": [{**existing["clusters"][0], "kubeconfig_context": None}]}
+    assert settings_from_config(kind).cluster("a").adopt is True

@@ -17,13 +17,12 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Registration, Run, run_program, stack_config
+from conftest import SECRET_SIG, Registration, Run, run_program, stack_config
 
 from components.image import KindImageProvider
 from components.kind import REPLACE_KEYS, KindClusterProvider, cluster_identity
 from components.mesh import KindMeshRoutesProvider
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # pulumi's marker of a secret value on the wire
 PROVIDER = "pulumi:providers:kubernetes"
 
 

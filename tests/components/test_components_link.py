@@ -225,3 +225,42 @@ def test_a_link_that_cannot_be_applied_is_refused(
 def test_the_link_reaches_the_routes_provider_on_kind_mesh(runs: dict[str, Any]) -> None:
     routes = runs["kind-mesh"].of_type("meshperf:KindMeshRoutes")[0]
     assert routes.inputs["mtu"] == 1500 and routes.inputs["rate"] == "10gbit"
+
+
+def _stack(name: str, **changes: Any) -> dict[str, Any]:
+    """A shipped stack's `meshperf:` keys as values, with some keys changed."""
+    config = {
+        k.removeprefix("meshperf:"): json.loads(v) for k, v in stack_config(name).items() if k.startswith("meshperf:")
+    }
+    return {**config, **changes}
+
+
+def _e2sar(**changes: Any) -> dict[str, Any]:
+    return {"e2sar": {"enabled": True, "sender": "w1", "receiver": "w4", **changes}}
+
+
+def test_the_e2sar_mtu_check_takes_the_link_on_kind_mesh() -> None:
+    from components.config import settings_from_config
+    from spec.load import StackError
+
+    stack = _stack("kind-mesh", link={"mtu": 1400})
+    stack["suites"] = {**stack["suites"], **_e2sar(mtu=1400, pod_mtu=9000)}
+    settings_from_config(stack)
+    stack["suites"] = {**stack["suites"], **_e2sar(mtu=1401, pod_mtu=9000)}
+    with pytest.raises(StackError) as raised:
+        settings_from_config(stack)
+    assert "suites.e2sar.mtu: 1401 is above the path's MTU 1400 (the link between cluster-a and cluster-b)" in str(
+        raised.value
+    )
+
+
+def test_the_e2sar_mtu_check_takes_the_pod_mtu_between_existing_clusters() -> None:
+    from components.config import settings_from_config
+    from spec.load import StackError
+
+    stack = _stack("ci-example")
+    stack["suites"] = {"netperf": {"enabled": False}, **_e2sar(mtu=8000, pod_mtu=9000)}
+    settings_from_config(stack)  # no link of meshperf's between them: the clusters' own 9000 is in force
+    stack["suites"] = {"netperf": {"enabled": False}, **_e2sar(mtu=8000, pod_mtu=1500)}
+    with pytest.raises(StackError, match=r"suites.e2sar.mtu: 8000 is above the path's MTU 1500 \(the pod network\)"):
+        settings_from_config(stack)
