@@ -264,3 +264,18 @@ def test_the_e2sar_mtu_check_takes_the_pod_mtu_between_existing_clusters() -> No
     stack["suites"] = {"netperf": {"enabled": False}, **_e2sar(mtu=8000, pod_mtu=1500)}
     with pytest.raises(StackError, match=r"suites.e2sar.mtu: 8000 is above the path's MTU 1500 \(the pod network\)"):
         settings_from_config(stack)
+
+
+def test_a_link_between_kind_clusters_on_two_hosts_is_refused() -> None:
+    from components.config import settings_from_config
+    from spec.load import StackError
+
+    two_hosts = {"clusters": {"cluster-b": {"host": {"address": "kind-b.example", "known_hosts": "/dev/null"}}}}
+    settings = settings_from_config(_stack("kind-mesh", link={}, kubernetes=two_hosts))
+    assert not settings.routes_link()
+    with pytest.raises(StackError) as raised:
+        settings_from_config(_stack("kind-mesh", kubernetes=two_hosts))
+    assert str(raised.value) == (
+        "stack: meshperf:link: MTU and rate are applied only between kind clusters on one Docker host; "
+        "these are on different hosts; leave meshperf:link out"
+    )
