@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
-from conftest import run_program, stack_config
+from conftest import Run, run_program, stack_config, stand_in_kubeconfig
 
 from components.hostrun import host_props
 from components.mesh import KindMeshRoutesProvider
@@ -209,9 +210,6 @@ LINK = json.dumps({"mtu": 1400, "rate": "1gbit"})
 def test_a_link_that_cannot_be_applied_is_refused(
     stack: str, expected: str, lab_figures: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pulumi
-    from conftest import Run, stand_in_kubeconfig
-
     kubeconfig = tmp_path / "config"
     kubeconfig.write_text(stand_in_kubeconfig(["kind-ci-a", "kind-ci-b"]))
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
