@@ -1,8 +1,14 @@
 """Clusters: a kind cluster made by a dynamic provider, or an existing one by kubeconfig and context.
 
 Either way the component holds one explicit `kubernetes.Provider` with `cluster_identifier`
-set, so that a new kubeconfig (a recreated kind cluster has new certificates) does not
-replace every object in it; the stack disables the default provider.
+set; the stack disables the default provider. pulumi-kubernetes replaces a provider that
+has a `clusterIdentifier` only when that identifier changes, whatever else changes in its
+kubeconfig (provider/pkg/provider/provider.go, `DiffConfig`), and the engine replaces every
+resource whose provider's `DiffConfig` asks for a replacement (pulumi's
+pkg/resource/deploy/step_generator.go, `providerChanged`). So the identifier names the
+cluster itself: for kind, the hash of the inputs that re-create it (`kind.cluster_identity`),
+so a re-created cluster gets a new provider and everything in it is made again; for an
+existing cluster, its API server, so a new kubeconfig for the same server replaces nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from pulumi.dynamic import Resource
 
 from components.config import Settings
 from components.hostrun import host_props
-from components.kind import KindClusterProvider, kind_config
+from components.kind import KindClusterProvider, cluster_identity, kind_config
+from components.kubeconfig import KubeconfigError, load_minimal, server_digest
 
 
 class KindClusterResource(Resource, module="meshperf", name="KindCluster"):
@@ -32,6 +39,8 @@ class KindCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
     host: dict[str, Any]
+    # The cluster's identity, resolved once the cluster is there: what the image load and the routes follow.
+    identity: pulumi.Output[str]
 
     def __init__(
         self, resource_name: str, settings: Settings, cluster: str, opts: pulumi.ResourceOptions | None = None
@@ -41,14 +50,18 @@ class KindCluster(pulumi.ComponentResource):
         own = settings.cluster(cluster)
         self.name = cluster
         self.host = host_props(own.host if own.host == "local" else own.host.model_dump())
+        props = {
+            "name": cluster,
+            "config": kind_config(spec_cluster, own, settings.node_image(cluster)),
+            "host": self.host,
+            "kind": own.kind,
+            "docker": own.docker,
+            "adopt": own.adopt,
+        }
+        identifier = f"kind-{cluster}-{cluster_identity(props)}"
         self.kind_cluster = KindClusterResource(
             f"{resource_name}-kind",
-            {
-                "name": cluster,
-                "config": kind_config(spec_cluster, own, settings.node_image(cluster)),
-                "host": self.host,
-                "kind": own.kind,
-            },
+            props,
             pulumi.ResourceOptions(
                 parent=self,
                 additional_secret_outputs=["kubeconfig"],
@@ -56,10 +69,11 @@ class KindCluster(pulumi.ComponentResource):
             ),
         )
         self.kubeconfig = pulumi.Output.secret(self.kind_cluster.kubeconfig)
+        self.identity = self.kind_cluster.id.apply(lambda _id: identifier)
         self.provider = k8s.Provider(
             f"{resource_name}-k8s",
             kubeconfig=self.kubeconfig,
-            cluster_identifier=f"kind-{cluster}",
+            cluster_identifier=identifier,
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -67,7 +81,7 @@ class KindCluster(pulumi.ComponentResource):
 
 
 class ExistingCluster(pulumi.ComponentResource):
-    """A cluster that is already there: its kubeconfig file (a secret) and the spec's context."""
+    """A cluster that is already there: the spec's context, with its cluster and user, from the kubeconfig files."""
 
     name: str
     kubeconfig: pulumi.Output[str]
@@ -79,19 +93,19 @@ class ExistingCluster(pulumi.ComponentResource):
         super().__init__("meshperf:kubernetes:ExistingCluster", resource_name, None, opts)
         context = settings.stack.cluster(cluster).kubeconfig_context
         assert context is not None
-        path = settings.kubeconfig_path(cluster)
-        if not path.is_file():
+        try:
+            kubeconfig = load_minimal(settings.kubeconfig_paths(cluster), context)
+        except KubeconfigError as exc:
             raise pulumi.RunError(
-                f"cluster {cluster}: no kubeconfig at {path} (set KUBECONFIG or meshperf:kubernetes.clusters."
-                f"{cluster}.kubeconfig)"
-            )
+                f"cluster {cluster}: {exc} (set KUBECONFIG or meshperf:kubernetes.clusters.{cluster}.kubeconfig)"
+            ) from None
         self.name = cluster
-        self.kubeconfig = pulumi.Output.secret(path.read_text())
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
         self.provider = k8s.Provider(
             f"{resource_name}-k8s",
             kubeconfig=self.kubeconfig,
             context=context,
-            cluster_identifier=f"{cluster}-{context}",
+            cluster_identifier=f"{cluster}-{server_digest(kubeconfig)}",
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -17,11 +17,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from components.kubeconfig import kubeconfig_files
 from manifests import Scene
 from manifests.base import builds_image, pull_policy
 from spec.kubernetes import KIND_NODE_IMAGES, ClusterSettings, KubernetesSettings
 from spec.load import StackError, stack_from_config
-from spec.model import Stack
+from spec.model import Link, Stack, link_routed_by_meshperf
 from spec.plan import build_plan
 
 KEY = "kubernetes"
@@ -47,9 +48,9 @@ class Settings:
         return pull_policy(self.stack, self.kube)
 
     def routes_kind_clusters(self) -> bool:
-        """Two kind clusters on one host: meshperf routes them to each other (`KindMeshRoutes`)."""
-        kinds = [c.name for c in self.stack.clusters if self.is_kind(c.name)]
-        return len(kinds) == 2 and self.cluster(kinds[0]).host == self.cluster(kinds[1]).host
+        """Two kind clusters on one host: meshperf routes them to each other (`KindMeshRoutes`), and
+        makes the link between them, with its MTU and rate."""
+        return link_routed_by_meshperf(self.stack)
 
     def node_image(self, name: str) -> str:
         settings = self.cluster(name)
@@ -57,9 +58,9 @@ class Settings:
             return settings.node_image
         return KIND_NODE_IMAGES[self.stack.cluster(name).version]
 
-    def kubeconfig_path(self, name: str) -> Path:
-        given = self.cluster(name).kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-        return Path(given).expanduser() if given else Path.home() / ".kube" / "config"
+    def kubeconfig_paths(self, name: str) -> list[Path]:
+        """The kubeconfig files of an existing cluster, in kubectl's order: the stack's, else all of KUBECONFIG."""
+        return kubeconfig_files(self.cluster(name).kubeconfig, os.environ)
 
 
 def _check(stack: Stack, kube: KubernetesSettings) -> None:
@@ -82,9 +83,9 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
                     f"{where}.clusters.{cluster.name}.node_image: no kind node image known for Kubernetes "
                     f"{cluster.version} (known: {', '.join(KIND_NODE_IMAGES)}); name one"
                 )
-        elif given and (given.host != "local" or given.node_image or given.api_server_port):
+        elif given and (given.host != "local" or given.node_image or given.api_server_port or given.adopt):
             raise StackError(
-                f"{where}.clusters.{cluster.name}: host, node_image and api_server_port are for kind clusters; "
+                f"{where}.clusters.{cluster.name}: host, node_image, api_server_port and adopt are for kind clusters; "
                 f"{cluster.name!r} is an existing cluster (it names a kubeconfig_context)"
             )
     if kube.image.build and not all(settings.is_kind(c.name) for c in stack.clusters):
@@ -100,6 +101,21 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
     given_ports = [p for p in ports if p is not None]
     if len(kind_hosts) == 1 and len(set(given_ports)) != len(given_ports):
         raise StackError(f"{where}.clusters: two kind clusters on one host cannot share api_server_port")
+    if stack.link != Link() and not settings.routes_kind_clusters():
+        raise StackError(f"meshperf:link: {_no_link_reason(stack, settings)}; leave meshperf:link out")
+
+
+def _no_link_reason(stack: Stack, settings: Settings) -> str:
+    """Why meshperf cannot apply the link's MTU and rate on Kubernetes for this stack."""
+    if len(stack.clusters) < 2:
+        return "there is one cluster, so no link between clusters"
+    existing = [c.name for c in stack.clusters if not settings.is_kind(c.name)]
+    if existing:
+        return (
+            f"MTU and rate are applied only between kind clusters that meshperf routes; {', '.join(existing)} "
+            "is an existing cluster, whose network meshperf does not change"
+        )
+    return "MTU and rate are applied only between kind clusters on one Docker host; these are on different hosts"
 
 
 def _check_masquerade(stack: Stack, kube: KubernetesSettings, settings: Settings, where: str) -> None:

@@ -8,10 +8,14 @@ against a known_hosts file, always).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+
+import pulumi
 
 from hosts.connectors import Connector, HostError, LocalConnector, SSHConnector
 from hosts.inventory import Host, HostKeyPolicy
@@ -82,4 +86,34 @@ async def check(run: Run, command: str, what: str) -> str:
     if rc != 0:
         last = (err.strip() or out.strip()).splitlines()[-1:] or [f"exit status {rc}"]
         raise RunError(f"{what} failed (exit {rc}): {last[0]}")
+    return out
+
+
+# How often a long command says it is still running.
+HEARTBEAT_S = 30.0
+
+
+def progress(message: str) -> None:
+    """One progress line for the Pulumi CLI.
+
+    A dynamic provider runs in its own process with no engine connection and no Resource
+    object, so `pulumi.log.info` writes "info: <message>" to that process's stderr, which the
+    engine shows line by line as info (pulumi's pkg/resource/plugin/plugin.go, `runtrace`).
+    Each message therefore names its resource itself.
+    """
+    pulumi.log.info(message)
+
+
+async def check_long(run: Run, command: str, what: str, heartbeat_s: float = HEARTBEAT_S) -> str:
+    """`check` for a command that takes minutes: says when it starts, every `heartbeat_s` while it runs, and ends."""
+    started = time.monotonic()
+    progress(f"{what}: started")
+    task = asyncio.ensure_future(check(run, command, what))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=heartbeat_s)
+        if done:
+            break
+        progress(f"{what}: still running after {time.monotonic() - started:.0f} s")
+    out = task.result()
+    progress(f"{what}: done in {time.monotonic() - started:.0f} s")
     return out

@@ -2,6 +2,16 @@
 
 The Dockerfile needs no build context, so it is fed to `docker build -` on stdin: the same
 command works on this machine and on a host reached over SSH.
+
+The image goes into the clusters as an archive: `docker save --platform <the image's own>`
+into a temporary file, then `kind load image-archive`. `kind load docker-image` runs a plain
+`docker save`, which under Docker's containerd image store exports the image's whole
+multi-platform index, and the node's `ctr images import --all-platforms` then fails with
+"content digest ... not found" (kubernetes-sigs/kind#3795; the single-platform archive is
+the workaround its maintainers point to). A Docker without `save --platform` (before 28)
+has no containerd store by default and saves the one platform anyway.
+
+The load follows each cluster's identity: a re-created cluster is empty, so it is loaded again.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
-from components.hostrun import check, host_label, open_runner
+from components.hostrun import Run, check, check_long, host_label, open_runner, progress
 
 DOCKERFILE = Path(__file__).resolve().parent.parent / "images" / "Dockerfile"
 
@@ -23,12 +33,39 @@ def build_command(docker: str, image: str, dockerfile: str) -> str:
     return f"printf '%s' {shlex.quote(dockerfile)} | {shlex.quote(docker)} build -t {shlex.quote(image)} -"
 
 
-def load_command(kind: str, image: str, cluster: str) -> str:
-    return f"{shlex.quote(kind)} load docker-image {shlex.quote(image)} --name {shlex.quote(cluster)}"
+def save_command(docker: str, image: str, archive: str) -> str:
+    """Save the image for its own platform only, where this Docker can say so (`save --platform`, Docker 28+)."""
+    d, i, a = shlex.quote(docker), shlex.quote(image), shlex.quote(archive)
+    return (
+        f"platform=$({d} image inspect -f '{{{{.Os}}}}/{{{{.Architecture}}}}' {i}) || exit 1; "
+        f"if {d} save --help 2>&1 | grep -q -- --platform; "
+        f'then {d} save --platform "$platform" -o {a} {i}; else {d} save -o {a} {i}; fi'
+    )
+
+
+def load_command(kind: str, archive: str, cluster: str) -> str:
+    return f"{shlex.quote(kind)} load image-archive {shlex.quote(archive)} --name {shlex.quote(cluster)}"
+
+
+async def load_into(run: Run, props: dict[str, Any], where: str) -> None:
+    """Save the image to a temporary archive on the host, load it into every cluster, remove the archive."""
+    image, docker, kind = str(props["image"]), str(props.get("docker") or "docker"), str(props.get("kind") or "kind")
+    archive = (await check(run, "mktemp -t meshperf-image.XXXXXX", f"mktemp on {where}")).strip()
+    try:
+        await check_long(run, save_command(docker, image, archive), f"docker save {image} on {where}")
+        for cluster in props["clusters"]:
+            await check_long(
+                run, load_command(kind, archive, str(cluster)), f"kind load image-archive {image} into {cluster}"
+            )
+    finally:
+        await run(f"rm -f {shlex.quote(archive)}")
 
 
 class KindImageProvider(ResourceProvider):
-    """Inputs: image, dockerfile, clusters (names), host, kind, docker. Outputs add image_id."""
+    """Inputs: image, dockerfile, clusters (names), cluster_ids (identities), host, kind, docker.
+
+    Outputs add image_id.
+    """
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = asyncio.run(self._build_and_load(props))
@@ -41,21 +78,23 @@ class KindImageProvider(ResourceProvider):
 
     async def _build_and_load(self, props: dict[str, Any]) -> dict[str, Any]:
         image, docker = str(props["image"]), str(props.get("docker") or "docker")
-        kind = str(props.get("kind") or "kind")
         where = host_label(props["host"])
         async with open_runner(props["host"]) as run:
-            await check(run, build_command(docker, image, str(props["dockerfile"])), f"docker build {image} on {where}")
+            await check_long(
+                run, build_command(docker, image, str(props["dockerfile"])), f"docker build {image} on {where}"
+            )
             image_id = await check(
                 run,
                 f"{shlex.quote(docker)} image inspect -f '{{{{.Id}}}}' {shlex.quote(image)}",
                 "docker image inspect",
             )
-            for cluster in props["clusters"]:
-                await check(run, load_command(kind, image, str(cluster)), f"kind load docker-image into {cluster}")
+            await load_into(run, props, where)
+        progress(f"image {image}: in kind clusters {', '.join(map(str, props['clusters']))}")
         return {**props, "image_id": image_id.strip()}
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in ("image", "dockerfile", "clusters", "host") if olds.get(k) != news.get(k)]
+        keys = ("image", "dockerfile", "clusters", "cluster_ids", "host", "kind", "docker")
+        changed = [k for k in keys if olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changed), replaces=["image"] if "image" in changed else [])
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -79,7 +118,8 @@ class ToolImage(pulumi.ComponentResource):
         resource_name: str,
         image: str,
         *,
-        build_into: list[pulumi.Input[str]] | None = None,
+        build_into: list[str] | None = None,
+        cluster_ids: list[pulumi.Input[str]] | None = None,
         host: dict[str, Any] | None = None,
         kind: str = "kind",
         docker: str = "docker",
@@ -93,6 +133,7 @@ class ToolImage(pulumi.ComponentResource):
                     "image": image,
                     "dockerfile": DOCKERFILE.read_text(),
                     "clusters": build_into,
+                    "cluster_ids": cluster_ids or [],
                     "host": host,
                     "kind": kind,
                     "docker": docker,

@@ -1,9 +1,23 @@
-"""The mesh: routes between kind clusters on one Docker host, and mesh endpoints.
+"""The mesh: routes between kind clusters on one Docker host, the link on them, and mesh endpoints.
 
 Routes: every node of one cluster gets a route to each node of the other cluster's pod
 /24 via that node's address on the Docker network (what a flat routed underlay gives).
 A mesh endpoint is a selector-less headless Service in the client's cluster with an
 EndpointSlice that holds the remote pod's IP: its DNS name resolves to the remote pod.
+
+The link (`meshperf:link`) is made on those routes, in each node, because the Docker bridge
+is shared: its own MTU, or a qdisc on it, would also bind the traffic between the nodes of
+one cluster (paths 3 and 4). So, in each node:
+- MTU: the routes to the other cluster carry `mtu <link.mtu>`, both the one to each remote
+  node's pod /24 and a /32 to the remote node itself: kindnet masquerades pod traffic that
+  leaves its cluster to the node's address, so replies come back addressed to the node.
+  Forwarded packets above the route's MTU get "fragmentation needed", as on a routed link.
+  The link's MTU may not exceed the node interface's own (the Docker network's), which is read.
+- Rate: an htb qdisc on the node's interface whose one class, at the link's rate, takes only
+  packets to the other cluster (the same destinations as the routes, by u32 filters); all
+  other traffic is left unclassified, which htb sends unshaped. It is a rate per node and
+  direction, not one shared by all the nodes: the suites run one case at a time.
+The interface is `eth0`, the one Docker gives a kind node on the kind network.
 """
 
 from __future__ import annotations
@@ -16,25 +30,60 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
-from components.hostrun import Run, check, open_runner
+from components.hostrun import Run, check, host_label, open_runner, progress
 from components.objects import addresses, register
 from manifests import Scene, mesh
 
 NodeInfo = dict[str, str]  # {"name", "ip", "pod_cidr"}
+NODE_IFACE = "eth0"
+LINK_CLASS = "1:10"
 
 
-def route_commands(docker: str, nodes: dict[str, list[NodeInfo]]) -> list[str]:
-    """`docker exec NODE ip route replace CIDR via IP` for every node toward every other cluster's node."""
+def _remote_nodes(nodes: dict[str, list[NodeInfo]], cluster: str) -> list[NodeInfo]:
+    return [remote for other, others in sorted(nodes.items()) if other != cluster for remote in others]
+
+
+def route_commands(docker: str, nodes: dict[str, list[NodeInfo]], mtu: int) -> list[str]:
+    """`docker exec NODE ip route replace ... mtu M` on every node toward every other cluster's node and its pods."""
     q = shlex.quote
     commands = []
     for cluster, own in sorted(nodes.items()):
-        for other_cluster, others in sorted(nodes.items()):
-            if other_cluster == cluster:
+        for node in own:
+            for remote in _remote_nodes(nodes, cluster):
+                for route in (
+                    f"{q(remote['pod_cidr'])} via {q(remote['ip'])}",
+                    f"{q(remote['ip'] + '/32')} dev {NODE_IFACE}",
+                ):
+                    commands.append(f"{q(docker)} exec {q(node['name'])} ip route replace {route} mtu {mtu}")
+    return commands
+
+
+def rate_commands(docker: str, nodes: dict[str, list[NodeInfo]], rate: str | None) -> list[str]:
+    """On every node: htb at the root of its interface, one class at `rate`, filters for the other cluster only.
+
+    An htb root left by an earlier run is removed first (htb cannot be changed in place), so
+    the same commands give the same state; without a rate, that is all.
+    """
+    q = shlex.quote
+    dev = f"dev {NODE_IFACE}"
+    clear = f"if tc qdisc show {dev} root | grep -q '^qdisc htb 1: '; then tc qdisc del {dev} root; fi"
+    commands = []
+    for cluster, own in sorted(nodes.items()):
+        for node in own:
+            exec_ = f"{q(docker)} exec {q(node['name'])}"
+            commands.append(f"{exec_} sh -c {q(clear)}")
+            if rate is None:
                 continue
-            for node in own:
-                for remote in others:
-                    route = f"{q(remote['pod_cidr'])} via {q(remote['ip'])}"
-                    commands.append(f"{q(docker)} exec {q(node['name'])} ip route replace {route}")
+            commands += [
+                f"{exec_} tc qdisc add {dev} root handle 1: htb",
+                f"{exec_} tc class add {dev} parent 1: classid {LINK_CLASS} htb rate {q(rate)} ceil {q(rate)}",
+            ]
+            for remote in _remote_nodes(nodes, cluster):
+                for dst in (remote["pod_cidr"], remote["ip"] + "/32"):
+                    commands.append(
+                        f"{exec_} tc filter add {dev} parent 1: protocol ip prio 1 u32 "
+                        f"match ip dst {q(dst)} flowid {LINK_CLASS}"
+                    )
     return commands
 
 
@@ -61,8 +110,25 @@ async def node_info(run: Run, docker: str, kind: str, cluster: str) -> list[Node
     return nodes
 
 
+async def check_link_mtu(run: Run, docker: str, nodes: dict[str, list[NodeInfo]], mtu: int) -> None:
+    """Refuse a link MTU above a node interface's MTU (the Docker network's): such packets would be dropped."""
+    q = shlex.quote
+    for node in (n for own in nodes.values() for n in own):
+        have = await check(
+            run, f"{q(docker)} exec {q(node['name'])} cat /sys/class/net/{NODE_IFACE}/mtu", f"MTU of {node['name']}"
+        )
+        if mtu > int(have.strip()):
+            raise RuntimeError(
+                f"meshperf:link.mtu: {mtu} is above the MTU {have.strip()} of {NODE_IFACE} on kind node "
+                f"{node['name']} (the Docker network's); set meshperf:link.mtu to at most {have.strip()}"
+            )
+
+
 class KindMeshRoutesProvider(ResourceProvider):
-    """Inputs: clusters (kind names), host, kind, docker. Outputs add nodes: {cluster: [NodeInfo]}."""
+    """Inputs: clusters (kind names), cluster_ids, host, kind, docker, mtu, rate (the link; rate may be null).
+
+    Outputs add nodes: {cluster: [NodeInfo]}.
+    """
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = asyncio.run(self._route(props))
@@ -70,14 +136,22 @@ class KindMeshRoutesProvider(ResourceProvider):
 
     async def _route(self, props: dict[str, Any]) -> dict[str, Any]:
         docker, kind = str(props.get("docker") or "docker"), str(props.get("kind") or "kind")
+        mtu, rate = int(props["mtu"]), props.get("rate")
+        where = f"kind clusters {' and '.join(props['clusters'])} on {host_label(props['host'])}"
         async with open_runner(props["host"]) as run:
             nodes = {c: await node_info(run, docker, kind, c) for c in props["clusters"]}
-            for command in route_commands(docker, nodes):
+            await check_link_mtu(run, docker, nodes, mtu)
+            for command in route_commands(docker, nodes, mtu):
                 await check(run, command, "route between clusters")
+            for command in rate_commands(docker, nodes, str(rate) if rate else None):
+                await check(run, command, "link rate between clusters")
+        progress(f"{where}: routed, link MTU {mtu}, rate {rate or 'unshaped'}")
         return {**props, "nodes": nodes}
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in ("clusters", "host", "cluster_ids") if olds.get(k) != news.get(k)]
+        # A new link is made on fresh routes: replace, so no old class or filter stays behind.
+        keys = ("clusters", "host", "cluster_ids", "mtu", "rate", "kind", "docker")
+        changed = [k for k in keys if olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changed), replaces=changed)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

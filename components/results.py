@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
+from components.hostrun import progress
 from components.logs import ExecLogReader, FolderLogReader, LogReadError, Viewer, kube_exec
 from results.collect import collect
 from results.report_seed_csv import seed_csv
@@ -70,17 +71,21 @@ async def read_viewers(viewers: list[dict[str, Any]], timeout_s: float) -> tuple
     """Every viewer's files, and one line for each viewer that could not be read."""
     folders: list[dict[str, str]] = []
     problems: list[str] = []
-    for v in viewers:
+    for number, v in enumerate(viewers, 1):
         viewer = Viewer(v["namespace"], v["pod"], v.get("container", "viewer"), v["logdir"])
         reader: ExecLogReader | FolderLogReader
         if v.get("folder"):
             reader = FolderLogReader(v["folder"])
         else:
             reader = ExecLogReader(kube_exec(v["kubeconfig"], v.get("context")), viewer, timeout_s)
+        progress(f"results: reading {viewer.logdir} from viewer {viewer.label} ({number}/{len(viewers)})")
         try:
             folders.append(await reader.read())
         except LogReadError as exc:
             problems.append(str(exc))
+            progress(f"results: viewer {viewer.label} could not be read: {exc}")
+        else:
+            progress(f"results: {len(folders[-1])} files from viewer {viewer.label}")
     return folders, problems
 
 
@@ -99,6 +104,7 @@ class ResultsProvider(ResourceProvider):
         if problems and not folders:
             raise RuntimeError("no logs could be read: " + "; ".join(problems))
         out = (self.figures_fn or figures)(plan, merge_logs(folders))
+        progress(f"results: figures of {len(plan.cases)} cases computed, {len(out.get('failures') or {})} failed")
         return {**props, **out, "read_errors": problems}
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

@@ -50,7 +50,8 @@ class Suite(pulumi.ComponentResource):
             image = ToolImage(
                 "image",
                 kube.image.name,
-                build_into=[c.kind_cluster.id for c in kinds],
+                build_into=[c.name for c in kinds],
+                cluster_ids=[c.identity for c in kinds],
                 host=kinds[0].host,
                 kind=first.kind,
                 docker=first.docker,
@@ -67,10 +68,12 @@ class Suite(pulumi.ComponentResource):
                 "mesh-routes",
                 {
                     "clusters": [c.name for c in kinds],
-                    "cluster_ids": [c.kind_cluster.id for c in kinds],
+                    "cluster_ids": [c.identity for c in kinds],
                     "host": kinds[0].host,
                     "kind": first.kind,
                     "docker": first.docker,
+                    "mtu": stack.link.mtu,
+                    "rate": stack.link.rate,
                 },
                 pulumi.ResourceOptions(parent=self),
             )
@@ -176,7 +179,11 @@ class Suite(pulumi.ComponentResource):
                     "timeout_s": kube.results.read_timeout_s,
                 },
                 pulumi.ResourceOptions(
-                    parent=self, depends_on=list(self.jobs), custom_timeouts=pulumi.CustomTimeouts(create="15m")
+                    parent=self,
+                    depends_on=list(self.jobs),
+                    custom_timeouts=pulumi.CustomTimeouts(create="15m"),
+                    # Each viewer carries its cluster's kubeconfig.
+                    additional_secret_outputs=["viewers"],
                 ),
             )
         self.register_outputs({"jobs": [j.metadata.name for j in self.jobs]})

@@ -47,7 +47,10 @@ class ClusterSettings(Strict):
     api_server_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     kind: str = "kind"
     docker: str = "docker"
-    # Existing clusters only: the kubeconfig file (default $KUBECONFIG, then ~/.kube/config).
+    # Use a kind cluster of this name that is already on the host (checked against the stack, never deleted).
+    adopt: bool = False
+    # Existing clusters only: the kubeconfig file(s), `:`-separated (default: every file of $KUBECONFIG,
+    # then ~/.kube/config), merged as kubectl merges them.
     kubeconfig: str | None = None
     # The addresses of this cluster's nodes. kindnet masquerades pod traffic that leaves the
     # cluster's pod subnet to the node's IP, so the other cluster's policies must admit these.

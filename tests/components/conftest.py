@@ -14,6 +14,7 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_root_resource
@@ -30,7 +31,24 @@ STACKS = ROOT / "stacks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LAB_RUN = FIXTURES / "kind-mesh-run"
 DYNAMIC = "pulumi-python:dynamic/meshperf:"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # pulumi's marker of a secret value on the wire
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, for mocks\n"
+
+
+def stand_in_kubeconfig(contexts: list[str], server: str = "https://127.0.0.1:{port}") -> str:
+    """A kubeconfig with one cluster and user per context (inline stand-in data; no API server behind it)."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": contexts[0],
+        "clusters": [
+            {"name": c, "cluster": {"server": server.format(port=6443 + i), "certificate-authority-data": "Q0E="}}
+            for i, c in enumerate(contexts)
+        ],
+        "users": [{"name": c, "user": {"token": f"stand-in-token-{c}"}} for c in contexts],
+        "contexts": [{"name": c, "context": {"cluster": c, "user": c}} for c in contexts],
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def stack_config(name: str) -> dict[str, str]:
@@ -230,7 +248,7 @@ STACK_NAMES = ["kind-local", "kind-mesh", "ci-example"]
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """Every shipped stack's program under mocks, once per session (ci-example's kubeconfig is a stand-in)."""
     kubeconfig = tmp_path_factory.mktemp("kube") / "config"
-    kubeconfig.write_text("apiVersion: v1\nkind: Config\n# ci-example stand-in\n")
+    kubeconfig.write_text(stand_in_kubeconfig(["kind-ci-a", "kind-ci-b"]))
     mp = pytest.MonkeyPatch()
     mp.setenv("KUBECONFIG", str(kubeconfig))
     try:

@@ -1,13 +1,17 @@
-"""KindCluster's provider class, called directly, against a stand-in `kind` executable.
+"""KindCluster's provider class, called directly, against stand-in `kind` and `docker` executables.
 
-The stand-in (`kind`, a shell script the test writes) keeps its clusters as files and logs
-every call; the provider reaches it through the local connector, and over real SSH to an
-sshd the test starts on 127.0.0.1 (random port, generated keys, host key checked).
+The stand-in kind (a shell script the test writes) keeps its clusters as files and logs
+every call; the stand-in docker answers the provider's two kubectl questions to a cluster's
+control plane (its nodes with their labels, kubeadm's ClusterConfiguration) from files the
+test writes, as the running cluster would. The provider reaches them through the local
+connector, and over real SSH to an sshd the test starts on 127.0.0.1 (random port,
+generated keys, host key checked).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -48,28 +52,67 @@ esac
 """
 
 
+STAND_IN_DOCKER = """#!/bin/sh
+# Stand-in for docker, for tests: kubectl in a control-plane container answers from files in $STATE.
+STATE={state}
+echo "docker $*" >> "$STATE/calls.log"
+KUBECTL="exec meshperf-control-plane kubectl --kubeconfig /etc/kubernetes/admin.conf"
+case "$*" in
+  "$KUBECTL get nodes -o json") cat "$STATE/nodes.json" ;;
+  "$KUBECTL -n kube-system get configmap kubeadm-config -o jsonpath={.data.ClusterConfiguration}")
+    cat "$STATE/kubeadm.yaml" ;;
+  *) echo "stand-in docker: unexpected $*" >&2; exit 2 ;;
+esac
+"""
+
+
 @pytest.fixture
 def stand_in_kind(tmp_path: Path) -> Path:
-    """A directory with an executable named `kind` (the stand-in) and its state."""
+    """A directory with executables named `kind` and `docker` (the stand-ins) and their state."""
     state = tmp_path / "kind-state"
     (state / "clusters").mkdir(parents=True)
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    kind = bindir / "kind"
-    kind.write_text(STAND_IN_KIND.replace("{state}", str(state)))
-    kind.chmod(0o755)
+    for name, text in (("kind", STAND_IN_KIND), ("docker", STAND_IN_DOCKER)):
+        path = bindir / name
+        path.write_text(text.replace("{state}", str(state)))
+        path.chmod(0o755)
     return tmp_path
 
 
-def props(host: dict[str, Any], kind: str = "kind") -> dict[str, Any]:
+def props(host: dict[str, Any], bindir: Path | None = None, adopt: bool = False) -> dict[str, Any]:
+    """The kind-local cluster's inputs; `bindir` names the stand-ins in full (a remote shell has its own PATH)."""
     stack = load_stack("kind-local")
     cluster = stack.clusters[0]
     return {
         "name": cluster.name,
         "config": kind_config(cluster, ClusterSettings(), KIND_NODE_IMAGES["1.31"]),
         "host": host,
-        "kind": kind,
+        "kind": str(bindir / "kind") if bindir else "kind",
+        "docker": str(bindir / "docker") if bindir else "docker",
+        "adopt": adopt,
     }
+
+
+def running_cluster(state: Path, labels: dict[str, dict[str, str]], pod: str, service: str) -> None:
+    """What the stand-in docker's kubectl reports of a running cluster: its nodes and kubeadm's networking."""
+    items = [
+        {"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, **extra}}}
+        for name, extra in labels.items()
+    ]
+    (state / "nodes.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    (state / "kubeadm.yaml").write_text(
+        "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nclusterName: meshperf\n"
+        f"networking:\n  dnsDomain: cluster.local\n  podSubnet: {pod}\n  serviceSubnet: {service}\n"
+    )
+
+
+# kind-local as kind makes it: containers named by kind's rule (<cluster>-<role>, then <role>2), the stack's labels.
+MATCHING = {
+    "meshperf-control-plane": {},
+    "meshperf-worker": {"node": "worker1"},
+    "meshperf-worker2": {"node": "worker2"},
+}
 
 
 def test_kind_config_carries_labels_subnets_and_api_address() -> None:
@@ -99,13 +142,15 @@ def test_route_commands_connect_every_node_to_the_other_clusters_pods() -> None:
             {"name": "b-control-plane", "ip": "172.18.0.4", "pod_cidr": "10.245.0.0/24"},
         ],
     }
-    cmds = route_commands("docker", nodes)
-    assert "docker exec a-worker ip route replace 10.245.1.0/24 via 172.18.0.5" in cmds
-    assert "docker exec b-control-plane ip route replace 10.244.1.0/24 via 172.18.0.2" in cmds
-    assert len(cmds) == 4
+    cmds = route_commands("docker", nodes, 1400)
+    assert "docker exec a-worker ip route replace 10.245.1.0/24 via 172.18.0.5 mtu 1400" in cmds
+    assert "docker exec b-control-plane ip route replace 10.244.1.0/24 via 172.18.0.2 mtu 1400" in cmds
+    # Replies to masqueraded traffic are addressed to the node: its /32 carries the link's MTU too.
+    assert "docker exec b-worker ip route replace 172.18.0.2/32 dev eth0 mtu 1400" in cmds
+    assert len(cmds) == 2 * 4
 
 
-def test_kind_cluster_locally_creates_adopts_and_deletes(stand_in_kind: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kind_cluster_locally_creates_and_deletes(stand_in_kind: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", f"{stand_in_kind / 'bin'}{os.pathsep}{os.environ['PATH']}")
     provider = KindClusterProvider()
     p = props(host_props("local"))
@@ -114,16 +159,88 @@ def test_kind_cluster_locally_creates_adopts_and_deletes(stand_in_kind: Path, mo
     assert made.outs["kubeconfig"].startswith("apiVersion: v1") and made.outs["adopted"] is False
     stored = yaml.safe_load((stand_in_kind / "kind-state" / "clusters" / "meshperf").read_text())
     assert stored["nodes"][1]["labels"] == {"node": "worker1"}
-    # Idempotent: a second create adopts the cluster instead of failing.
-    again = provider.create(p)
-    assert again.outs["adopted"] is True
     assert provider.read("meshperf", p).id == "meshperf"
-    provider.delete("meshperf", p)
-    provider.delete("meshperf", p)  # already gone: fine
+    provider.delete("meshperf", made.outs)
+    provider.delete("meshperf", made.outs)  # already gone: fine
     assert provider.read("meshperf", p).id == ""
     calls = (stand_in_kind / "kind-state" / "calls.log").read_text().splitlines()
     assert sum(c.startswith("create cluster --name meshperf --config") for c in calls) == 1
     assert sum(c.startswith("delete cluster") for c in calls) == 1
+
+
+def _existing_cluster(stand_in_kind: Path) -> Path:
+    """A cluster named meshperf that something else made: the stand-in kind lists it."""
+    state = stand_in_kind / "kind-state"
+    (state / "clusters" / "meshperf").write_text("kind: Cluster\n# made by hand\n")
+    return state
+
+
+def test_an_existing_cluster_is_refused_without_the_adopt_key(
+    stand_in_kind: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{stand_in_kind / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    state = _existing_cluster(stand_in_kind)
+    with pytest.raises(RuntimeError) as raised:
+        KindClusterProvider().create(props(host_props("local")))
+    message = str(raised.value)
+    assert message == (
+        "kind cluster meshperf already exists on localhost and this stack did not create it: delete it "
+        "(kind delete cluster --name meshperf) or set meshperf:kubernetes.clusters.meshperf.adopt: true "
+        "to use it as it is"
+    )
+    calls = (state / "calls.log").read_text().splitlines()
+    assert not any(c.startswith(("create cluster", "get kubeconfig")) for c in calls)
+
+
+def test_an_adopted_cluster_is_checked_and_never_deleted(stand_in_kind: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", f"{stand_in_kind / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    state = _existing_cluster(stand_in_kind)
+    running_cluster(state, MATCHING, "10.244.0.0/16", "10.96.0.0/16")
+    provider = KindClusterProvider()
+    p = props(host_props("local"), adopt=True)
+    made = provider.create(p)
+    assert made.outs["adopted"] is True and "current-context: kind-meshperf" in made.outs["kubeconfig"]
+    provider.delete("meshperf", made.outs)
+    assert (state / "clusters" / "meshperf").exists()
+    calls = (state / "calls.log").read_text().splitlines()
+    assert not any(c.startswith(("create cluster", "delete cluster")) for c in calls)
+    assert any("get nodes -o json" in c for c in calls) and any("kubeadm-config" in c for c in calls)
+    # Only `adopt` changed: an update that keeps who made the cluster.
+    assert provider.diff("meshperf", made.outs, {**p, "adopt": False}).replaces == []
+    assert provider.update("meshperf", made.outs, {**p, "adopt": False}).outs["adopted"] is True
+
+
+@pytest.mark.parametrize(
+    ("labels", "pod", "expected"),
+    [
+        (
+            {**MATCHING, "meshperf-worker2": {"node": "worker3"}},
+            "10.244.0.0/16",
+            "node meshperf-worker2 has node=worker3, the stack says node=worker2",
+        ),
+        (MATCHING, "10.250.0.0/16", "podSubnet is 10.250.0.0/16, the stack says 10.244.0.0/16"),
+        (
+            {k: v for k, v in MATCHING.items() if k != "meshperf-worker2"},
+            "10.244.0.0/16",
+            "node meshperf-worker2 is missing",
+        ),
+        ({**MATCHING, "meshperf-worker3": {}}, "10.244.0.0/16", "nodes the stack does not declare: meshperf-worker3"),
+    ],
+)
+def test_an_adopted_cluster_that_differs_from_the_stack_is_refused(
+    stand_in_kind: Path, monkeypatch: pytest.MonkeyPatch, labels: dict[str, dict[str, str]], pod: str, expected: str
+) -> None:
+    monkeypatch.setenv("PATH", f"{stand_in_kind / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    state = _existing_cluster(stand_in_kind)
+    running_cluster(state, labels, pod, "10.96.0.0/16")
+    with pytest.raises(RuntimeError) as raised:
+        KindClusterProvider().create(props(host_props("local"), adopt=True))
+    message = str(raised.value)
+    assert message.startswith(
+        "kind cluster meshperf on localhost (adopted, meshperf:kubernetes.clusters.meshperf.adopt) "
+        "does not match the stack: "
+    )
+    assert expected in message and "\n" not in message
 
 
 def test_kind_cluster_failure_is_one_clear_line(stand_in_kind: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,14 +307,35 @@ def test_kind_cluster_over_ssh(stand_in_kind: Path, sshd: dict[str, Any]) -> Non
             known_hosts=str(d / "known_hosts"),
         ).model_dump()
     )
-    kind = str(stand_in_kind / "bin" / "kind")  # the remote shell's PATH is its own: name it in full
     provider = KindClusterProvider()
-    p = props(host, kind)
+    p = props(host, stand_in_kind / "bin")
     made = provider.create(p)
     assert "current-context: kind-meshperf" in made.outs["kubeconfig"]
     assert (stand_in_kind / "kind-state" / "clusters" / "meshperf").exists()
-    provider.delete("meshperf", p)
+    # A second create finds the cluster there: refused over SSH as locally, naming the SSH host.
+    with pytest.raises(RuntimeError, match=rf"kind cluster meshperf already exists on root@127.0.0.1:{sshd['port']} "):
+        provider.create(p)
+    provider.delete("meshperf", made.outs)
     assert not (stand_in_kind / "kind-state" / "clusters" / "meshperf").exists()
+
+
+def test_kind_cluster_adopted_over_ssh(stand_in_kind: Path, sshd: dict[str, Any]) -> None:
+    d = sshd["dir"]
+    host = host_props(
+        SshHost(
+            address="127.0.0.1", port=sshd["port"], key=str(d / "client_key"), known_hosts=str(d / "known_hosts")
+        ).model_dump()
+    )
+    state = _existing_cluster(stand_in_kind)
+    running_cluster(state, MATCHING, "10.244.0.0/16", "10.96.0.0/16")
+    provider = KindClusterProvider()
+    made = provider.create(props(host, stand_in_kind / "bin", adopt=True))
+    assert made.outs["adopted"] is True
+    provider.delete("meshperf", made.outs)
+    assert (state / "clusters" / "meshperf").exists()
+    running_cluster(state, {**MATCHING, "meshperf-worker": {}}, "10.244.0.0/16", "10.96.0.0/16")
+    with pytest.raises(RuntimeError, match="node meshperf-worker has node=None, the stack says node=worker1"):
+        provider.create(props(host, stand_in_kind / "bin", adopt=True))
 
 
 def test_ssh_host_key_is_checked(stand_in_kind: Path, sshd: dict[str, Any], tmp_path: Path) -> None:
@@ -209,4 +347,22 @@ def test_ssh_host_key_is_checked(stand_in_kind: Path, sshd: dict[str, Any], tmp_
         SshHost(address="127.0.0.1", port=sshd["port"], key=str(d / "client_key"), known_hosts=str(other)).model_dump()
     )
     with pytest.raises(RunError, match="host key refused"):
-        KindClusterProvider().create(props(host, str(stand_in_kind / "bin" / "kind")))
+        KindClusterProvider().create(props(host, stand_in_kind / "bin"))
+
+
+def test_adopt_is_a_kind_cluster_key() -> None:
+    from components.config import settings_from_config
+    from spec.load import StackError
+
+    existing = {
+        "clusters": [
+            {"name": "a", "kubeconfig_context": "ctx-a", "nodes": [{"name": "w", "labels": {"node": "worker1"}}]}
+        ],
+        "workloads": {"w1": {"cluster": "a", "node_selector": {"node": "worker1"}}},
+        "suites": {"netperf": {"enabled": False}},
+        "kubernetes": {"clusters": {"a": {"adopt": True}}},
+    }
+    with pytest.raises(StackError, match=r"clusters.a: host, node_image, api_server_port and adopt are for kind"):
+        settings_from_config(existing)
+    kind = {**existing, "clusters": [{**existing["clusters"][0], "kubeconfig_context": None}]}
+    assert settings_from_config(kind).cluster("a").adopt is True
