@@ -110,11 +110,11 @@ def test_the_files_are_the_stacks_own_else_every_entry_of_kubeconfig(tmp_path: P
 
 
 def test_existing_clusters_keep_only_their_own_context_in_state(
-    two_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lab_figures: dict[str, Any]
+    two_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = two_files
     monkeypatch.setenv("KUBECONFIG", os.pathsep.join([str(first), str(tmp_path / "missing"), str(second)]))
-    run = run_program("ci-example", stack_config("ci-example"), lab_figures)
+    run = run_program("ci-example", stack_config("ci-example"))
     providers = {r.name: r for r in run.of_type("pulumi:providers:kubernetes")}
     expected = {
         "ci-a": ("kind-ci-a", "https://10.0.0.1:6443", "admin-a"),

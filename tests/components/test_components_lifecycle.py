@@ -64,13 +64,13 @@ def relabelled(config: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def mesh_runs(lab_figures: dict[str, Any]) -> tuple[Run, Run, Run]:
+def mesh_runs() -> tuple[Run, Run, Run]:
     """kind-mesh as shipped, the same again, and with one node label of cluster-a changed."""
     config = stack_config("kind-mesh")
     return (
-        run_program("kind-mesh", config, lab_figures),
-        run_program("kind-mesh", config, lab_figures),
-        run_program("kind-mesh", relabelled(config), lab_figures),
+        run_program("kind-mesh", config),
+        run_program("kind-mesh", config),
+        run_program("kind-mesh", relabelled(config)),
     )
 
 

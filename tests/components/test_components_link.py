@@ -27,6 +27,7 @@ from conftest import Run, run_program, stack_config, stand_in_kubeconfig
 
 from components.hostrun import host_props
 from components.mesh import KindMeshRoutesProvider
+from components.stackconfig import SCALAR_KEYS
 
 # name -> (address on the Docker network, its pod /24, one pod address in it)
 NODES = {
@@ -208,14 +209,14 @@ LINK = json.dumps({"mtu": 1400, "rate": "1gbit"})
     ],
 )
 def test_a_link_that_cannot_be_applied_is_refused(
-    stack: str, expected: str, lab_figures: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kubeconfig = tmp_path / "config"
     kubeconfig.write_text(stand_in_kubeconfig(["kind-ci-a", "kind-ci-b"]))
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     run = Run()
     with pytest.raises(pulumi.RunError) as raised:
-        run_program(stack, {**stack_config(stack), "meshperf:link": LINK}, lab_figures, run)
+        run_program(stack, {**stack_config(stack), "meshperf:link": LINK}, run)
     assert str(raised.value) == f"stack {stack}: {expected}"
     assert run.resources == []
 
@@ -227,9 +228,8 @@ def test_the_link_reaches_the_routes_provider_on_kind_mesh(runs: dict[str, Any])
 
 def _stack(name: str, **changes: Any) -> dict[str, Any]:
     """A shipped stack's `meshperf:` keys as values, with some keys changed."""
-    config = {
-        k.removeprefix("meshperf:"): json.loads(v) for k, v in stack_config(name).items() if k.startswith("meshperf:")
-    }
+    keys = {k.removeprefix("meshperf:"): v for k, v in stack_config(name).items() if k.startswith("meshperf:")}
+    config = {k: v if k in SCALAR_KEYS else json.loads(v) for k, v in keys.items()}
     return {**config, **changes}
 
 
@@ -268,7 +268,15 @@ def test_a_link_between_kind_clusters_on_two_hosts_is_refused() -> None:
     from components.config import settings_from_config
     from spec.load import StackError
 
-    two_hosts = {"clusters": {"cluster-b": {"host": {"address": "kind-b.example", "known_hosts": "/dev/null"}}}}
+    two_hosts = {
+        "clusters": {
+            "cluster-a": {"node_cidrs": ["172.18.0.0/16"]},
+            "cluster-b": {
+                "host": {"address": "kind-b.example", "known_hosts": "/dev/null"},
+                "node_cidrs": ["172.19.0.0/16"],
+            },
+        }
+    }
     settings = settings_from_config(_stack("kind-mesh", link={}, kubernetes=two_hosts))
     assert not settings.routes_kind_clusters()
     with pytest.raises(StackError) as raised:
