@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import json
 import os
 import secrets
 import signal
@@ -17,8 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from netlab.layout import Layout, Pod, build_layout, nat_rules, setup_commands, shaping_commands
+from manifests import render
+from netlab.cluster_state import ClusterState, cluster_state
+from netlab.layout import Layout, Pod, build_layout, setup_commands, shaping_commands
 from netlab.namespaces import LabError, claim, release, remove_namespaces, run
+from netlab.netpol import PolicyDrop, drop_counts, isolations, policy_drops
+from netlab.node_rules import node_rules
+from netlab.scheduled import cluster_objects, lab_addresses
 from spec.model import Stack
 from spec.plan import Plan
 from spec.runner import LOGDIR_VAR
@@ -57,6 +64,10 @@ class Lab:
         self.layout: Layout = build_layout(stack, plan, new_prefix())
         self.servers: list[Server] = []
         self.warnings: list[str] = []
+        self.states: dict[str, ClusterState] = {}
+        self.cluster_ips: dict[tuple[str, str], ipaddress.IPv4Address] = {}
+        self.policies_enforced = True
+        self._drop_counts: dict[tuple[str, str], int] = {}
         self._stopping = False
 
     # -- building and removing -------------------------------------------------------
@@ -81,16 +92,34 @@ class Lab:
         claim(layout.prefix)
         for argv in setup_commands(layout):
             run(argv)
-        for cluster in layout.clusters:
-            rules = nat_rules(layout, cluster.name)
-            for node in (n for n in layout.nodes if n.cluster == cluster.name):
-                run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
+        addresses = lab_addresses(self.stack, self.plan, layout)
+        objects = render(self.stack, self.plan, self.stack.kubernetes, addresses)
+        (self.workdir / "lab" / "objects.json").write_text(json.dumps(objects, indent=1, default=str) + "\n")
+        self.states = {c: cluster_state(objs) for c, objs in cluster_objects(objects, layout).items()}
+        namespace = self.stack.kubernetes.namespace
+        self.cluster_ips = {(namespace, name): ip for name, ip in addresses.cluster_ips.items()}
+        self.apply_rules(policies=True)
         for what, argv in shaping_commands(layout):
             try:
                 run(argv)
             except LabError as exc:
                 self.warn(f"{what} not applied, that traffic runs unshaped: {exc}")
         self._write_topology()
+
+    def apply_rules(self, *, policies: bool) -> None:
+        """Write every node's iptables from the objects: Services, masquerade and (if `policies`) policies."""
+        for node in self.layout.nodes:
+            rules = node_rules(
+                self.states[node.cluster],
+                node.name,
+                self.stack.cluster(node.cluster).pod_subnet,
+                self.cluster_ips,
+                policies=policies,
+            )
+            (self.workdir / "lab" / f"rules-{node.cluster}-{node.name}.txt").write_text(rules)
+            run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
+        self.policies_enforced = policies
+        self._drop_counts = {}
 
     def _write_topology(self) -> None:
         lines = [f"prefix {self.layout.prefix}", f"link mtu {self.layout.link_mtu} rate {self.layout.link_rate}"]
@@ -259,8 +288,18 @@ class Lab:
                 await proc.wait()
         return proc.returncode or 0, out.decode(errors="replace")
 
-    def snapshot_nat(self, label: str) -> None:
-        """iptables counters of every node, kept in the run folder: evidence of what went through DNAT."""
+    def snapshot_rules(self, label: str) -> None:
+        """iptables counters of every node, kept in the run folder: evidence of what DNAT, masquerade
+        and the policies did."""
         for node in self.layout.nodes:
-            out = run(("ip", "netns", "exec", node.ns, "iptables-save", "-c", "-t", "nat"))
-            (self.workdir / "lab" / f"nat-{node.cluster}-{node.name}-after-{label}.txt").write_text(out)
+            out = run(("ip", "netns", "exec", node.ns, "iptables-save", "-c"))
+            (self.workdir / "lab" / f"iptables-{node.cluster}-{node.name}-after-{label}.txt").write_text(out)
+
+    def new_policy_drops(self) -> list[PolicyDrop]:
+        """Which pods' policies dropped packets since the last call: what a failed case's reason names."""
+        saved = [run(("ip", "netns", "exec", n.ns, "iptables-save", "-c", "-t", "mangle")) for n in self.layout.nodes]
+        counts = drop_counts(saved)
+        isos = [iso for state in self.states.values() for iso in isolations(state)]
+        drops = policy_drops(isos, counts, self._drop_counts)
+        self._drop_counts = counts
+        return drops
