@@ -249,8 +249,9 @@ def _isolation_rules(iso: Isolation, chain: str) -> tuple[list[str], list[str]]:
     chains, rules = [chain], []
     uses_mark = False
     for allow in iso.allows:
-        for port in allow.ports or (None,):
-            for peer in allow.peers or (None,):
+        # None admits any port or peer; an empty tuple (selectors that select no pod) admits nothing.
+        for port in (None,) if allow.ports is None else allow.ports:
+            for peer in (None,) if allow.peers is None else allow.peers:
                 where = f"{side} {peer.cidr}" if peer else ""
                 match = " ".join(a for a in (where, _port_args(port), comment(allow.policy)) if a)
                 if peer is None or not peer.excepts:
