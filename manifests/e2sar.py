@@ -212,14 +212,15 @@ def e2sar_job(scene: Scene, addresses: Addresses, case: E2sarCase, role: str) ->
 
 def e2sar_objects(scene: Scene, addresses: Addresses) -> list[Obj]:
     out: list[Obj] = []
+    enforced = scene.stack.suites.e2sar.network_policies == "enforced"
     for case in scene.plan.e2sar:
         out += [
             e2sar_scripts(scene, case, RECEIVER),
-            receiver_policy(scene, addresses, case),
+            *([receiver_policy(scene, addresses, case)] if enforced else []),
             receiver_service(scene, case),
             e2sar_job(scene, addresses, case, RECEIVER),
             e2sar_scripts(scene, case, SENDER),
-            sender_policy(scene, addresses, case),
+            *([sender_policy(scene, addresses, case)] if enforced else []),
             e2sar_job(scene, addresses, case, SENDER),
         ]
     return out

@@ -35,6 +35,7 @@ class PodRef:
     namespace: str
     name: str
     labels: Mapping[str, str]
+    ports: tuple[ContainerPort, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
@@ -106,7 +107,12 @@ def cluster_state(objects: Iterable[Obj]) -> ClusterState:
         if len(nodes) != 1:
             raise ValueError(f"pods at {ip} sit on different nodes: {sorted(nodes)}")
         refs = tuple(
-            PodRef(p["metadata"].get("namespace", "default"), p["metadata"]["name"], p["metadata"].get("labels") or {})
+            PodRef(
+                p["metadata"].get("namespace", "default"),
+                p["metadata"]["name"],
+                p["metadata"].get("labels") or {},
+                tuple(_container_ports(p)),
+            )
             for p in pods
         )
         ports = tuple(dict.fromkeys(cp for p in pods for cp in _container_ports(p)))

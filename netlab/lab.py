@@ -14,16 +14,16 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from manifests import render
+from manifests import Obj, render
 from netlab.cluster_state import ClusterState, cluster_state
 from netlab.layout import Layout, Pod, build_layout, setup_commands, shaping_commands
 from netlab.namespaces import LabError, claim, release, remove_namespaces, run
-from netlab.netpol import PolicyDrop, drop_counts, isolations, policy_drops
+from netlab.netpol import PolicyDrop, drop_counts, policy_drops
 from netlab.node_rules import node_rules
 from netlab.scheduled import cluster_objects, lab_addresses
 from spec.model import Stack
@@ -64,10 +64,10 @@ class Lab:
         self.layout: Layout = build_layout(stack, plan, new_prefix())
         self.servers: list[Server] = []
         self.warnings: list[str] = []
+        self.objects: list[Obj] = []
         self.states: dict[str, ClusterState] = {}
         self.cluster_ips: dict[tuple[str, str], ipaddress.IPv4Address] = {}
-        self.policies_enforced = True
-        self._drop_counts: dict[tuple[str, str], int] = {}
+        self._drop_counts: dict[str, dict[str, int]] = {}
         self._stopping = False
 
     # -- building and removing -------------------------------------------------------
@@ -93,12 +93,11 @@ class Lab:
         for argv in setup_commands(layout):
             run(argv)
         addresses = lab_addresses(self.stack, self.plan, layout)
-        objects = render(self.stack, self.plan, self.stack.kubernetes, addresses)
-        (self.workdir / "lab" / "objects.json").write_text(json.dumps(objects, indent=1, default=str) + "\n")
-        self.states = {c: cluster_state(objs) for c, objs in cluster_objects(objects, layout).items()}
+        self.objects = render(self.stack, self.plan, self.stack.kubernetes, addresses)
+        (self.workdir / "lab" / "objects.json").write_text(json.dumps(self.objects, indent=1, default=str) + "\n")
         namespace = self.stack.kubernetes.namespace
         self.cluster_ips = {(namespace, name): ip for name, ip in addresses.cluster_ips.items()}
-        self.apply_rules(policies=True)
+        self.apply_rules(jobs=())
         for what, argv in shaping_commands(layout):
             try:
                 run(argv)
@@ -106,19 +105,17 @@ class Lab:
                 self.warn(f"{what} not applied, that traffic runs unshaped: {exc}")
         self._write_topology()
 
-    def apply_rules(self, *, policies: bool) -> None:
-        """Write every node's iptables from the objects: Services, masquerade and (if `policies`) policies."""
+    def apply_rules(self, jobs: Collection[str]) -> None:
+        """Write every node's iptables from the objects, with the pods of `jobs` running: Services,
+        kindnet's masquerade and the NetworkPolicies. Counters start again from zero."""
+        self.states = {c: cluster_state(objs) for c, objs in cluster_objects(self.objects, self.layout, jobs).items()}
+        label = "-".join(jobs) or "servers"
         for node in self.layout.nodes:
             rules = node_rules(
-                self.states[node.cluster],
-                node.name,
-                self.stack.cluster(node.cluster).pod_subnet,
-                self.cluster_ips,
-                policies=policies,
+                self.states[node.cluster], node.name, self.stack.cluster(node.cluster).pod_subnet, self.cluster_ips
             )
-            (self.workdir / "lab" / f"rules-{node.cluster}-{node.name}.txt").write_text(rules)
+            (self.workdir / "lab" / f"rules-{node.cluster}-{node.name}-{label}.txt").write_text(rules)
             run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
-        self.policies_enforced = policies
         self._drop_counts = {}
 
     def _write_topology(self) -> None:
@@ -297,9 +294,12 @@ class Lab:
 
     def new_policy_drops(self) -> list[PolicyDrop]:
         """Which pods' policies dropped packets since the last call: what a failed case's reason names."""
-        saved = [run(("ip", "netns", "exec", n.ns, "iptables-save", "-c", "-t", "mangle")) for n in self.layout.nodes]
-        counts = drop_counts(saved)
-        isos = [iso for state in self.states.values() for iso in isolations(state)]
-        drops = policy_drops(isos, counts, self._drop_counts)
-        self._drop_counts = counts
+        drops: list[PolicyDrop] = []
+        for cluster, state in self.states.items():
+            nodes = [n for n in self.layout.nodes if n.cluster == cluster]
+            counts = drop_counts(
+                run(("ip", "netns", "exec", n.ns, "iptables-save", "-c", "-t", "mangle")) for n in nodes
+            )
+            drops += policy_drops(state, counts, self._drop_counts.get(cluster))
+            self._drop_counts[cluster] = counts
         return drops

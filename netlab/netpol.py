@@ -84,12 +84,17 @@ class Allow:
 
 @dataclass(frozen=True)
 class Isolation:
-    """A pod that policies isolate in one direction, and what they admit."""
+    """A pod that policies isolate in one direction, and what they admit.
+
+    `only`: the ports of a lab address shared by several pods that one pod alone declares;
+    traffic to them is judged by that pod's own policies (no policies: it passes).
+    """
 
     endpoint: Endpoint
     direction: Direction
     policies: tuple[str, ...]
     allows: tuple[Allow, ...]
+    only: tuple[PortMatch, ...] = ()
 
 
 def policy_types(policy: Obj) -> list[str]:
@@ -220,13 +225,35 @@ def isolation(state: ClusterState, endpoint: Endpoint, direction: Direction) -> 
     return Isolation(endpoint, direction, tuple(_name(p) for p in policies), tuple(allows))
 
 
+def _owned_ports(endpoint: Endpoint) -> list[tuple[Endpoint, tuple[PortMatch, ...]]]:
+    """At an address the lab shares between pods: each pod alone, with the ports no other pod there declares.
+
+    On a cluster each pod has its own IP, so a packet to those ports would be addressed to
+    that pod only (the E2SAR receiver's UDP range beside the server pod of its workload).
+    """
+    if len(endpoint.pods) < 2:
+        return []
+    out = []
+    for pod in endpoint.pods:
+        others = {(cp.port, cp.protocol) for other in endpoint.pods if other is not pod for cp in other.ports}
+        mine = [cp for cp in pod.ports if (cp.port, cp.protocol) not in others]
+        if mine:
+            alone = Endpoint(endpoint.ip, endpoint.node, (pod,), pod.ports)
+            out.append((alone, tuple(dict.fromkeys(PortMatch(cp.protocol.lower(), cp.port, cp.port) for cp in mine))))
+    return out
+
+
 def isolations(state: ClusterState) -> list[Isolation]:
-    return [
-        iso
-        for ep in state.endpoints
-        for direction in ("egress", "ingress")
-        if (iso := isolation(state, ep, direction)) is not None
-    ]
+    """Everything the nodes judge, in the order they judge it: the egress of each pod address, the ingress
+    to ports a pod of a shared address declares alone (see `_owned_ports`), then the ingress of each address."""
+    egress = [iso for ep in state.endpoints if (iso := isolation(state, ep, "egress")) is not None]
+    owned = []
+    for ep in state.endpoints:
+        for alone, ports in _owned_ports(ep):
+            iso = isolation(state, alone, "ingress") or Isolation(alone, "ingress", (), ())
+            owned.append(Isolation(iso.endpoint, "ingress", iso.policies, iso.allows, ports))
+    ingress = [iso for ep in state.endpoints if (iso := isolation(state, ep, "ingress")) is not None]
+    return egress + owned + ingress
 
 
 # -- iptables --------------------------------------------------------------------------
@@ -239,8 +266,9 @@ def _port_args(port: PortMatch | None) -> str:
     return f"-p {port.protocol} -m {port.protocol} --dport {span}"
 
 
-def _chain(iso: Isolation, index: int) -> str:
-    return f"KNP-{'E' if iso.direction == 'egress' else 'I'}-{index}"
+def chained(state: ClusterState) -> list[tuple[str, Isolation]]:
+    """Each judged isolation with its chain's name: the same on every node of the cluster."""
+    return [(f"KNP-{'E' if iso.direction == 'egress' else 'I'}-{i}", iso) for i, iso in enumerate(isolations(state))]
 
 
 def _isolation_rules(iso: Isolation, chain: str) -> tuple[list[str], list[str]]:
@@ -266,14 +294,13 @@ def _isolation_rules(iso: Isolation, chain: str) -> tuple[list[str], list[str]]:
                 rules.append(f"-A {sub} -j MARK --set-xmark {MATCHED}")
     if uses_mark:
         rules.insert(0, f"-A {chain} -j MARK --set-xmark 0x0/{MATCHED.split('/')[1]}")
-    rules.append(f"-A {chain} {comment(f'{DROP_TAG} {iso.direction} {iso.endpoint.ip}')} -j DROP")
+    rules.append(f"-A {chain} {comment(f'{DROP_TAG} {iso.direction} {iso.endpoint.name}')} -j DROP")
     return chains, rules
 
 
 def policy_mangle(state: ClusterState, node: str) -> Fragment:
     """The mangle rules that enforce the cluster's policies on one node."""
-    isos = isolations(state)
-    managed = sorted({iso.endpoint.ip for iso in isos if iso.endpoint.node == node})
+    managed = sorted({iso.endpoint.ip for iso in isolations(state) if iso.policies and iso.endpoint.node == node})
     chains = [ENTRY, VERDICT]
     rules = [
         f"-A POSTROUTING {comment('kube-network-policies: after DNAT, before SNAT')} -j {ENTRY}",
@@ -283,9 +310,18 @@ def policy_mangle(state: ClusterState, node: str) -> Fragment:
     for ip in managed:
         rules += [f"-A {ENTRY} -s {ip}/32 -j {VERDICT}", f"-A {ENTRY} -d {ip}/32 -j {VERDICT}"]
     body: list[str] = []
-    for index, iso in enumerate(sorted(isos, key=lambda i: (i.direction != "egress", i.endpoint.ip))):
-        chain = _chain(iso, index)
+    for chain, iso in chained(state):
         side = "-s" if iso.direction == "egress" else "-d"
+        for port in iso.only:
+            if iso.policies:
+                rules.append(f"-A {VERDICT} {side} {iso.endpoint.ip}/32 {_port_args(port)} -j {chain}")
+            rules.append(f"-A {VERDICT} {side} {iso.endpoint.ip}/32 {_port_args(port)} -j ACCEPT")
+        if iso.only:
+            if iso.policies:
+                more_chains, more_rules = _isolation_rules(iso, chain)
+                chains += more_chains
+                body += more_rules
+            continue
         rules.append(f"-A {VERDICT} {side} {iso.endpoint.ip}/32 -j {chain}")
         more_chains, more_rules = _isolation_rules(iso, chain)
         chains += more_chains
@@ -310,30 +346,25 @@ class PolicyDrop:
 
 
 DROP_LINE = re.compile(
-    rf'^\[(?P<packets>\d+):\d+\] -A KNP-[EI]-\d+ -m comment --comment "?{DROP_TAG} '
-    r'(?P<direction>egress|ingress) (?P<ip>[0-9.]+)"? -j DROP$'
+    rf'^\[(?P<packets>\d+):\d+\] -A (?P<chain>KNP-[EI]-\d+) -m comment --comment "?{DROP_TAG} .* -j DROP$'
 )
 
 
-def drop_counts(saved: Iterable[str]) -> dict[tuple[str, str], int]:
-    """(direction, pod IP) -> packets its policy DROP counted, summed over `iptables-save -c` outputs of the nodes."""
-    totals: dict[tuple[str, str], int] = {}
+def drop_counts(saved: Iterable[str]) -> dict[str, int]:
+    """Chain -> packets its policy DROP counted, summed over the nodes' `iptables-save -c` outputs."""
+    totals: dict[str, int] = {}
     for text in saved:
         for line in text.splitlines():
             if m := DROP_LINE.match(line):
-                key = (m["direction"], m["ip"])
-                totals[key] = totals.get(key, 0) + int(m["packets"])
+                totals[m["chain"]] = totals.get(m["chain"], 0) + int(m["packets"])
     return totals
 
 
-def policy_drops(
-    isos: Iterable[Isolation], after: dict[tuple[str, str], int], before: dict[tuple[str, str], int] | None = None
-) -> list[PolicyDrop]:
-    """Which pod, direction and policies dropped packets between two readings of the counters."""
+def policy_drops(state: ClusterState, after: dict[str, int], before: dict[str, int] | None = None) -> list[PolicyDrop]:
+    """Which pod, direction and policies dropped packets between two readings of one cluster's counters."""
     out = []
-    for iso in isos:
-        key = (iso.direction, str(iso.endpoint.ip))
-        grown = after.get(key, 0) - (before or {}).get(key, 0)
+    for chain, iso in chained(state):
+        grown = after.get(chain, 0) - (before or {}).get(chain, 0)
         if grown > 0:
             out.append(PolicyDrop(iso, grown))
     return out

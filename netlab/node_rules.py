@@ -17,11 +17,12 @@ def node_rules(
     node: str,
     pod_subnet: ipaddress.IPv4Network,
     allocated: ClusterIps,
-    *,
-    policies: bool = True,
 ) -> str:
-    """iptables-restore input for one node; without `policies`, no NetworkPolicy is enforced."""
-    fragments = [kube_proxy_nat(service_port_rules(state, allocated), pod_subnet), kindnet_masquerade([pod_subnet])]
-    if policies:
-        fragments.append(policy_mangle(state, node))
-    return restore_text(fragments)
+    """iptables-restore input for one node."""
+    return restore_text(
+        [
+            kube_proxy_nat(service_port_rules(state, allocated), pod_subnet),
+            kindnet_masquerade([pod_subnet]),
+            policy_mangle(state, node),
+        ]
+    )

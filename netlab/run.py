@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from manifests import clients
 from netlab.e2sar import mark_skipped, run_e2sar, write_e2sar_scripts
 from netlab.lab import Lab
 from results.collect import case_result, collect
@@ -115,6 +116,7 @@ async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[
         async with lab:
             for client in plan.clients():
                 limit = plan.time_limit_s(client) + CLIENT_SLACK_S
+                lab.apply_rules([clients.job_name(client)])
                 await lab.run_script(client, scripts / f"{client}.sh", logs, limit, on_line=progress)
                 lab.snapshot_rules(client)
             skipped = await run_e2sar(lab, plan, scripts, logs, say)
@@ -128,5 +130,7 @@ async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[
     )
     if skipped:
         results = mark_skipped(results, skipped)
+    if plan.e2sar:
+        results = results.model_copy(update={"e2sar_network_policies": stack.suites.e2sar.network_policies})
     write_reports(results, folder)
     return RunOutcome(folder, results, interrupted, warnings)

@@ -1,11 +1,13 @@
 """The rendered objects as one cluster's API would list them once the lab runs them (pure).
 
 `manifests.render()` gives Pods and Jobs; the lab runs every pod of a workload in that
-workload's network namespace. Here each Pod, and each Job's pod template, becomes a Pod
-object with `spec.nodeName` and `status.podIP` filled in (what the scheduler and the
-kubelet would add), so that kube-proxy and the policy engine read the lab's pods exactly
-as they read a cluster's. A pod without a workload label (a log viewer) has no namespace
-in the lab and is left out; it sends nothing that the tests depend on.
+workload's network namespace. Here each Pod, and the pod of each Job that is running,
+becomes a Pod object with `spec.nodeName` and `status.podIP` filled in (what the scheduler
+and the kubelet would add), so that kube-proxy and the policy engine read the lab's pods
+exactly as they read a cluster's. Jobs run one at a time; a finished Job's pod holds no IP
+and no policy applies to it any more, so the lab rewrites the rules as each Job starts.
+A pod without a workload label (a log viewer) has no namespace in the lab and is left
+out; it sends nothing that the tests depend on.
 
 Also the lab's side of `render()`: the addresses only a runtime knows.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from manifests import CLUSTER, Addresses, Obj
 from netlab.layout import Layout
@@ -42,8 +44,11 @@ def _running(layout: Layout, name: str, namespace: str, template: Obj) -> Obj | 
     }
 
 
-def cluster_objects(objects: Iterable[Obj], layout: Layout) -> dict[str, list[Obj]]:
-    """Per cluster: its objects, with every pod the lab runs as a running Pod (Jobs as their pods)."""
+def cluster_objects(
+    objects: Iterable[Obj], layout: Layout, jobs: Collection[str] | None = None
+) -> dict[str, list[Obj]]:
+    """Per cluster: its objects, with every pod the lab runs as a running Pod: the Pods, and the pods
+    of the Jobs named in `jobs` (None: every Job)."""
     out: dict[str, list[Obj]] = {c.name: [] for c in layout.clusters}
     for obj in objects:
         cluster = _cluster(obj)
@@ -53,6 +58,8 @@ def cluster_objects(objects: Iterable[Obj], layout: Layout) -> dict[str, list[Ob
         if obj["kind"] == "Pod":
             running = _running(layout, meta["name"], meta["namespace"], obj)
         elif obj["kind"] == "Job":
+            if jobs is not None and meta["name"] not in jobs:
+                continue
             running = _running(layout, f"{meta['name']}-pod", meta["namespace"], obj["spec"]["template"])
         else:
             out[cluster].append(obj)

@@ -16,7 +16,7 @@ from netlab.cluster_state import cluster_state
 from netlab.lab import new_prefix
 from netlab.layout import Layout, build_layout, setup_commands
 from netlab.namespaces import claim, release, remove_namespaces, run
-from netlab.netpol import PolicyDrop, drop_counts, isolations, policy_drops
+from netlab.netpol import PolicyDrop, drop_counts, policy_drops
 from netlab.node_rules import node_rules
 from netlab.services import ClusterIps
 from spec.load import load_stack
@@ -110,9 +110,13 @@ class PolicyLab:
     def ip(self, workload: str) -> str:
         return str(self.layout.pod(workload).ip)
 
-    def saved(self, table: str) -> list[str]:
-        return [run(("ip", "netns", "exec", n.ns, "iptables-save", "-c", "-t", table)) for n in self.layout.nodes]
+    def saved(self, table: str, cluster: str | None = None) -> list[str]:
+        nodes = [n for n in self.layout.nodes if cluster in (None, n.cluster)]
+        return [run(("ip", "netns", "exec", n.ns, "iptables-save", "-c", "-t", table)) for n in nodes]
 
     def drops(self) -> list[PolicyDrop]:
-        isos = [iso for objs in self.objects.values() for iso in isolations(cluster_state(objs))]
-        return policy_drops(isos, drop_counts(self.saved("mangle")))
+        return [
+            drop
+            for cluster, objs in self.objects.items()
+            for drop in policy_drops(cluster_state(objs), drop_counts(self.saved("mangle", cluster)))
+        ]

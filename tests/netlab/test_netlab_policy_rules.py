@@ -20,7 +20,6 @@ from netlab.netpol import (
     PortMatch,
     drop_counts,
     isolation,
-    isolations,
     peer_selects,
     policy_drops,
     policy_mangle,
@@ -167,7 +166,7 @@ def test_mangle_order_follows_the_engine_hook() -> None:
         "-A KNP-POSTROUTING -s 10.0.0.1/32 -j KNP-VERDICT",
         "-A KNP-POSTROUTING -d 10.0.0.1/32 -j KNP-VERDICT",
     ]
-    assert rules[-1].endswith('--comment "knp-drop ingress 10.0.0.1" -j DROP')
+    assert rules[-1].endswith('--comment "knp-drop ingress ns1/pod1" -j DROP')
 
 
 def test_except_blocks_go_through_a_marking_sub_chain() -> None:
@@ -197,15 +196,49 @@ def test_except_blocks_go_through_a_marking_sub_chain() -> None:
 def test_drop_counters_name_the_pod_direction_and_policies() -> None:
     deny = _np({"podSelector": {}, "policyTypes": ["Ingress"]}, "deny")
     state = cluster_state([NS1, POD1, deny])
-    saved = [
-        '[7:420] -A KNP-I-0 -m comment --comment "knp-drop ingress 10.0.0.1" -j DROP\n',
-        "[3:1] -A KNP-I-0 -j RETURN\n",
-    ]
+    (rule,) = [r for r in policy_mangle(state, "n1").rules if r.endswith("-j DROP")]
+    saved = [f"[7:420] {rule}\n[3:1] -A KNP-I-0 -j RETURN\n", f"[2:120] {rule}\n"]  # two nodes
     counts = drop_counts(saved)
-    assert counts == {("ingress", "10.0.0.1"): 7}
-    (drop,) = policy_drops(isolations(state), counts)
-    assert str(drop) == "NetworkPolicy denied 7 packet(s) reaching ns1/pod1 (10.0.0.1): no rule of ns1/deny admits them"
-    assert policy_drops(isolations(state), counts, before=counts) == []
+    assert counts == {"KNP-I-0": 9}
+    (drop,) = policy_drops(state, counts)
+    assert str(drop) == "NetworkPolicy denied 9 packet(s) reaching ns1/pod1 (10.0.0.1): no rule of ns1/deny admits them"
+    assert policy_drops(state, counts, before=counts) == []
+
+
+def test_ports_one_pod_of_a_shared_address_declares_alone_follow_its_own_policies() -> None:
+    """The lab runs a workload's pods in one namespace: the E2SAR receiver's UDP port beside the server pod."""
+    server = _pod("server", "ns1", {"role": "server"}, "10.0.0.1", ports=[{"name": "t", "containerPort": 5201}])
+    receiver = _pod(
+        "receiver", "ns1", {"role": "e2sar"}, "10.0.0.1", ports=[{"containerPort": 19522, "protocol": "UDP"}]
+    )
+    deny = _np({"podSelector": {"matchLabels": {"role": "server"}}, "policyTypes": ["Ingress"]}, "deny-servers")
+    state = cluster_state([NS1, server, receiver, deny])
+    rules = policy_mangle(state, "n1").rules
+    # the receiver is selected by no policy: its port passes; the server's port and the rest meet the server's policy
+    verdict = [r for r in rules if r.startswith("-A KNP-VERDICT")]
+    assert verdict == [
+        "-A KNP-VERDICT -d 10.0.0.1/32 -p tcp -m tcp --dport 5201 -j KNP-I-0",
+        "-A KNP-VERDICT -d 10.0.0.1/32 -p tcp -m tcp --dport 5201 -j ACCEPT",
+        "-A KNP-VERDICT -d 10.0.0.1/32 -p udp -m udp --dport 19522 -j ACCEPT",
+        "-A KNP-VERDICT -d 10.0.0.1/32 -j KNP-I-2",
+        "-A KNP-VERDICT -j ACCEPT",
+    ]
+    enforced = _np(
+        {
+            "podSelector": {"matchLabels": {"role": "e2sar"}},
+            "ingress": [{"ports": [{"protocol": "UDP", "port": 19522}]}],
+        },
+        "e2sar",
+    )
+    verdict = [
+        r
+        for r in policy_mangle(cluster_state([NS1, server, receiver, deny, enforced]), "n1").rules
+        if r.startswith("-A KNP-VERDICT")
+    ]
+    assert verdict[2:4] == [
+        "-A KNP-VERDICT -d 10.0.0.1/32 -p udp -m udp --dport 19522 -j KNP-I-1",
+        "-A KNP-VERDICT -d 10.0.0.1/32 -p udp -m udp --dport 19522 -j ACCEPT",
+    ]
 
 
 def _svc(name: str, spec: dict, ns: str = "ns1") -> dict:
