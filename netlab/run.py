@@ -41,8 +41,8 @@ class RunOutcome:
 
 
 class Progress:
-    """Live lines: one per case as it ends, with its figure or its failure, and the NetworkPolicy
-    drops counted while it ran (`denied`, case id -> what dropped)."""
+    """Live lines: one per case as it ends, with its figure or its failure, and for a failed case the
+    NetworkPolicy drops counted while it ran (`denied`, case id -> what dropped)."""
 
     def __init__(
         self, plan: Plan, logdir: Path, say: Callable[[str], None], drops: Callable[[], list[str]] | None = None
@@ -66,10 +66,13 @@ class Progress:
             width = len(str(len(self.plan.cases)))
             files = {p.name: p.read_text(errors="replace") for p in self.logdir.glob(f"{case.id}.*")}
             index = parse_index(f"{case.id}\t\t\t{m['rc']}").get(case.id)
-            summary = case_summary(case_result(case, index, files))
-            self.say(f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {summary} ({took:.1f} s)")
+            result = case_result(case, index, files)
+            self.say(
+                f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {case_summary(result)} ({took:.1f} s)"
+            )
+            # Read at every case's end, shown for failed ones: the next case may already have sent a packet.
             denied = self.drops() if self.drops is not None else []
-            if denied:
+            if denied and not result.ok:
                 self.denied[case.id] = denied
                 for line in denied:
                     self.say(f"      {line}")

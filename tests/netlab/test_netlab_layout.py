@@ -123,3 +123,13 @@ def test_lab_addresses_are_private() -> None:
     _, _, layout = _layout()
     for node in layout.nodes:
         assert ipaddress.ip_address(node.ip).is_private
+
+
+def test_each_cluster_routes_the_other_clusters_pods_and_nodes_over_the_link() -> None:
+    """Masqueraded traffic comes from the other cluster's node IPs: their replies must find the way back."""
+    _, _, layout = _layout()
+    a, b = layout.clusters
+    cmds = setup_commands(layout)
+    for here, there in ((a, b), (b, a)):
+        for net in (there.pod_subnet, there.node_net):
+            assert ("ip", "-n", here.ns, "route", "add", str(net), "via", str(there.link_ip)) in cmds
