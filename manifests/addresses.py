@@ -1,6 +1,7 @@
-"""What only a runtime knows when it renders the objects: addresses and the image's name.
+"""What only a runtime knows when it renders the objects: addresses and the tool image's name.
 
-Kubernetes assigns pod IPs and cluster IPs; the lab assigns its own. Keys:
+Kubernetes assigns pod IPs and cluster IPs; the lab assigns its own. `image` is the tool image's
+name as the runtime has it (Pulumi: the built or named image). Keys:
 - `pod_ips`: server workload -> its server pod's IP (targets by pod IP, mesh EndpointSlices,
   the other cluster's egress /32 blocks);
 - `cluster_ips`: Service name -> its ClusterIP (`<w>-vip`, `<w>-hairpin`; names are unique
@@ -28,11 +29,16 @@ class MissingAddressError(KeyError):
 
 
 class Addresses(Strict):
-    image: str
+    image: str | None = None
     pod_ips: dict[str, ipaddress.IPv4Address] = Field(default_factory=dict)
     cluster_ips: dict[str, ipaddress.IPv4Address] = Field(default_factory=dict)
     receiver_ips: dict[str, ipaddress.IPv4Address] = Field(default_factory=dict)
     node_ips: dict[str, tuple[ipaddress.IPv4Address, ...]] = Field(default_factory=dict)
+
+    def tool_image(self) -> str:
+        if self.image is None:
+            raise MissingAddressError("no tool image name (Addresses.image)")
+        return self.image
 
     def pod_ip(self, workload: str) -> str:
         if workload not in self.pod_ips:

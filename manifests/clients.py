@@ -107,7 +107,7 @@ def client_template(scene: Scene, addresses: Addresses, client: str) -> Obj:
         labels[SERVES] = "true"
     container: Obj = {
         "name": "runner",
-        "image": addresses.image,
+        "image": addresses.tool_image(),
         "imagePullPolicy": pull_policy(stack, kube),
         "command": ["sh", f"{SCRIPTS_DIR}/entry.sh"],
         "env": [
@@ -151,6 +151,11 @@ def client_template(scene: Scene, addresses: Addresses, client: str) -> Obj:
     }
 
 
+def time_limit_s(scene: Scene, client: str) -> int:
+    """A client Job's deadline: its cases' time limits plus the stack's slack."""
+    return scene.plan.time_limit_s(client) + scene.kube.job_slack_s
+
+
 def client_job(scene: Scene, addresses: Addresses, client: str) -> Obj:
     """The client's Job: its runner script once, no retry, cut at the plan's time limit plus slack."""
     parts = {
@@ -160,7 +165,7 @@ def client_job(scene: Scene, addresses: Addresses, client: str) -> Obj:
     template = with_logdir(
         client_template(scene, addresses, client), parts, scene.kube.logs.mount_path, scene.stack.run_id
     )
-    limit = scene.plan.time_limit_s(client) + scene.kube.job_slack_s
+    limit = time_limit_s(scene, client)
     metadata = meta(job_name(client), scene.namespace, {WORKLOAD: client, CLUSTER: scene.cluster_of(client)})
     return obj("batch/v1", "Job", metadata, spec=job_spec(template, limit))
 

@@ -94,7 +94,7 @@ def clients_egress(scene: Scene, addresses: Addresses, cluster: str) -> Obj:
 def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
     """iperf3 -s and netserver in one pod, each with a readiness probe on its port."""
     mount, volume = tmp_volume()
-    image, pull = addresses.image, pull_policy(scene.stack, scene.kube)
+    image, pull = addresses.tool_image(), pull_policy(scene.stack, scene.kube)
     ports = {p["name"]: p["port"] for p in server_ports(scene.plan)}
     containers: list[Obj] = []
     if "iperf3-tcp" in ports:
@@ -213,7 +213,7 @@ def viewer_pod(scene: Scene, addresses: Addresses, cluster: str, node: str) -> O
         "containers": [
             {
                 "name": "viewer",
-                "image": addresses.image,
+                "image": addresses.tool_image(),
                 "imagePullPolicy": pull_policy(scene.stack, scene.kube),
                 "command": ["sleep", "infinity"],
                 "securityContext": container_security(),
