@@ -15,11 +15,11 @@ Also the lab's side of `render()`: the addresses only a runtime knows.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Collection, Iterable
 
 from manifests import CLUSTER, Addresses, Obj
 from netlab.layout import Layout
+from spec.kubernetes import ClusterSettings
 from spec.model import Stack
 from spec.plan import Plan
 
@@ -70,11 +70,11 @@ def cluster_objects(
 
 
 def meshed(stack: Stack) -> bool:
-    """Two kind clusters on one host: the program routes them (KindMeshRoutes) and so knows their node IPs."""
-    kube = stack.kubernetes
+    """Two kind clusters on one host: the program routes them (KindMeshRoutes) and so knows their node IPs
+    (components/config.py `routes_kind_clusters`, read from the same stack keys)."""
     kinds = [c.name for c in stack.clusters if c.kubeconfig_context is None]
-    hosts = {json.dumps(kube.clusters[c].host if c in kube.clusters else "local", default=str) for c in kinds}
-    return len(kinds) == 2 and len(hosts) == 1
+    hosts = [stack.kubernetes.clusters.get(c, ClusterSettings()).host for c in kinds]
+    return len(kinds) == 2 and hosts[0] == hosts[1]
 
 
 def spare_service_ip(stack: Stack, layout: Layout, cluster: str) -> ipaddress.IPv4Address:

@@ -316,3 +316,20 @@ def test_rendered_kind_mesh_objects_give_the_lab_its_rules() -> None:
         for r in service_port_rules(a, {("meshperf", n): ip for n, ip in addresses.cluster_ips.items()})
     }
     assert services == {"meshperf/w2-vip", "meshperf/w2-hairpin"}
+
+
+def test_the_lab_gives_node_ips_where_the_program_would_know_them() -> None:
+    """kind-mesh: KindMeshRoutes reads both clusters' nodes; ci-example: ci-a declares node_cidrs (the lab's
+    nodes stand for them); without either the policies hold the pod subnet only, and path 6 fails as on kind."""
+    for name, given in (("kind-mesh", {"cluster-a", "cluster-b"}), ("ci-example", {"ci-a"})):
+        stack = load_stack(name)
+        plan = build_plan(stack)
+        layout = build_layout(stack, plan, "mptest00")
+        node_ips = lab_addresses(stack, plan, layout).node_ips
+        assert set(node_ips) == given
+        for cluster, ips in node_ips.items():
+            assert ips == tuple(n.ip for n in layout.nodes if n.cluster == cluster)
+    bare = load_stack("ci-example")
+    bare = bare.model_copy(update={"kubernetes": bare.kubernetes.model_copy(update={"clusters": {}})})
+    plan = build_plan(bare)
+    assert lab_addresses(bare, plan, build_layout(bare, plan, "mptest00")).node_ips == {}
