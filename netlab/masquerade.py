@@ -1,7 +1,8 @@
 """kindnet's masquerade on every node of a kind cluster (pure).
 
-kindnetd (kubernetes-sigs/kind, images/kindnetd/cmd/kindnetd/masq.go, `IPMasqAgent.SyncRules`;
-main.go passes the cluster's POD_SUBNET as the no-masquerade CIDRs) keeps in the nat table:
+kindnetd (kubernetes-sigs/kind, images/kindnetd/cmd/kindnetd/masq.go, `IPMasqAgent.SyncRules`,
+alike in v0.24.0 and today; main.go passes the cluster's POD_SUBNET as the no-masquerade
+CIDRs) keeps in the nat table:
 
     -A POSTROUTING -m addrtype ! --dst-type LOCAL -j KIND-MASQ-AGENT
     -A KIND-MASQ-AGENT -d <pod subnet> -j RETURN

@@ -36,9 +36,14 @@ that is not established or related; the lab decides the same question in the ker
 TCP and request/response traffic that is the first packet only. One-way UDP (E2SAR) never
 becomes established, so on kind every datagram of a policy-selected pod crosses the queue
 (1024 packets deep; kindnet runs it fail-open, so an overflow passes unjudged) and the
-loss figures partly measure that queue; in the lab they do not. Later versions accept
-established packets only of connections the queue itself accepted (a conntrack label):
-the same verdicts while policies do not change during a run.
+loss figures partly measure that queue; in the lab they do not. Not reproduced either:
+- later versions accept established packets only of connections the queue itself accepted
+  (a conntrack label), flush the conntrack entries a changed policy no longer admits, add an
+  INPUT chain for pod-to-node traffic and let UDP port 53 pass unjudged: the same verdicts for
+  the lab's traffic, whose policies do not change while a flow runs;
+- AdminNetworkPolicy and BaselineAdminNetworkPolicy, IPv6, SCTP (written, never sent here);
+- the lab runs a workload's pods in one namespace: a policy that selects one of them applies
+  to their shared address, except on ports that one pod alone declares (netlab/cluster_state.py).
 """
 
 from __future__ import annotations
