@@ -128,12 +128,15 @@ async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[
         say("[lab] interrupted: the lab is removed, what was measured is kept")
     finally:
         warnings = lab.warnings
-    results = with_policy_reasons(
-        collect(plan, read_log_folder(logs), stack=stack_name, run_id=stack.run_id), progress.denied
+    collected = collect(
+        plan,
+        read_log_folder(logs),
+        stack=stack_name,
+        run_id=stack.run_id,
+        e2sar_network_policies=stack.suites.e2sar.network_policies,
     )
+    results = with_policy_reasons(collected, progress.denied)
     if skipped:
         results = mark_skipped(results, skipped)
-    if plan.e2sar:
-        results = results.model_copy(update={"e2sar_network_policies": stack.suites.e2sar.network_policies})
     write_reports(results, folder)
     return RunOutcome(folder, results, interrupted, warnings)
