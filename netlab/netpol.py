@@ -317,20 +317,16 @@ def policy_mangle(state: ClusterState, node: str) -> Fragment:
     body: list[str] = []
     for chain, iso in chained(state):
         side = "-s" if iso.direction == "egress" else "-d"
-        for port in iso.only:
+        address = f"{side} {iso.endpoint.ip}/32"
+        for match in [f"{address} {_port_args(port)}" for port in iso.only] or [address]:
             if iso.policies:
-                rules.append(f"-A {VERDICT} {side} {iso.endpoint.ip}/32 {_port_args(port)} -j {chain}")
-            rules.append(f"-A {VERDICT} {side} {iso.endpoint.ip}/32 {_port_args(port)} -j ACCEPT")
-        if iso.only:
-            if iso.policies:
-                more_chains, more_rules = _isolation_rules(iso, chain)
-                chains += more_chains
-                body += more_rules
-            continue
-        rules.append(f"-A {VERDICT} {side} {iso.endpoint.ip}/32 -j {chain}")
-        more_chains, more_rules = _isolation_rules(iso, chain)
-        chains += more_chains
-        body += more_rules
+                rules.append(f"-A {VERDICT} {match} -j {chain}")
+            if iso.only:  # judged as that pod's alone: the address's other pods have no say
+                rules.append(f"-A {VERDICT} {match} -j ACCEPT")
+        if iso.policies:
+            more_chains, more_rules = _isolation_rules(iso, chain)
+            chains += more_chains
+            body += more_rules
     rules.append(f"-A {VERDICT} -j ACCEPT")
     return Fragment("mangle", tuple(chains), tuple(rules + body))
 
