@@ -1,5 +1,7 @@
 """A built lab: namespaces up, servers supervised, client scripts run one at a time.
 
+The nodes' iptables (Services, kindnet's masquerade, NetworkPolicies) come from the objects
+`manifests.render()` returns for the lab's addresses, rewritten as each Job starts.
 `Lab` is a context manager: whatever happens inside (a failed case, Ctrl-C, SIGTERM, an
 exception), leaving it kills every process in the lab's namespaces and deletes them.
 """
