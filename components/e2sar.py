@@ -161,17 +161,21 @@ class E2sarPair(pulumi.ComponentResource):
 
         # Receiver side: it needs no runtime address.
         receiver_scripts = scripts(e.RECEIVER)
-        receiver_policy = register(
-            k8s.networking.v1.NetworkPolicy,
-            f"{resource_name}-receiver-ingress",
-            addresses(node_ips=node_ips).apply(lambda a: e.receiver_policy(scene, a, case)),
-            opts_in(rc),
-        )
+        receiver_deps: list[Any] = [receiver_scripts]
+        if e.policies_enforced(scene):
+            receiver_deps.append(
+                register(
+                    k8s.networking.v1.NetworkPolicy,
+                    f"{resource_name}-receiver-ingress",
+                    addresses(node_ips=node_ips).apply(lambda a: e.receiver_policy(scene, a, case)),
+                    opts_in(rc),
+                )
+            )
         self.service = register(
             k8s.core.v1.Service, f"{resource_name}-receiver-svc", e.receiver_service(scene, case), opts_in(rc)
         )
         self.receiver_body = receiver_body = e.e2sar_job(scene, Addresses(), case, e.RECEIVER)
-        self.receiver_job = job(e.RECEIVER, receiver_body, receiver_scripts, receiver_policy)
+        self.receiver_job = job(e.RECEIVER, receiver_body, *receiver_deps)
         # Beside the receiver Job (not after it: Pulumi waits for a Job to complete), the wait for its pod.
         # A new receiver Job (its content hash) is a new pod to wait for.
         run_id = scene.stack.run_id
@@ -193,18 +197,16 @@ class E2sarPair(pulumi.ComponentResource):
         # Sender side: the receiver's pod IP, once it is ready.
         sender_scripts = scripts(e.SENDER)
         with_receiver = addresses(receiver_ips={case.id: ready.pod_ip})
-        sender_policy = register(
-            k8s.networking.v1.NetworkPolicy,
-            f"{resource_name}-sender-egress",
-            with_receiver.apply(lambda a: e.sender_policy(scene, a, case)),
-            opts_in(sc),
-        )
+        sender_deps: list[Any] = [sender_scripts, ready]
+        if e.policies_enforced(scene):
+            sender_deps.append(
+                register(
+                    k8s.networking.v1.NetworkPolicy,
+                    f"{resource_name}-sender-egress",
+                    with_receiver.apply(lambda a: e.sender_policy(scene, a, case)),
+                    opts_in(sc),
+                )
+            )
         self.sender_body = with_receiver.apply(lambda a: e.e2sar_job(scene, a, case, e.SENDER))
-        self.sender_job = job(
-            e.SENDER,
-            self.sender_body,
-            sender_scripts,
-            ready,
-            sender_policy,
-        )
+        self.sender_job = job(e.SENDER, self.sender_body, *sender_deps)
         self.register_outputs({"receiver_ip": self.receiver_ip})

@@ -95,6 +95,12 @@ def control_plane_rules(case: E2sarCase) -> list[Obj]:
     ]
 
 
+def policies_enforced(scene: Scene) -> bool:
+    """Whether the pairs get their own NetworkPolicies (`suites.e2sar.network_policies`); exempt, no
+    policy selects their pods (default-deny leaves them out too)."""
+    return scene.stack.suites.e2sar.network_policies == "enforced"
+
+
 def receiver_policy(scene: Scene, addresses: Addresses, case: E2sarCase) -> Obj:
     """UDP into the receiver's whole port range, from its sender (same cluster) or what the sender's
     cluster sends as (its pod subnet, its masquerading nodes)."""
@@ -212,14 +218,15 @@ def e2sar_job(scene: Scene, addresses: Addresses, case: E2sarCase, role: str) ->
 
 def e2sar_objects(scene: Scene, addresses: Addresses) -> list[Obj]:
     out: list[Obj] = []
+    enforced = policies_enforced(scene)
     for case in scene.plan.e2sar:
         out += [
             e2sar_scripts(scene, case, RECEIVER),
-            receiver_policy(scene, addresses, case),
+            *([receiver_policy(scene, addresses, case)] if enforced else []),
             receiver_service(scene, case),
             e2sar_job(scene, addresses, case, RECEIVER),
             e2sar_scripts(scene, case, SENDER),
-            sender_policy(scene, addresses, case),
+            *([sender_policy(scene, addresses, case)] if enforced else []),
             e2sar_job(scene, addresses, case, SENDER),
         ]
     return out

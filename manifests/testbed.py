@@ -5,6 +5,7 @@ from __future__ import annotations
 from manifests.addresses import Addresses
 from manifests.base import (
     CLUSTER,
+    E2SAR_CASE,
     ROLE,
     SERVES,
     WORKLOAD,
@@ -44,7 +45,11 @@ def _policy(scene: Scene, cluster: str, name: str, spec: Obj) -> Obj:
 
 
 def deny_all(scene: Scene, cluster: str) -> Obj:
-    return _policy(scene, cluster, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+    """Every pod isolated both ways; E2SAR's pods too unless the stack exempts them from policies."""
+    selector: Obj = {}
+    if scene.plan.e2sar and scene.stack.suites.e2sar.network_policies == "exempt":
+        selector = {"matchExpressions": [{"key": E2SAR_CASE, "operator": "DoesNotExist"}]}
+    return _policy(scene, cluster, "default-deny", {"podSelector": selector, "policyTypes": ["Ingress", "Egress"]})
 
 
 def masquerade_sources(scene: Scene, addresses: Addresses, cluster: str) -> list[str]:

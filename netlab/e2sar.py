@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from manifests import e2sar
 from netlab.lab import Lab
 from results.model import Results
 from spec.plan import E2SAR_RECEIVER_VAR, E2sarCase, Plan
@@ -48,6 +49,7 @@ async def run_e2sar(lab: Lab, plan: Plan, scripts: Path, logs: Path, say: Callab
 
 async def _run_pair(lab: Lab, case: E2sarCase, scripts: Path, logs: Path, say: Callable[[str], None]) -> None:
     started = time.monotonic()
+    lab.apply_rules([e2sar.job_name(case, e2sar.RECEIVER), e2sar.job_name(case, e2sar.SENDER)])
     receiver = await lab.start_script(case.receiver, scripts / f"{case.id}-receiver.sh", logs)
     drain = asyncio.create_task(_drain(receiver))
     try:
@@ -69,6 +71,9 @@ async def _run_pair(lab: Lab, case: E2sarCase, scripts: Path, logs: Path, say: C
                 os.killpg(receiver.pid, signal.SIGKILL)
             await receiver.wait()
         await drain
+    lab.snapshot_rules(case.id)
+    for drop in lab.new_policy_drops():
+        say(f"[lab] {case.id}: {drop}")
     say(f"[lab] {case.id}: {case.rate_gbps:g} Gbps pair done ({time.monotonic() - started:.1f} s)")
 
 

@@ -1,5 +1,7 @@
 """A built lab: namespaces up, servers supervised, client scripts run one at a time.
 
+The nodes' iptables (Services, kindnet's masquerade, NetworkPolicies) come from the objects
+`manifests.render()` returns for the lab's addresses, rewritten as each Job starts.
 `Lab` is a context manager: whatever happens inside (a failed case, Ctrl-C, SIGTERM, an
 exception), leaving it kills every process in the lab's namespaces and deletes them.
 """
@@ -8,17 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import json
 import os
 import secrets
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from netlab.layout import Layout, Pod, build_layout, nat_rules, setup_commands, shaping_commands
+from manifests import Obj, render
+from netlab.cluster_state import ClusterState, cluster_state
+from netlab.layout import Layout, Pod, build_layout, setup_commands, shaping_commands
 from netlab.namespaces import LabError, claim, release, remove_namespaces, run
+from netlab.netpol import PolicyDrop, drop_counts, policy_drops
+from netlab.node_rules import node_rules
+from netlab.scheduled import cluster_objects, lab_addresses
 from spec.model import Stack
 from spec.plan import Plan
 from spec.runner import LOGDIR_VAR
@@ -57,6 +66,10 @@ class Lab:
         self.layout: Layout = build_layout(stack, plan, new_prefix())
         self.servers: list[Server] = []
         self.warnings: list[str] = []
+        self.objects: list[Obj] = []
+        self.states: dict[str, ClusterState] = {}
+        self.cluster_ips: dict[tuple[str, str], ipaddress.IPv4Address] = {}
+        self._drop_counts: dict[str, dict[str, int]] = {}
         self._stopping = False
 
     # -- building and removing -------------------------------------------------------
@@ -81,16 +94,31 @@ class Lab:
         claim(layout.prefix)
         for argv in setup_commands(layout):
             run(argv)
-        for cluster in layout.clusters:
-            rules = nat_rules(layout, cluster.name)
-            for node in (n for n in layout.nodes if n.cluster == cluster.name):
-                run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
+        addresses = lab_addresses(self.stack, self.plan, layout)
+        self.objects = render(self.stack, self.plan, self.stack.kubernetes, addresses)
+        (self.workdir / "lab" / "objects.json").write_text(json.dumps(self.objects, indent=1, default=str) + "\n")
+        namespace = self.stack.kubernetes.namespace
+        self.cluster_ips = {(namespace, name): ip for name, ip in addresses.cluster_ips.items()}
+        self.apply_rules(jobs=())
         for what, argv in shaping_commands(layout):
             try:
                 run(argv)
             except LabError as exc:
                 self.warn(f"{what} not applied, that traffic runs unshaped: {exc}")
         self._write_topology()
+
+    def apply_rules(self, jobs: Collection[str]) -> None:
+        """Write every node's iptables from the objects, with the pods of `jobs` running: Services,
+        kindnet's masquerade and the NetworkPolicies. Counters start again from zero."""
+        self.states = {c: cluster_state(objs) for c, objs in cluster_objects(self.objects, self.layout, jobs).items()}
+        label = "-".join(jobs) or "servers"
+        for node in self.layout.nodes:
+            rules = node_rules(
+                self.states[node.cluster], node.name, self.stack.cluster(node.cluster).pod_subnet, self.cluster_ips
+            )
+            (self.workdir / "lab" / f"rules-{node.cluster}-{node.name}-{label}.txt").write_text(rules)
+            run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
+        self._drop_counts = {}
 
     def _write_topology(self) -> None:
         lines = [f"prefix {self.layout.prefix}", f"link mtu {self.layout.link_mtu} rate {self.layout.link_rate}"]
@@ -259,8 +287,21 @@ class Lab:
                 await proc.wait()
         return proc.returncode or 0, out.decode(errors="replace")
 
-    def snapshot_nat(self, label: str) -> None:
-        """iptables counters of every node, kept in the run folder: evidence of what went through DNAT."""
+    def snapshot_rules(self, label: str) -> None:
+        """iptables counters of every node, kept in the run folder: evidence of what DNAT, masquerade
+        and the policies did."""
         for node in self.layout.nodes:
-            out = run(("ip", "netns", "exec", node.ns, "iptables-save", "-c", "-t", "nat"))
-            (self.workdir / "lab" / f"nat-{node.cluster}-{node.name}-after-{label}.txt").write_text(out)
+            out = run(("ip", "netns", "exec", node.ns, "iptables-save", "-c"))
+            (self.workdir / "lab" / f"iptables-{node.cluster}-{node.name}-after-{label}.txt").write_text(out)
+
+    def new_policy_drops(self) -> list[PolicyDrop]:
+        """Which pods' policies dropped packets since the last call: what a failed case's reason names."""
+        drops: list[PolicyDrop] = []
+        for cluster, state in self.states.items():
+            nodes = [n for n in self.layout.nodes if n.cluster == cluster]
+            counts = drop_counts(
+                run(("ip", "netns", "exec", n.ns, "iptables-save", "-c", "-t", "mangle")) for n in nodes
+            )
+            drops += policy_drops(state, counts, self._drop_counts.get(cluster))
+            self._drop_counts[cluster] = counts
+        return drops

@@ -1,14 +1,16 @@
-"""The lab's topology as data: namespaces, addresses, links, routes and NAT rules (pure).
+"""The lab's topology as data: namespaces, addresses, links and routes (pure).
 
 Kubernetes shapes are mimicked where they matter to the six paths:
 - each node is a namespace with a bridge (`cbr0`) holding the node's /24 of the pod subnet,
   and each pod a namespace with a veth on that bridge (same-node traffic stays on the node);
 - nodes of a cluster sit on a bridge in the cluster's network namespace, which also routes
   between clusters; every node has a route to every other node's pod /24 (as kindnet adds);
-- each ClusterIP is kube-proxy-style DNAT in every node of its cluster, with the masquerade
-  mark for traffic from the endpoint itself, which is what makes hairpin work;
+- Services, NetworkPolicies and kindnet's masquerade are rules in the node namespaces,
+  derived from the Kubernetes objects (netlab/services.py, netpol.py, masquerade.py);
 - the clusters' network namespaces are joined by one veth pair, the link, with the stack's
-  MTU and a tbf rate;
+  MTU and a tbf rate; each routes the other's pod subnet and node network over it (kind's
+  nodes share one Docker network, so a node's IP, which masqueraded traffic comes from,
+  is reachable from the other cluster);
 - a workload's `egress_rate` is a tbf on its pod's own veth end (what the pod sends), its
   `ingress_rate` a tbf on the node's end (what the pod receives), as the CNI bandwidth plugin
   shapes them.
@@ -25,17 +27,10 @@ from spec.plan import Plan
 
 NODE_NET = ipaddress.IPv4Network("172.30.0.0/16")  # lab-internal: cluster i's nodes on 172.30.i.0/24
 LINK_NET = ipaddress.IPv4Network("172.31.255.0/30")  # lab-internal: the inter-cluster link
-MASQ_MARK = "0x4000/0x4000"
 TBF_BURST = "512kb"
 TBF_LATENCY = "50ms"
 
 Command = tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ServicePort:
-    protocol: str
-    port: int
 
 
 @dataclass(frozen=True)
@@ -48,7 +43,6 @@ class Pod:
     gateway: ipaddress.IPv4Address
     vip: ipaddress.IPv4Address | None
     host_veth: str  # the node's end of the pod's veth, on the node's bridge (the pod's end is eth0)
-    ports: tuple[ServicePort, ...] = ()
     egress_rate: str | None = None
     ingress_rate: str | None = None
 
@@ -98,21 +92,6 @@ class Layout:
         return env
 
 
-def service_ports(plan: Plan, workload: str) -> tuple[ServicePort, ...]:
-    """What a server workload must expose: the ports its cases use, both protocols for iperf3."""
-    ports: set[ServicePort] = set()
-    for case in plan.cases:
-        if case.target.workload != workload:
-            continue
-        if case.tool.startswith("iperf3"):
-            ports |= {ServicePort("tcp", case.port), ServicePort("udp", case.port)}
-        else:
-            ports.add(ServicePort("tcp", case.port))
-            if case.data_port is not None:
-                ports.add(ServicePort("tcp", case.data_port))
-    return tuple(sorted(ports, key=lambda p: (p.port, p.protocol)))
-
-
 def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
     """Namespaces and addresses for the workloads the plan uses, on the nodes they sit on."""
     used = {c.client for c in plan.cases} | {c.target.workload for c in plan.cases}
@@ -156,7 +135,6 @@ def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
                     gateway=subnet.network_address + 1,
                     vip=services[9 + wi] if workload in vip_targets else None,
                     host_veth=f"p{len(pods)}",
-                    ports=service_ports(plan, workload),
                     egress_rate=stack.workloads[workload].egress_rate,
                     ingress_rate=stack.workloads[workload].ingress_rate,
                 )
@@ -170,7 +148,7 @@ def _sysctl(ns: str, key: str, value: str) -> Command:
 
 
 def setup_commands(layout: Layout) -> list[Command]:
-    """Every `ip`/`tc` command that builds the lab, in order; NAT comes from `nat_rules`."""
+    """Every `ip`/`tc` command that builds the lab, in order; iptables rules come from the objects."""
     cmds: list[Command] = [("ip", "netns", "add", ns) for ns in layout.namespaces]
     cmds += [("ip", "-n", ns, "link", "set", "lo", "up") for ns in layout.namespaces]
     for net in layout.clusters:
@@ -248,6 +226,7 @@ def _link_commands(layout: Layout) -> list[Command]:
             ("ip", "-n", here.ns, "addr", "add", f"{here.link_ip}/{LINK_NET.prefixlen}", "dev", "link0"),
             ("ip", "-n", here.ns, "link", "set", "link0", "up"),
             ("ip", "-n", here.ns, "route", "add", str(there.pod_subnet), "via", str(there.link_ip)),
+            ("ip", "-n", here.ns, "route", "add", str(there.node_net), "via", str(there.link_ip)),
         ]
     return cmds
 
@@ -303,41 +282,3 @@ def shaping_commands(layout: Layout) -> list[tuple[str, Command]]:
                 )
             )
     return out
-
-
-def sep_chain(pod: Pod) -> str:
-    """The kube-proxy-style endpoint chain name of a pod's service."""
-    return f"KUBE-SEP-{pod.workload.upper()}"
-
-
-def nat_rules(layout: Layout, cluster: str) -> str:
-    """iptables-restore input for every node of a cluster: one ClusterIP per VIP target."""
-    lines = [
-        "*nat",
-        ":KUBE-SERVICES - [0:0]",
-        ":KUBE-MARK-MASQ - [0:0]",
-        ":KUBE-POSTROUTING - [0:0]",
-        "-A PREROUTING -m comment --comment kubernetes-service-portals -j KUBE-SERVICES",
-        "-A OUTPUT -m comment --comment kubernetes-service-portals -j KUBE-SERVICES",
-        "-A POSTROUTING -j KUBE-POSTROUTING",
-        f"-A KUBE-MARK-MASQ -j MARK --set-xmark {MASQ_MARK}",
-        f"-A KUBE-POSTROUTING -m mark --mark {MASQ_MARK} -j MASQUERADE",
-    ]
-    for pod in layout.pods:
-        if pod.cluster != cluster or pod.vip is None:
-            continue
-        chain = sep_chain(pod)
-        lines.insert(1, f":{chain} - [0:0]")
-        for sp in pod.ports:
-            lines.append(
-                f"-A KUBE-SERVICES -d {pod.vip}/32 -p {sp.protocol} -m {sp.protocol} --dport {sp.port} "
-                f"-m comment --comment {pod.workload}/{sp.protocol}-{sp.port} -j {chain}"
-            )
-        lines.append(f"-A {chain} -s {pod.ip}/32 -j KUBE-MARK-MASQ")
-        lines += [
-            f"-A {chain} -p {sp.protocol} -m {sp.protocol} --dport {sp.port} "
-            f"-j DNAT --to-destination {pod.ip}:{sp.port}"
-            for sp in pod.ports
-        ]
-    lines.append("COMMIT")
-    return "\n".join(lines) + "\n"

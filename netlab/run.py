@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from manifests import clients
 from netlab.e2sar import mark_skipped, run_e2sar, write_e2sar_scripts
 from netlab.lab import Lab
 from results.collect import case_result, collect
@@ -40,15 +41,20 @@ class RunOutcome:
 
 
 class Progress:
-    """Live lines: one per case as it ends, with its figure or its failure."""
+    """Live lines: one per case as it ends, with its figure or its failure, and for a failed case the
+    NetworkPolicy drops counted while it ran (`denied`, case id -> what dropped)."""
 
-    def __init__(self, plan: Plan, logdir: Path, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, plan: Plan, logdir: Path, say: Callable[[str], None], drops: Callable[[], list[str]] | None = None
+    ) -> None:
         self.plan = plan
         self.logdir = logdir
         self.say = say
+        self.drops = drops
         self.by_id = {c.id: c for c in plan.cases}
         self.done = 0
         self.started: dict[str, float] = {}
+        self.denied: dict[str, list[str]] = {}
 
     def __call__(self, line: str) -> None:
         if m := LINE_RE.match(line):
@@ -60,8 +66,27 @@ class Progress:
             width = len(str(len(self.plan.cases)))
             files = {p.name: p.read_text(errors="replace") for p in self.logdir.glob(f"{case.id}.*")}
             index = parse_index(f"{case.id}\t\t\t{m['rc']}").get(case.id)
-            summary = case_summary(case_result(case, index, files))
-            self.say(f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {summary} ({took:.1f} s)")
+            result = case_result(case, index, files)
+            self.say(
+                f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {case_summary(result)} ({took:.1f} s)"
+            )
+            # Read at every case's end, shown for failed ones: the next case may already have sent a packet.
+            denied = self.drops() if self.drops is not None else []
+            if denied and not result.ok:
+                self.denied[case.id] = denied
+                for line in denied:
+                    self.say(f"      {line}")
+
+
+def with_policy_reasons(results: Results, denied: dict[str, list[str]]) -> Results:
+    """Failed cases with the NetworkPolicy drops counted while they ran, added to their error."""
+    cases = tuple(
+        c.model_copy(update={"error": "; ".join([*([c.error] if c.error else []), *denied[c.case_id]])})
+        if not c.ok and c.case_id in denied
+        else c
+        for c in results.cases
+    )
+    return results.model_copy(update={"cases": cases})
 
 
 def run_folder(runs_dir: Path, stack_name: str) -> Path:
@@ -89,20 +114,28 @@ async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[
     skipped: str | None = None
     warnings: list[str] = []
     lab = Lab(stack, plan, folder, say)
+    progress = Progress(plan, logs, say, lambda: [str(d) for d in lab.new_policy_drops()])
     try:
         async with lab:
-            progress = Progress(plan, logs, say)
             for client in plan.clients():
                 limit = plan.time_limit_s(client) + CLIENT_SLACK_S
+                lab.apply_rules([clients.job_name(client)])
                 await lab.run_script(client, scripts / f"{client}.sh", logs, limit, on_line=progress)
-                lab.snapshot_nat(client)
+                lab.snapshot_rules(client)
             skipped = await run_e2sar(lab, plan, scripts, logs, say)
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted = True
         say("[lab] interrupted: the lab is removed, what was measured is kept")
     finally:
         warnings = lab.warnings
-    results = collect(plan, read_log_folder(logs), stack=stack_name, run_id=stack.run_id)
+    collected = collect(
+        plan,
+        read_log_folder(logs),
+        stack=stack_name,
+        run_id=stack.run_id,
+        e2sar_network_policies=stack.suites.e2sar.network_policies,
+    )
+    results = with_policy_reasons(collected, progress.denied)
     if skipped:
         results = mark_skipped(results, skipped)
     write_reports(results, folder)

@@ -100,7 +100,13 @@ def _report(logdir: Path, stack_name: str, out: Path) -> int:
     except (StackError, OSError) as exc:
         print(str(exc).splitlines()[0], file=sys.stderr)
         return 1
-    results = collect(build_plan(stack), files, stack=stack_name, run_id=stack.run_id)
+    results = collect(
+        build_plan(stack),
+        files,
+        stack=stack_name,
+        run_id=stack.run_id,
+        e2sar_network_policies=stack.suites.e2sar.network_policies,
+    )
     write_reports(results, out)
     print(results_table(results), end="")
     return 0

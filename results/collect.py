@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from results.detect import parse_output
 from results.e2sar import e2sar_result
@@ -33,8 +33,16 @@ _EXPECTED: dict[str, tuple[str, str]] = {
 }
 
 
-def collect(plan: Plan, files: Mapping[str, str], *, stack: str = "", run_id: str = "") -> Results:
-    """Results of `plan` from its log folder's files (name -> text, see `read_log_folder`)."""
+def collect(
+    plan: Plan,
+    files: Mapping[str, str],
+    *,
+    stack: str = "",
+    run_id: str = "",
+    e2sar_network_policies: Literal["exempt", "enforced"] | None = None,
+) -> Results:
+    """Results of `plan` from its log folder's files (name -> text, see `read_log_folder`); with the
+    stack's `suites.e2sar.network_policies`, recorded where the plan runs E2SAR pairs."""
     logs: dict[str, str] = {}
     index_parts: list[str] = []
     for name, text in files.items():
@@ -54,6 +62,7 @@ def collect(plan: Plan, files: Mapping[str, str], *, stack: str = "", run_id: st
         cases=cases,
         points=summarize_points(cases),
         e2sar_cases=e2sar,
+        e2sar_network_policies=e2sar_network_policies if plan.e2sar else None,
     )
 
 

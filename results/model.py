@@ -108,6 +108,8 @@ class Results(BaseModel):
     cases: tuple[CaseResult, ...] = ()
     points: tuple[PointSummary, ...] = ()
     e2sar_cases: tuple[E2sarResult, ...] = ()
+    # Whether NetworkPolicies selected the E2SAR pods (`suites.e2sar.network_policies`) while they ran.
+    e2sar_network_policies: Literal["exempt", "enforced"] | None = None
 
     def point(self, tool: Tool, path: NetPath, mss: int | None = None) -> PointSummary | None:
         return next((p for p in self.points if p.tool == tool and p.path == path and p.mss == mss), None)

@@ -60,6 +60,10 @@ class E2sarSuite(Strict):
     threads: Annotated[int, Field(ge=1, le=128)] = 1
     pod_mtu: Annotated[int, Field(ge=576, le=9000)] = 1500
     control_plane: ControlPlane = ControlPlane()
+    # Whether NetworkPolicies select the E2SAR pods. On kind (kube-network-policies) every
+    # datagram of a selected pod's one-way UDP crosses a userspace queue, so the loss would
+    # partly measure the policy engine: by default the pairs run outside every policy.
+    network_policies: Literal["exempt", "enforced"] = "exempt"
 
     @field_validator("rates_gbps")
     @classmethod

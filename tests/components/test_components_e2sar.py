@@ -32,10 +32,13 @@ def _config(name: str, **e2sar: Any) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, Run]:
-    out = {name: run_program(name, stack_config(name)) for name in STACK_NAMES}
+    # The pairs' own policies exist only with `network_policies: enforced` (the default exempts them).
+    out = {name: run_program(name, _config(name, network_policies="enforced")) for name in STACK_NAMES}
     out["kind-local-cp"] = run_program(
-        "kind-local", _config("kind-local", threads=3, direct_mode=False, rates_gbps=[0.1, 1])
+        "kind-local",
+        _config("kind-local", threads=3, direct_mode=False, rates_gbps=[0.1, 1], network_policies="enforced"),
     )
+    out["kind-mesh-exempt"] = run_program("kind-mesh", stack_config("kind-mesh"))
     return out
 
 
@@ -144,6 +147,19 @@ def test_udp_service_and_policies_allow_exactly_the_receivers_range(runs: dict[s
             ready = next(r for r in run.of_type(DYNAMIC + "ReadyPod") if r.name == f"{case.id}-receiver-ready")
             assert egress["egress"][0]["to"] == [{"ipBlock": {"cidr": f"{ready.outputs['pod_ip']}/32"}}]
             assert {"ipBlock": {"cidr": "10.244.0.0/16"}} in ingress["ingress"][0]["from"]
+
+
+def test_by_default_no_policy_selects_the_e2sar_pods(runs: dict[str, Run]) -> None:
+    """On kind every datagram of a policy-selected pod's one-way UDP would cross kube-network-policies'
+    userspace queue: by default neither the pairs' policies nor default-deny select their pods."""
+    run = runs["kind-mesh-exempt"]
+    policies = _by_name(run, "NetworkPolicy")
+    assert not [n for n in policies if n.startswith("e2sar-")]
+    exempt = {"matchExpressions": [{"key": "meshperf.io/e2sar-case", "operator": "DoesNotExist"}]}
+    assert policies["default-deny"].inputs["spec"]["podSelector"] == exempt
+    for job in run.of_type("batch/v1:Job"):
+        labels = _template(job)["metadata"]["labels"]
+        assert ("meshperf.io/e2sar-case" in labels) is job.name.startswith("e2sar-"), job.name
 
 
 def test_resources_follow_the_rate(runs: dict[str, Run]) -> None:

@@ -25,11 +25,11 @@ STANDIN = Path(__file__).resolve().parent / "e2sar_standin.py"
 EVENTS, DROP = 2000, 100
 
 
-def _stack(tmp_path: Path, netperf: dict[str, object]) -> Path:
+def _stack(tmp_path: Path, netperf: dict[str, object], **e2sar: object) -> Path:
     document = json.loads(json.dumps(MESH))
     suites = document["config"]["meshperf:suites"]
     suites["netperf"].update(netperf)
-    suites["e2sar"].update({"rates_gbps": [0.1], "num_events": EVENTS, "duration_s": 2, "threads": 2})
+    suites["e2sar"].update({"rates_gbps": [0.1], "num_events": EVENTS, "duration_s": 2, "threads": 2, **e2sar})
     path = tmp_path / "Pulumi.e2sartest.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
@@ -40,14 +40,20 @@ def _standin_processes(marker: str) -> list[str]:
     return [line for line in out.splitlines() if marker in line]
 
 
-@pytest.mark.usefixtures("clean_machine")
-@pytest.mark.parametrize("version", ["0.1.4", "0.3.1"])
-def test_sender_and_receiver_scripts_run_in_the_lab_with_a_standin(tmp_path: Path, version: str) -> None:
+def _standin(tmp_path: Path) -> Path:
+    """The stand-in installed as `e2sar_perf` in a folder of its own; that folder."""
     bindir = tmp_path / "standin-bin"
     bindir.mkdir()
     exe = bindir / "e2sar_perf"
     exe.write_text(f"#!{sys.executable}\n# STAND-IN for e2sar_perf (see {STANDIN.name})\n" + STANDIN.read_text())
     exe.chmod(0o755)
+    return bindir
+
+
+@pytest.mark.usefixtures("clean_machine")
+@pytest.mark.parametrize("version", ["0.1.4", "0.3.1"])
+def test_sender_and_receiver_scripts_run_in_the_lab_with_a_standin(tmp_path: Path, version: str) -> None:
+    bindir = _standin(tmp_path)
     env = {
         "PATH": f"{bindir}:{os.environ['PATH']}",
         "STANDIN_E2SAR_VERSION": version,
@@ -94,3 +100,26 @@ def test_without_e2sar_perf_the_lab_says_so_in_one_line_and_runs_the_rest(tmp_pa
     assert all(c["ok"] for c in document["cases"]) and len(document["cases"]) == 1
     (pair,) = document["e2sar_cases"]
     assert pair["ok"] is False and pair["skipped"] is True and pair["error"] == "e2sar_perf is not on PATH"
+
+
+@pytest.mark.usefixtures("clean_machine")
+@pytest.mark.parametrize("mode", ["exempt", "enforced"])
+def test_e2sar_runs_with_and_without_network_policies(tmp_path: Path, mode: str) -> None:
+    """Enforced, every datagram is judged by the pair's policies on both nodes (one-way UDP is never
+    established: on kind each would cross the engine's userspace queue); exempt, none is."""
+    env = {"PATH": f"{_standin(tmp_path)}:{os.environ['PATH']}", "STANDIN_E2SAR_DROP": "0"}
+    code, output = run_netlab(tmp_path, _stack(tmp_path, {"enabled": False}, network_policies=mode, threads=1), env)
+    assert code == 0, output
+    folder = Path(re.search(r"^run folder: (.+)$", output, re.MULTILINE)[1])  # type: ignore[index]
+    document = json.loads((folder / "results.json").read_text())
+    assert document["e2sar_network_policies"] == mode
+    (pair,) = document["e2sar_cases"]
+    assert pair["ok"] and pair["events_received"] == EVENTS, pair
+    judged = 0
+    for node in ("cluster-a-worker", "cluster-b-worker"):
+        text = (folder / "lab" / f"iptables-{node}-after-e2sar-100m.txt").read_text()
+        judged += sum(
+            int(n)
+            for n in re.findall(r'^\[(\d+):\d+\] .*"meshperf/e2sar-100m-(?:sender|receiver)" -j RETURN$', text, re.M)
+        )
+    assert judged == (2 * EVENTS if mode == "enforced" else 0)

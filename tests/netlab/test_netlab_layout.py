@@ -8,8 +8,6 @@ from netlab.layout import (
     TBF_BURST,
     TBF_LATENCY,
     build_layout,
-    nat_rules,
-    service_ports,
     setup_commands,
     shaping_commands,
     tbf_command,
@@ -121,26 +119,17 @@ def test_pod_rates_beside_the_link_rate() -> None:
     assert _layout()[2].pod("w1").egress_rate is None
 
 
-def test_nat_rules_dnat_each_service_port_with_hairpin_masquerade() -> None:
-    _, plan, layout = _layout()
-    rules = nat_rules(layout, "cluster-a")
-    w2 = layout.pod("w2")
-    for sp in service_ports(plan, "w2"):
-        assert f"-d {w2.vip}/32 -p {sp.protocol} -m {sp.protocol} --dport {sp.port}" in rules
-        assert f"-j DNAT --to-destination {w2.ip}:{sp.port}" in rules
-    assert f"-A KUBE-SEP-W2 -s {w2.ip}/32 -j KUBE-MARK-MASQ" in rules
-    assert "-j MASQUERADE" in rules
-    assert rules.startswith("*nat\n") and rules.endswith("COMMIT\n")
-    assert "DNAT" not in nat_rules(layout, "cluster-b")
-
-
-def test_service_ports_cover_both_protocols_for_iperf3_and_netperf_data_port() -> None:
-    plan = build_plan(Stack())
-    ports = {(p.protocol, p.port) for p in service_ports(plan, "w2")}
-    assert ports == {("tcp", 5201), ("udp", 5201), ("tcp", 12865), ("tcp", 12866)}
-
-
 def test_lab_addresses_are_private() -> None:
     _, _, layout = _layout()
     for node in layout.nodes:
         assert ipaddress.ip_address(node.ip).is_private
+
+
+def test_each_cluster_routes_the_other_clusters_pods_and_nodes_over_the_link() -> None:
+    """Masqueraded traffic comes from the other cluster's node IPs: their replies must find the way back."""
+    _, _, layout = _layout()
+    a, b = layout.clusters
+    cmds = setup_commands(layout)
+    for here, there in ((a, b), (b, a)):
+        for net in (there.pod_subnet, there.node_net):
+            assert ("ip", "-n", here.ns, "route", "add", str(net), "via", str(there.link_ip)) in cmds

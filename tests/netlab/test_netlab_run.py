@@ -50,8 +50,8 @@ def _cases(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def _nat_counter(folder: Path, node: str, after: str, pattern: str) -> int:
-    """Packets counted by the first NAT rule matching pattern, in a node's snapshot."""
-    text = (folder / "lab" / f"nat-{node}-after-{after}.txt").read_text()
+    """Packets counted by the first rule matching pattern, in a node's snapshot (counters start at each client)."""
+    text = (folder / "lab" / f"iptables-{node}-after-{after}.txt").read_text()
     for line in text.splitlines():
         if re.search(pattern, line):
             return int(line[1 : line.index(":")])
@@ -74,12 +74,12 @@ def test_all_six_paths_with_every_tool(tmp_path: Path) -> None:
         else:
             assert case["throughput_mbps"] > 0, case
     # Paths 2 and 5 went through DNAT on w1/w2's node, path 4 on w3's node.
-    dnat = r"KUBE-SEP-W2 -p tcp .* --dport 5201 -j DNAT"
+    dnat = r'-A KUBE-SEP-\S+ -p tcp .*"meshperf/w2-vip:iperf3-tcp" -j DNAT'
     assert _nat_counter(folder, "cluster-a-worker", "w1", dnat) > 0
     assert _nat_counter(folder, "cluster-a-worker2", "w3", dnat) > 0
     assert _nat_counter(folder, "cluster-a-worker2", "w1", dnat) == 0  # w1's traffic never touched w3's node
     # Hairpin: w2's own traffic came back to it, masqueraded.
-    masq = r"-j MASQUERADE"
+    masq = r"-A KUBE-POSTROUTING .*-j MASQUERADE"
     assert _nat_counter(folder, "cluster-a-worker", "w2", masq) > _nat_counter(folder, "cluster-a-worker", "w3", masq)
     # The remote-cluster path carries the link's MTU: the MSS in use shrank to fit it.
     p6 = cases["p6-iperf3-tcp-mss1376"]

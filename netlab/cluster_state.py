@@ -1,0 +1,128 @@
+"""What a cluster's controllers see, read from plain Kubernetes objects (pure).
+
+kube-proxy and the policy engine act on the API's objects: Pods with their IP and node,
+Namespaces with their labels, Services, EndpointSlices and NetworkPolicies. The lab hands
+over the objects it runs, each Pod with `status.podIP` and `spec.nodeName` filled in as the
+kubelet and scheduler would have, and reads them here once.
+
+In the lab several pod objects may share one network namespace (a workload's server pod and
+its client Job's pod): an `Endpoint` is one IP with every pod object at it. On a cluster
+each pod has its own IP, so a policy selecting one of them applies here to the address they share.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from netlab.selectors import selects
+
+Obj = Mapping[str, Any]
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    name: str
+    port: int
+    protocol: str  # TCP, UDP, SCTP as the API spells them
+
+
+@dataclass(frozen=True)
+class PodRef:
+    namespace: str
+    name: str
+    labels: Mapping[str, str]
+    ports: tuple[ContainerPort, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One pod IP, the pod object(s) at it, the node it runs on and the ports its containers declare."""
+
+    ip: ipaddress.IPv4Address
+    node: str
+    pods: tuple[PodRef, ...]
+    ports: tuple[ContainerPort, ...]
+
+    @property
+    def name(self) -> str:
+        return "+".join(str(p) for p in self.pods)
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    endpoints: tuple[Endpoint, ...]
+    namespace_labels: Mapping[str, Mapping[str, str]]
+    services: tuple[Obj, ...]
+    endpoint_slices: tuple[Obj, ...]
+    policies: tuple[Obj, ...]
+
+    def pods_selected(self, namespace: str, selector: Obj | None) -> list[tuple[Endpoint, PodRef]]:
+        """Pod objects of `namespace` that `selector` selects, with their endpoint."""
+        return [
+            (ep, pod)
+            for ep in self.endpoints
+            for pod in ep.pods
+            if pod.namespace == namespace and selects(selector, pod.labels)
+        ]
+
+    def endpoint_at(self, ip: ipaddress.IPv4Address) -> Endpoint | None:
+        return next((ep for ep in self.endpoints if ep.ip == ip), None)
+
+
+def _kind(obj: Obj) -> str:
+    return str(obj.get("kind", ""))
+
+
+def _container_ports(pod: Obj) -> list[ContainerPort]:
+    out = []
+    for container in pod.get("spec", {}).get("containers", []):
+        for p in container.get("ports") or []:
+            out.append(ContainerPort(str(p.get("name", "")), int(p["containerPort"]), str(p.get("protocol", "TCP"))))
+    return out
+
+
+def cluster_state(objects: Iterable[Obj]) -> ClusterState:
+    """The objects of one cluster, as its controllers list them. Pods without an IP are not running."""
+    objs = list(objects)
+    namespace_labels: dict[str, dict[str, str]] = {}
+    for obj in objs:
+        if _kind(obj) == "Namespace":
+            name = obj["metadata"]["name"]
+            namespace_labels[name] = {**(obj["metadata"].get("labels") or {}), NAMESPACE_NAME_LABEL: name}
+    by_ip: dict[ipaddress.IPv4Address, list[Obj]] = {}
+    for obj in objs:
+        ip = obj.get("status", {}).get("podIP") if _kind(obj) == "Pod" else None
+        if ip:
+            by_ip.setdefault(ipaddress.IPv4Address(ip), []).append(obj)
+    endpoints = []
+    for ip, pods in by_ip.items():
+        nodes = {str(p.get("spec", {}).get("nodeName", "")) for p in pods}
+        if len(nodes) != 1:
+            raise ValueError(f"pods at {ip} sit on different nodes: {sorted(nodes)}")
+        refs = tuple(
+            PodRef(
+                p["metadata"].get("namespace", "default"),
+                p["metadata"]["name"],
+                p["metadata"].get("labels") or {},
+                tuple(_container_ports(p)),
+            )
+            for p in pods
+        )
+        ports = tuple(dict.fromkeys(cp for p in pods for cp in _container_ports(p)))
+        endpoints.append(Endpoint(ip, nodes.pop(), refs, ports))
+    for ns in {ref.namespace for ep in endpoints for ref in ep.pods} - namespace_labels.keys():
+        namespace_labels[ns] = {NAMESPACE_NAME_LABEL: ns}
+    return ClusterState(
+        endpoints=tuple(sorted(endpoints, key=lambda e: e.ip)),
+        namespace_labels=namespace_labels,
+        services=tuple(o for o in objs if _kind(o) == "Service"),
+        endpoint_slices=tuple(o for o in objs if _kind(o) == "EndpointSlice"),
+        policies=tuple(o for o in objs if _kind(o) == "NetworkPolicy"),
+    )

@@ -1,0 +1,107 @@
+"""The rendered objects as one cluster's API would list them once the lab runs them (pure).
+
+`manifests.render()` gives Pods and Jobs; the lab runs every pod of a workload in that
+workload's network namespace. Here each Pod, and the pod of each Job that is running,
+becomes a Pod object with `spec.nodeName` and `status.podIP` filled in (what the scheduler
+and the kubelet would add), so that kube-proxy and the policy engine read the lab's pods
+exactly as they read a cluster's. Jobs run one at a time; a finished Job's pod holds no IP
+and no policy applies to it any more, so the lab rewrites the rules as each Job starts.
+A pod without a workload label (a log viewer) has no namespace in the lab and is left
+out; it sends nothing that the tests depend on.
+
+Also the lab's side of `render()`: the addresses only a runtime knows.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection, Iterable
+
+from manifests import CLUSTER, Addresses, Obj
+from netlab.layout import Layout
+from spec.kubernetes import ClusterSettings
+from spec.model import Stack
+from spec.plan import Plan
+
+WORKLOAD = "meshperf.io/workload"
+
+
+def _cluster(obj: Obj) -> str:
+    return str(obj["metadata"].get("labels", {}).get(CLUSTER, ""))
+
+
+def _running(layout: Layout, name: str, namespace: str, template: Obj) -> Obj | None:
+    workload = (template["metadata"].get("labels") or {}).get(WORKLOAD)
+    pod = next((p for p in layout.pods if p.workload == workload), None)
+    if pod is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {**template["metadata"], "name": name, "namespace": namespace},
+        "spec": {**template["spec"], "nodeName": pod.node},
+        "status": {"podIP": str(pod.ip), "phase": "Running"},
+    }
+
+
+def cluster_objects(
+    objects: Iterable[Obj], layout: Layout, jobs: Collection[str] | None = None
+) -> dict[str, list[Obj]]:
+    """Per cluster: its objects, with every pod the lab runs as a running Pod: the Pods, and the pods
+    of the Jobs named in `jobs` (None: every Job)."""
+    out: dict[str, list[Obj]] = {c.name: [] for c in layout.clusters}
+    for obj in objects:
+        cluster = _cluster(obj)
+        if cluster not in out:
+            continue
+        meta = obj["metadata"]
+        if obj["kind"] == "Pod":
+            running = _running(layout, meta["name"], meta["namespace"], obj)
+        elif obj["kind"] == "Job":
+            if jobs is not None and meta["name"] not in jobs:
+                continue
+            running = _running(layout, f"{meta['name']}-pod", meta["namespace"], obj["spec"]["template"])
+        else:
+            out[cluster].append(obj)
+            continue
+        if running is not None:
+            out[cluster].append(running)
+    return out
+
+
+def meshed(stack: Stack) -> bool:
+    """Two kind clusters on one host: the program routes them (KindMeshRoutes) and so knows their node IPs
+    (components/config.py `routes_kind_clusters`, read from the same stack keys)."""
+    kinds = [c.name for c in stack.clusters if c.kubeconfig_context is None]
+    hosts = [stack.kubernetes.clusters.get(c, ClusterSettings()).host for c in kinds]
+    return len(kinds) == 2 and hosts[0] == hosts[1]
+
+
+def spare_service_ip(stack: Stack, layout: Layout, cluster: str) -> ipaddress.IPv4Address:
+    """A ClusterIP that no workload's VIP uses, as the API server would allocate one."""
+    used = {p.vip for p in layout.pods if p.cluster == cluster}
+    first = stack.cluster(cluster).service_subnet.network_address + 200
+    return next(first + i for i in range(256) if first + i not in used)
+
+
+def lab_addresses(stack: Stack, plan: Plan, layout: Layout) -> Addresses:
+    """What the lab gives `render()`: its pod IPs, the ClusterIPs it chose, and node IPs where the
+    program would know them (two kind clusters on one host, or `node_cidrs` declared in the stack:
+    then the lab's own node IPs stand for the declared ones)."""
+    cluster_ips: dict[str, ipaddress.IPv4Address] = {}
+    for pod in layout.pods:
+        if pod.vip is not None:
+            cluster_ips[f"{pod.workload}-vip"] = pod.vip
+            cluster_ips[f"{pod.workload}-hairpin"] = spare_service_ip(stack, layout, pod.cluster)
+    node_ips = {
+        c.name: tuple(n.ip for n in layout.nodes if n.cluster == c.name)
+        for c in stack.clusters
+        if meshed(stack) or (c.name in stack.kubernetes.clusters and stack.kubernetes.clusters[c.name].node_cidrs)
+    }
+    return Addresses(
+        image=stack.kubernetes.image.name,
+        pod_ips={p.workload: p.ip for p in layout.pods},
+        cluster_ips=cluster_ips,
+        receiver_ips={case.id: layout.pod(case.receiver).ip for case in plan.e2sar},
+        node_ips=node_ips,
+    )

@@ -1,0 +1,86 @@
+"""Policy mutations through a whole lab run: drop one allow rule from a rendered policy and only
+the cases that need it fail, each with a reason naming the policy (issue 12, "How it is shown").
+
+The run is `run_lab` in this process, with `render()` wrapped to mutate its output: the
+objects are otherwise exactly what the Pulumi program registers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import netlab.lab
+from manifests import render
+from netlab.run import run_lab
+from spec.load import load_stack
+from spec.profiles import quick
+
+Obj = dict[str, Any]
+
+
+def _stack() -> Any:
+    stack = quick(load_stack("kind-mesh"))
+    netperf = stack.suites.netperf.model_copy(update={"paths": [1, 6], "tools": ["iperf3_tcp"], "mss": [1376]})
+    e2sar = stack.suites.e2sar.model_copy(update={"enabled": False})
+    return stack.model_copy(update={"suites": stack.suites.model_copy(update={"netperf": netperf, "e2sar": e2sar})})
+
+
+def _servers_ingress(objects: list[Obj], cluster: str) -> Obj:
+    return next(
+        o
+        for o in objects
+        if o["kind"] == "NetworkPolicy"
+        and o["metadata"]["name"] == "servers-ingress"
+        and o["metadata"]["labels"]["meshperf.io/cluster"] == cluster
+    )
+
+
+def without_node_blocks(objects: list[Obj]) -> None:
+    """kind-mesh's servers-ingress in cluster-b forgets the masquerading nodes: only the pod subnet is left."""
+    rule = _servers_ingress(objects, "cluster-b")["spec"]["ingress"][0]
+    rule["from"] = [p for p in rule["from"] if not p.get("ipBlock", {}).get("cidr", "").endswith("/32")]
+
+
+def without_iperf3_tcp(objects: list[Obj]) -> None:
+    """cluster-a's servers-ingress forgets iperf3's TCP port (UDP stays). Dropping a rule's last port
+    or last peer would open it instead: an empty list means every port, every source."""
+    rule = _servers_ingress(objects, "cluster-a")["spec"]["ingress"][0]
+    rule["ports"] = [p for p in rule["ports"] if (p["protocol"], p["port"]) != ("TCP", 5201)]
+    assert rule["ports"]
+
+
+@pytest.mark.usefixtures("clean_machine")
+@pytest.mark.parametrize(
+    ("mutate", "failing", "policy"),
+    [
+        (None, set(), None),
+        (without_node_blocks, {"p6-iperf3-tcp-mss1376"}, "meshperf/servers-ingress"),
+        (without_iperf3_tcp, {"p1-iperf3-tcp-mss1376"}, "meshperf/servers-ingress"),
+    ],
+)
+def test_only_the_cases_a_dropped_rule_served_fail_naming_the_policy(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mutate: Callable[[list[Obj]], None] | None,
+    failing: set[str],
+    policy: str | None,
+) -> None:
+    def mutated_render(*args: Any) -> list[Obj]:
+        objects = render(*args)
+        if mutate is not None:
+            mutate(objects)
+        return objects
+
+    monkeypatch.setattr(netlab.lab, "render", mutated_render)
+    lines: list[str] = []
+    outcome = asyncio.run(run_lab(_stack(), "mutation", tmp_path / "runs", lines.append))
+    failed = {c.case_id: c.error or "" for c in outcome.results.cases if not c.ok}
+    assert set(failed) == failing, "\n".join(lines)
+    assert len(outcome.results.cases) == 2
+    for case_id, error in failed.items():
+        assert "NetworkPolicy denied" in error and policy in error, (case_id, error)
