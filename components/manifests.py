@@ -83,7 +83,8 @@ def container_security() -> Obj:
 
 
 def server_ports(plan: Plan) -> list[Obj]:
-    """Ports a server serves: iperf3 over TCP and UDP, netperf's control and fixed data port (TCP)."""
+    """Ports a server serves: iperf3 over TCP and UDP, netperf's control and fixed data port
+    (TCP, and UDP too for netperf's UDP_RR and UDP_STREAM)."""
     seen: dict[tuple[int, str], str] = {}
     for case in plan.cases:
         if case.tool.startswith("iperf3"):
@@ -93,6 +94,8 @@ def server_ports(plan: Plan) -> list[Obj]:
             seen[(case.port, "TCP")] = "netperf-ctl"
             if case.data_port is not None:
                 seen[(case.data_port, "TCP")] = "netperf-data"
+                if case.tool.startswith("udp_"):
+                    seen[(case.data_port, "UDP")] = "netperf-udp"
     return [{"name": name, "port": port, "protocol": proto} for (port, proto), name in sorted(seen.items())]
 
 
@@ -139,6 +142,8 @@ def server_pod_spec(plan: Plan, image: Any, pull_policy: str, node_selector: dic
         container_ports = [{"name": "netperf-ctl", "containerPort": ports["netperf-ctl"], "protocol": "TCP"}]
         if "netperf-data" in ports:
             container_ports.append({"name": "netperf-data", "containerPort": ports["netperf-data"], "protocol": "TCP"})
+        if "netperf-udp" in ports:
+            container_ports.append({"name": "netperf-udp", "containerPort": ports["netperf-udp"], "protocol": "UDP"})
         containers.append(
             {
                 "name": "netserver",

@@ -110,6 +110,8 @@ def service_ports(plan: Plan, workload: str) -> tuple[ServicePort, ...]:
             ports.add(ServicePort("tcp", case.port))
             if case.data_port is not None:
                 ports.add(ServicePort("tcp", case.data_port))
+                if case.tool.startswith("udp_"):  # netperf's UDP_RR and UDP_STREAM data
+                    ports.add(ServicePort("udp", case.data_port))
     return tuple(sorted(ports, key=lambda p: (p.port, p.protocol)))
 
 

@@ -39,18 +39,57 @@ def results_table(results: Results) -> str:
                     f"{int(path)} {PATH_LABELS[path]}",
                     _throughput(results, "iperf3_tcp", path, 0, lambda c: f" ({c.mss_requested})"),
                     _throughput(results, "iperf3_udp", path, 0, _loss),
-                    _throughput(results, "netperf_stream", path, 2, lambda c: ""),
-                    _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
-                    _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
+                    _throughput(results, "tcp_stream", path, 2, lambda c: ""),
+                    _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
+                    _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
                 ]
             )
         )
+    lines += _more_table(results)
     if any(p.n > 1 for p in results.points):
         lines += ["", "+-: half the 95 % confidence interval of the mean over the repeats, in % of the mean"]
     if failures:
         lines += ["", f"failures ({len(failures)}):"]
         lines += [f"  {case_id}: {reason}" for case_id, reason in failures.items()]
     return "\n".join(lines) + "\n"
+
+
+# The tools beyond the seed's, in a second table when the run has any of them.
+_MORE_COLUMNS: tuple[tuple[str, int], ...] = (
+    ("path", 34),
+    ("TCP parallel Mbit/s", 20),
+    ("CRR conn/s (p50 us)", 20),
+    ("UDP_RR tr/s (p50 us)", 21),
+    ("UDP_STREAM Mbit/s (loss)", 25),
+)
+
+
+def _more_table(results: Results) -> list[str]:
+    parallel = [c for c in results.cases if c.streams > 1 and c.tool == "iperf3_tcp"]
+    if not parallel and not any(c.tool in ("tcp_crr", "udp_rr", "udp_stream") for c in results.cases):
+        return []
+    streams = max((c.streams for c in parallel), default=1)
+
+    def rate(c: CaseResult) -> str:
+        p50 = c.latency_us.p50 if c.latency_us else None
+        return f"{_number(c.transactions_per_s)} ({_number(p50)})"
+
+    lines = ["", _line([name for name, _ in _MORE_COLUMNS], _MORE_COLUMNS)]
+    lines.append(_line(["-" * width for _, width in _MORE_COLUMNS], _MORE_COLUMNS))
+    for path in NetPath:
+        if not any(c.path == path for c in results.cases):
+            continue
+        tcp = results.cases_of("iperf3_tcp", path, streams) if parallel else []
+        ok = [c for c in tcp if c.ok]
+        cells = [
+            f"{int(path)} {PATH_LABELS[path]}",
+            "-" if not tcp else "FAIL" if not ok else f"{_number(ok[-1].throughput_mbps)} (x{streams})",
+            _cell(results, "tcp_crr", path, rate),
+            _cell(results, "udp_rr", path, rate),
+            _cell(results, "udp_stream", path, lambda c: _number(c.throughput_mbps) + _loss(c)),
+        ]
+        lines.append(_line(cells, _MORE_COLUMNS))
+    return lines
 
 
 def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResult], str]) -> str:
@@ -65,7 +104,7 @@ def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResul
 
 def _throughput(results: Results, tool: Tool, path: NetPath, decimals: int, label: Callable[[CaseResult], str]) -> str:
     """The best point's median, its spread when repeated, and the label of one of its cases."""
-    points = [p for p in results.points if p.tool == tool and p.path == path and p.median is not None]
+    points = [p for p in results.points if (p.tool, p.path, p.streams) == (tool, path, 1) and p.median is not None]
     if not points:
         return _cell(results, tool, path, lambda c: _number(c.throughput_mbps, decimals) + label(c))
     best = max(points, key=lambda p: p.median or 0.0)
@@ -87,8 +126,8 @@ def _number(value: float | None, decimals: int = 0) -> str:
     return "?" if value is None else f"{value:.{decimals}f}"
 
 
-def _line(cells: list[str]) -> str:
+def _line(cells: list[str], columns: tuple[tuple[str, int], ...] = _COLUMNS) -> str:
     first, *rest = cells
-    width0 = _COLUMNS[0][1]
-    right = "".join(f" {cell:>{width}}" for cell, (_, width) in zip(rest, _COLUMNS[1:], strict=True))
+    width0 = columns[0][1]
+    right = "".join(f" {cell:>{width}}" for cell, (_, width) in zip(rest, columns[1:], strict=True))
     return f"{first[:width0]:<{width0}}{right}".rstrip()
