@@ -20,6 +20,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -38,13 +39,15 @@ def stack_file(folder: Path, streams: int, repeats: int, seconds: int) -> Path:
     return path
 
 
-def run(stack: Path, runs: Path) -> dict[str, object]:
+def run(stack: Path, runs: Path) -> list[dict[str, Any]]:
+    """The cases of one lab run's results.json."""
     argv = [sys.executable, "-m", "netlab", "up", "-s", str(stack), "--runs-dir", str(runs)]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     match = re.search(r"^run folder: (.+)$", done.stdout + done.stderr, re.MULTILINE)
     if done.returncode != 0 or not match:
         raise SystemExit(f"netlab up failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return json.loads((Path(match[1]) / "results.json").read_text())
+    cases: list[dict[str, Any]] = json.loads((Path(match[1]) / "results.json").read_text())["cases"]
+    return cases
 
 
 def main() -> None:
@@ -56,8 +59,7 @@ def main() -> None:
     figures: dict[tuple[int, int], list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="meshperf-streams-") as tmp:
         for n in args.streams:
-            doc = run(stack_file(Path(tmp), n, args.repeats, args.seconds), Path(tmp) / "runs")
-            for case in doc["cases"]:  # type: ignore[union-attr]
+            for case in run(stack_file(Path(tmp), n, args.repeats, args.seconds), Path(tmp) / "runs"):
                 if case["ok"]:
                     figures[(case["path"], case["streams"])].append(case["throughput_mbps"])
     counts = sorted({n for _, n in figures})
