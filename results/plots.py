@@ -127,10 +127,10 @@ def tcp_points(results: Results, path: NetPath) -> list[Point]:
 
 
 def throughput_point(results: Results, tool: Tool, path: NetPath, x: float | None = None) -> Point:
-    """A tool's Mbit/s on a path (UDP, netperf TCP_STREAM): its best point summary, else the
-    median of its cases."""
+    """A tool's single-stream Mbit/s on a path (UDP, netperf TCP_STREAM): its best point summary,
+    else the median of its cases."""
     at = float(int(path)) if x is None else x
-    summaries = [s for s in results.points if s.tool == tool and s.path == path and s.median is not None]
+    summaries = [s for s in results.points if (s.tool, s.path, s.streams) == (tool, path, 1) and s.median is not None]
     if summaries and tool not in RR_TOOLS:
         return from_summary(at, max(summaries, key=lambda s: s.median or 0.0))
     return summarise(at, results.cases_of(tool, path), _mbps)

@@ -1,10 +1,11 @@
 """bench/streams: how many parallel iperf3 streams fill the lab's unshaped paths?
 
 For each stream count N (default 4 and 8) one `python -m netlab up` of the kind-mesh stack
-with the link unshaped, paths 1, 3 and 6, iperf3 TCP at MSS 1376 only, `streams: N` and
-`repeats` rounds: every round measures the single-stream case and the N-stream case one
-after the other, so the machine's drift touches both. Prints the median Mbit/s per path and
-stream count, and the ratio N streams / 1 stream: the measurement behind `DEFAULT_STREAMS`.
+with the link unshaped, paths 1, 3 and 6, iperf3 TCP at MSS 1376 and UDP (`-b 0`) at 1422
+bytes, `streams: N` and `repeats` rounds: every round measures the single-stream case and the
+N-stream case one after the other, so the machine's drift touches both. Prints the median
+Mbit/s (received) per tool, path and stream count, and the ratio N streams / 1 stream: the
+measurement behind `DEFAULT_STREAMS`.
 
     .venv/bin/python bench/streams/run.py [--streams 4 8] [--repeats 3] [--seconds 5]
 """
@@ -26,13 +27,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PATHS = (1, 3, 6)
+TOOLS = ("iperf3_tcp", "iperf3_udp")
 
 
 def stack_file(folder: Path, streams: int, repeats: int, seconds: int) -> Path:
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-mesh.yaml").read_text())
     config = document["config"]
     config["meshperf:link"] = {"mtu": 1500}  # unshaped
-    netperf = {"paths": list(PATHS), "tools": ["iperf3_tcp"], "mss": [1376], "duration_s": seconds}
+    netperf = {"paths": list(PATHS), "tools": list(TOOLS), "mss": [1376], "udp_length": [1422], "duration_s": seconds}
     config["meshperf:suites"] = {"netperf": {**netperf, "repeats": repeats, "streams": streams}}
     path = folder / f"Pulumi.streams{streams}.yaml"
     path.write_text(yaml.safe_dump(document))
@@ -56,19 +58,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args()
-    figures: dict[tuple[int, int], list[float]] = defaultdict(list)
+    figures: dict[tuple[str, int, int], list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="meshperf-streams-") as tmp:
         for n in args.streams:
             for case in run(stack_file(Path(tmp), n, args.repeats, args.seconds), Path(tmp) / "runs"):
                 if case["ok"]:
-                    figures[(case["path"], case["streams"])].append(case["throughput_mbps"])
-    counts = sorted({n for _, n in figures})
-    print("path " + "".join(f"{f'{n} stream(s) Mbit/s':>22}" for n in counts) + "   ratio N/1 (median)")
-    for path in PATHS:
-        medians = {n: statistics.median(figures[(path, n)]) for n in counts if figures[(path, n)]}
-        ratios = "  ".join(f"{n}: {medians[n] / medians[1]:.2f}" for n in counts if n > 1 and n in medians)
-        cells = "".join(f"{medians.get(n, float('nan')):>22.0f}" for n in counts)
-        print(f"{path:>4} {cells}   {ratios}  (n = {len(figures[(path, 1)])} single, {args.repeats} per N)")
+                    figures[(case["tool"], case["path"], case["streams"])].append(case["throughput_mbps"])
+    counts = [1, *args.streams]
+    print("tool        path" + "".join(f"{f'{n} stream(s) Mbit/s':>22}" for n in counts) + "   ratio N/1 (medians)")
+    for tool in TOOLS:
+        for path in PATHS:
+            medians = {n: statistics.median(v) for n in counts if (v := figures[(tool, path, n)])}
+            ratios = "  ".join(f"{n}: {medians[n] / medians[1]:.2f}" for n in counts[1:] if {1, n} <= set(medians))
+            cells = "".join(f"{medians.get(n, float('nan')):>22.0f}" for n in counts)
+            print(f"{tool:<11} {path:>4}{cells}   {ratios}")
+            for n in counts:
+                print(f"{'':16}{n} stream(s): " + " ".join(f"{v:.0f}" for v in figures[(tool, path, n)]))
 
 
 if __name__ == "__main__":
