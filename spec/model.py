@@ -49,8 +49,8 @@ NETPERF_TESTS: dict[Tool, str] = {
     "udp_stream": "UDP_STREAM",
 }
 # Parallel iperf3 streams of the extra headline cases (see NetperfSuite); 1 runs none. Chosen
-# from the lab's unshaped paths with 1, 4 and 8 streams (bench/streams/RESULTS.md): one stream
-# already fills them, more streams did not raise the figure.
+# from the lab's unshaped paths with 1, 4 and 8 streams (bench/streams/RESULTS.md): one TCP
+# stream already fills them (UDP gains from more: a stack asks for them).
 DEFAULT_STREAMS = 1
 RR_TOOLS: frozenset[Tool] = frozenset({"tcp_rr", "tcp_crr", "udp_rr"})
 # Deprecated: the names netperf's two tools had before they took netperf's test names. Stacks,
