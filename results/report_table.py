@@ -54,46 +54,49 @@ def results_table(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
-# The tools beyond the seed's, in a second table when the run has any of them.
-_MORE_COLUMNS: tuple[tuple[str, int], ...] = (
-    ("path", 34),
-    ("TCP parallel Mbit/s", 20),
-    ("CRR conn/s (p50 us)", 20),
-    ("UDP_RR tr/s (p50 us)", 21),
-    ("UDP_STREAM Mbit/s (loss)", 25),
-)
+# The tools beyond the seed's, in a second table when the run has any of them: iperf3 with
+# parallel streams (its N in the header), netperf TCP_CRR, UDP_RR and UDP_STREAM.
+_MORE_TOOLS = ("tcp_crr", "udp_rr", "udp_stream")
 
 
 def _more_table(results: Results) -> list[str]:
-    parallel = [c for c in results.cases if c.streams > 1 and c.tool == "iperf3_tcp"]
-    if not parallel and not any(c.tool in ("tcp_crr", "udp_rr", "udp_stream") for c in results.cases):
+    streams = max((c.streams for c in results.cases), default=1)
+    if streams == 1 and not any(c.tool in _MORE_TOOLS for c in results.cases):
         return []
-    streams = max((c.streams for c in parallel), default=1)
+    columns = (
+        ("path", 34),
+        (f"TCP x{streams} Mbit/s", 14),
+        (f"UDP x{streams} Mbit/s (loss)", 24),
+        ("CRR conn/s (p50 us)", 20),
+        ("UDP_RR tr/s (p50 us)", 21),
+        ("UDP_STREAM Mbit/s (loss)", 25),
+    )
 
     def rate(c: CaseResult) -> str:
         p50 = c.latency_us.p50 if c.latency_us else None
         return f"{_number(c.transactions_per_s)} ({_number(p50)})"
 
-    lines = ["", _line([name for name, _ in _MORE_COLUMNS], _MORE_COLUMNS)]
-    lines.append(_line(["-" * width for _, width in _MORE_COLUMNS], _MORE_COLUMNS))
+    def parallel(tool: Tool, path: NetPath, show: Callable[[CaseResult], str]) -> str:
+        return _cell(results, tool, path, show, streams) if streams > 1 else "-"
+
+    lines = ["", _line([name for name, _ in columns], columns), _line(["-" * width for _, width in columns], columns)]
     for path in NetPath:
         if not any(c.path == path for c in results.cases):
             continue
-        tcp = results.cases_of("iperf3_tcp", path, streams) if parallel else []
-        ok = [c for c in tcp if c.ok]
         cells = [
             f"{int(path)} {PATH_LABELS[path]}",
-            "-" if not tcp else "FAIL" if not ok else f"{_number(ok[-1].throughput_mbps)} (x{streams})",
+            parallel("iperf3_tcp", path, lambda c: _number(c.throughput_mbps)),
+            parallel("iperf3_udp", path, lambda c: _number(c.throughput_mbps) + _loss(c)),
             _cell(results, "tcp_crr", path, rate),
             _cell(results, "udp_rr", path, rate),
             _cell(results, "udp_stream", path, lambda c: _number(c.throughput_mbps) + _loss(c)),
         ]
-        lines.append(_line(cells, _MORE_COLUMNS))
+        lines.append(_line(cells, columns))
     return lines
 
 
-def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResult], str]) -> str:
-    cases = results.cases_of(tool, path)
+def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResult], str], streams: int = 1) -> str:
+    cases = results.cases_of(tool, path, streams)
     if not cases:
         return "-"
     ok = [c for c in cases if c.ok]

@@ -165,10 +165,13 @@ def test_json_and_table_carry_the_new_tools(results: Results) -> None:
     tools = {c["tool"] for c in data["cases"]}
     assert {"tcp_crr", "udp_rr", "udp_stream"} <= tools
     table = results_table(results)
-    assert "CRR conn/s (p50 us)" in table and "UDP_STREAM Mbit/s (loss)" in table
+    assert "CRR conn/s (p50 us)" in table and "UDP_STREAM Mbit/s (loss)" in table and "TCP x4 Mbit/s" in table
     crr = _case(results, "p1-tcp-crr")
-    row = next(line for line in table.splitlines() if line.startswith("1 Same VM using Pod IP") and "(x4)" in line)
-    assert f"{crr.transactions_per_s:.0f} ({crr.latency_us.p50:.0f})" in row
+    parallel = _case(results, "p1-iperf3-tcp-mss1376-streams4")
+    row = table.split("CRR conn/s")[1].splitlines()[2]  # after the header and its rule: path 1
+    assert row.startswith("1 Same VM using Pod IP")
+    assert f" {parallel.throughput_mbps:.0f} " in row
+    assert f"{crr.transactions_per_s:.0f} ({crr.latency_us.p50:.0f})" in row  # type: ignore[union-attr]
 
 
 def test_old_tool_names_in_saved_points_still_load() -> None:
