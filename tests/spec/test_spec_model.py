@@ -169,8 +169,12 @@ def test_streams_are_bounded() -> None:
 
 
 def test_old_tool_names_still_load_with_a_warning() -> None:
-    with pytest.warns(FutureWarning, match="'netperf_rr' is deprecated: use 'tcp_rr'"):
+    with pytest.warns(FutureWarning) as caught:
         suite = NetperfSuite(tools=["iperf3_tcp", "netperf_rr", "netperf_stream"])
+    assert [str(w.message) for w in caught] == [
+        "tool 'netperf_rr' is deprecated: use 'tcp_rr'",
+        "tool 'netperf_stream' is deprecated: use 'tcp_stream'",
+    ]
     assert suite.tools == ["iperf3_tcp", "tcp_rr", "tcp_stream"]
     with pytest.raises(ValidationError, match="tools"):
         NetperfSuite(tools=["tcp_crrr"])
