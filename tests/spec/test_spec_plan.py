@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from spec.load import load_stack
 from spec.model import NetPath, Stack
-from spec.plan import Case, build_plan
+from spec.plan import CRR_TAIL_S, Case, build_plan
 from spec.profiles import quick
 
 
@@ -112,3 +112,11 @@ def test_streams_add_one_parallel_case_at_the_last_point_and_keep_the_sweeps_sin
     assert all(c.steady is not None for c in single if c.tool == "iperf3_tcp")
     assert len({c.point for c in cases}) == len(cases)  # streams tell the points apart
     assert not [c for c in _suite_plan(tools=["iperf3_tcp"], paths=[1], streams=1) if c.streams > 1]
+
+
+def test_tcp_crr_cases_count_netperfs_tail_in_the_plans_time() -> None:
+    """netperf 2.7's TCP_CRR returns about 4 s after its -l (timed here: `time netperf -t TCP_CRR -l 1` took 5 s)."""
+    cases = _suite_plan(tools=["tcp_rr", "tcp_crr"], paths=[1], duration_s=3)
+    rr, crr = cases
+    assert (rr.planned_s, crr.planned_s) == (3, 3 + CRR_TAIL_S)
+    assert crr.time_limit_s > crr.planned_s
