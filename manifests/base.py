@@ -109,7 +109,8 @@ def tmp_volume() -> tuple[Obj, Obj]:
 
 
 def server_ports(plan: Plan) -> list[Obj]:
-    """Ports a server serves: iperf3 over TCP and UDP, netperf's control and fixed data port (TCP)."""
+    """Ports a server serves: iperf3 over TCP and UDP, netperf's control and fixed data port
+    (TCP, and UDP too for netperf's UDP_RR and UDP_STREAM)."""
     seen: dict[tuple[int, str], str] = {}
     for case in plan.cases:
         if case.tool.startswith("iperf3"):
@@ -119,6 +120,8 @@ def server_ports(plan: Plan) -> list[Obj]:
             seen[(case.port, "TCP")] = "netperf-ctl"
             if case.data_port is not None:
                 seen[(case.data_port, "TCP")] = "netperf-data"
+                if case.tool.startswith("udp_"):
+                    seen[(case.data_port, "UDP")] = "netperf-udp"
     return [{"name": name, "port": port, "protocol": proto} for (port, proto), name in sorted(seen.items())]
 
 

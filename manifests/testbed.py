@@ -119,6 +119,8 @@ def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
         container_ports = [{"name": "netperf-ctl", "containerPort": ports["netperf-ctl"], "protocol": "TCP"}]
         if "netperf-data" in ports:
             container_ports.append({"name": "netperf-data", "containerPort": ports["netperf-data"], "protocol": "TCP"})
+        if "netperf-udp" in ports:
+            container_ports.append({"name": "netperf-udp", "containerPort": ports["netperf-udp"], "protocol": "UDP"})
         containers.append(
             {
                 "name": "netserver",

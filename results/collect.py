@@ -16,20 +16,21 @@ from typing import Any, Literal
 from results.detect import parse_output
 from results.e2sar import e2sar_result
 from results.errors import UnknownOutputError
-from results.figures import Figures
+from results.figures import Figures, StreamFigure
 from results.index import IndexLine, parse_index
 from results.model import CaseResult, Results
 from results.points import summarize_points
-from results.ss import parse_ss_mss
+from results.ss import parse_ss_mss, parse_ss_mss_by_port
+from spec.model import NETPERF_TESTS
 from spec.plan import Case, Plan
 
 TIMEOUT_EXIT = 124  # coreutils timeout's status for a command it had to stop
 _INDEX_NAME = re.compile(r"^index.*\.tsv$")
+# What output each tool must leave: iperf3's protocol, or netperf's test of the same name.
 _EXPECTED: dict[str, tuple[str, str]] = {
     "iperf3_tcp": ("iperf3", "tcp"),
     "iperf3_udp": ("iperf3", "udp"),
-    "netperf_stream": ("netperf", "stream"),
-    "netperf_rr": ("netperf", "rr"),
+    **{tool: ("netperf", tool) for tool in NETPERF_TESTS},
 }
 
 
@@ -77,6 +78,7 @@ def case_result(case: Case, line: IndexLine | None, logs: Mapping[str, str]) -> 
         "address": case.target.address,
         "mss_requested": case.mss,
         "udp_length": case.udp_length,
+        "streams": case.streams,
         "log": case.log_name,
         "repeat": case.repeat,
     }
@@ -101,10 +103,22 @@ def case_result(case: Case, line: IndexLine | None, logs: Mapping[str, str]) -> 
         lost_packets=figures.lost_packets,
         transactions_per_s=figures.transactions_per_s,
         latency_us=figures.latency_us,
+        per_stream=_with_mss(figures, snapshot),
         note=figures.note,
         duration_s=figures.duration_s,
         stopped=figures.stopped,
         **fields,
+    )
+
+
+def _with_mss(figures: Figures, snapshot: str | None) -> tuple[StreamFigure, ...] | None:
+    """Parallel streams with each one's actual MSS, from the `ss` snapshot by local port."""
+    if figures.per_stream is None or snapshot is None:
+        return figures.per_stream
+    by_port = parse_ss_mss_by_port(snapshot)
+    return tuple(
+        s.model_copy(update={"mss_actual": by_port.get(s.local_port) if s.local_port is not None else None})
+        for s in figures.per_stream
     )
 
 

@@ -12,7 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 ToolName = Literal["iperf3", "netperf"]
-TestKind = Literal["tcp", "udp", "stream", "rr"]
+# iperf3's protocol, or netperf's test by the meshperf tool that runs it (TCP_CRR -> tcp_crr).
+TestKind = Literal["tcp", "udp", "tcp_stream", "tcp_rr", "tcp_crr", "udp_rr", "udp_stream"]
+RR_TESTS: frozenset[TestKind] = frozenset({"tcp_rr", "tcp_crr", "udp_rr"})
 
 
 class Latency(BaseModel):
@@ -26,6 +28,17 @@ class Latency(BaseModel):
     mean: float | None = None
     min: float | None = None
     max: float | None = None
+
+
+class StreamFigure(BaseModel):
+    """One of iperf3's parallel streams (-P): what the receiver got of it, and its socket's MSS."""
+
+    model_config = ConfigDict(frozen=True)
+
+    socket: int
+    throughput_mbps: float
+    local_port: int | None = None
+    mss_actual: int | None = None  # from the runner's `ss -tni` snapshot, matched by local port
 
 
 class Figures(BaseModel):
@@ -47,6 +60,7 @@ class Figures(BaseModel):
     jitter_ms: float | None = None
     transactions_per_s: float | None = None
     latency_us: Latency | None = None
+    per_stream: tuple[StreamFigure, ...] | None = None  # iperf3 with -P N > 1: each stream's figure
     note: str | None = None
     # A steady-state case: the seconds its figure covers and what ended it.
     duration_s: float | None = None

@@ -7,9 +7,11 @@ one the watcher judged), the same whether the watcher stopped it or it ran to ma
 
 `error` is read before any figure: iperf3 exits 0 with `"error": "the server has
 terminated"` and partial intervals when its server dies mid-test. TCP throughput is what
-the receiver got (`end.sum_received`). UDP figures are the receiver's: `end.sum_received`
-where it exists (3.12); 3.1 writes only `end.sum`, whose rate is the sender's, so the
-received rate is derived from it and the receiver's loss, and a note says so.
+the receiver got (`end.sum_received`), and with parallel streams (-P) each stream's
+(`end.streams[].receiver`; for UDP the stream's rate less its lost datagrams). UDP
+figures are the receiver's: `end.sum_received` where it exists (3.12); 3.1 writes only
+`end.sum`, whose rate is the sender's, so the received rate is derived from it and the
+receiver's loss, and a note says so.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from results.errors import UnknownOutputError
-from results.figures import Figures, TestKind, failed
+from results.figures import Figures, StreamFigure, TestKind, failed
 
 IPERF3_KEYS = frozenset({"start", "intervals", "end", "error"})
 
@@ -51,7 +53,7 @@ def iperf3_figures(doc: Mapping[str, Any]) -> Figures:
         return failed("iperf3", f"iperf3: {error}", test)
     end = _dict(doc.get("end"))
     if test == "udp":
-        return _udp(end)
+        return _udp(doc, end)
     if test == "tcp":
         return _tcp(doc, end)
     return failed("iperf3", "iperf3 JSON without a TCP or UDP summary in 'end'")
@@ -74,10 +76,11 @@ def _tcp(doc: Mapping[str, Any], end: Mapping[str, Any]) -> Figures:
         cpu_host_percent=host,
         cpu_remote_percent=remote,
         mss_requested=None if mss is None else int(mss),
+        per_stream=_per_stream(doc, end, "receiver"),
     )
 
 
-def _udp(end: Mapping[str, Any]) -> Figures:
+def _udp(doc: Mapping[str, Any], end: Mapping[str, Any]) -> Figures:
     figures_from = _dict(end.get("sum_received"))
     bps = _number(figures_from, "bits_per_second")
     note = None
@@ -101,8 +104,35 @@ def _udp(end: Mapping[str, Any]) -> Figures:
         jitter_ms=_number(figures_from, "jitter_ms"),
         cpu_host_percent=host,
         cpu_remote_percent=remote,
+        per_stream=_per_stream(doc, end, "udp"),
         note=note,
     )
+
+
+def _per_stream(doc: Mapping[str, Any], end: Mapping[str, Any], side: str) -> tuple[StreamFigure, ...] | None:
+    """Each stream's received Mbit/s when there are several (TCP: `receiver`; UDP: `udp`, whose
+    rate is the sender's, times the share of its datagrams that arrived); None for one stream."""
+    streams = [_dict(_dict(s).get(side)) for s in doc_list(end.get("streams"))]
+    if len(streams) < 2:
+        return None
+    connected = map(_dict, doc_list(_dict(doc.get("start")).get("connected")))
+    ports = {c.get("socket"): c.get("local_port") for c in connected}
+    figures: list[StreamFigure] = []
+    for stream in streams:
+        bps, socket = _number(stream, "bits_per_second"), stream.get("socket")
+        if bps is None or not isinstance(socket, int):
+            return None
+        packets, lost = _number(stream, "packets"), _number(stream, "lost_packets")
+        if side == "udp" and packets and lost is not None:
+            bps *= (packets - lost) / packets
+        port = ports.get(socket)
+        local_port = port if isinstance(port, int) else None
+        figures.append(StreamFigure(socket=socket, throughput_mbps=bps / 1e6, local_port=local_port))
+    return tuple(figures)
+
+
+def doc_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _test_kind(doc: Mapping[str, Any]) -> TestKind | None:

@@ -13,9 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from results.e2sar import E2sarResult
-from results.figures import Latency
+from results.figures import Latency, StreamFigure
 from results.seed import EXTRA_ROWS, SEED_ROWS, SeedRow
-from spec.model import NetPath, Tool
+from spec.model import RR_TOOLS, NetPath, Tool, ToolName
 from spec.plan import PATH_LABELS
 
 
@@ -26,7 +26,7 @@ class CaseResult(BaseModel):
 
     case_id: str
     path: NetPath
-    tool: Tool
+    tool: ToolName
     client: str
     target: str
     address: Literal["pod", "vip"]
@@ -48,6 +48,8 @@ class CaseResult(BaseModel):
     lost_packets: int | None = None
     transactions_per_s: float | None = None
     latency_us: Latency | None = None
+    streams: int = 1  # iperf3's parallel streams (-P); the seed's figures are single-stream
+    per_stream: tuple[StreamFigure, ...] | None = None
     log: str
     note: str | None = None
     repeat: int = 1
@@ -61,10 +63,11 @@ class CaseResult(BaseModel):
 
 
 class PointSummary(BaseModel):
-    """One point (path, tool, MSS or UDP length) over its repeats: the figure and its spread.
+    """One point (path, tool, MSS or UDP length, streams) over its repeats: the figure and its spread.
 
     `metric` is the figure summarised (Mbit/s for throughput tools, transactions/s for
-    netperf TCP_RR). `median` is the figure the seed CSV shows; `ci95_low`/`ci95_high` is
+    netperf's request/response tests TCP_RR, TCP_CRR and UDP_RR). `median` is the figure
+    the seed CSV shows; `ci95_low`/`ci95_high` is
     the 95 % confidence interval of the mean (Student's t, `results.stats`), None when
     fewer than two repeats succeeded. `values` are the successful repeats' figures in
     repeat order; `n` counts them, `n_failed` the repeats without a figure.
@@ -73,9 +76,10 @@ class PointSummary(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     path: NetPath
-    tool: Tool
+    tool: ToolName
     mss: int | None = None
     udp_length: int | None = None
+    streams: int = 1
     metric: Literal["throughput_mbps", "transactions_per_s"]
     n: int
     n_failed: int = 0
@@ -92,8 +96,9 @@ class PointSummary(BaseModel):
 
     @property
     def key(self) -> str:
-        """`p<path>-<tool>[-mss<m>|-len<l>]`: how reports and comparisons name the point."""
+        """`p<path>-<tool>[-mss<m>|-len<l>][-streams<n>]`: how reports and comparisons name the point."""
         tail = f"-mss{self.mss}" if self.mss is not None else f"-len{self.udp_length}" if self.udp_length else ""
+        tail += f"-streams{self.streams}" if self.streams > 1 else ""
         return f"p{int(self.path)}-{self.tool}{tail}"
 
 
@@ -111,18 +116,27 @@ class Results(BaseModel):
     # Whether NetworkPolicies selected the E2SAR pods (`suites.e2sar.network_policies`) while they ran.
     e2sar_network_policies: Literal["exempt", "enforced"] | None = None
 
-    def point(self, tool: Tool, path: NetPath, mss: int | None = None) -> PointSummary | None:
-        return next((p for p in self.points if p.tool == tool and p.path == path and p.mss == mss), None)
+    def point(self, tool: Tool, path: NetPath, mss: int | None = None, streams: int = 1) -> PointSummary | None:
+        return next(
+            (p for p in self.points if p.tool == tool and p.path == path and p.mss == mss and p.streams == streams),
+            None,
+        )
 
-    def cases_of(self, tool: Tool, path: NetPath) -> list[CaseResult]:
-        return [c for c in self.cases if c.tool == tool and c.path == path]
+    def cases_of(self, tool: Tool, path: NetPath, streams: int | None = 1) -> list[CaseResult]:
+        """A tool's cases on a path: single-stream ones (the seed's), those of `streams`, or all (None)."""
+        return [c for c in self.cases if c.tool == tool and c.path == path and streams in (None, c.streams)]
 
-    def best_mbps(self, tool: Tool, path: NetPath) -> float | None:
-        """The highest throughput among the cases of a tool on a path that succeeded."""
-        medians = [p.median for p in self.points if p.tool == tool and p.path == path and p.median is not None]
-        if medians and tool != "netperf_rr":  # repeats: the best point's median
+    def best_mbps(self, tool: Tool, path: NetPath, streams: int = 1) -> float | None:
+        """The highest throughput among the cases of a tool on a path that succeeded (single-stream: the seed's)."""
+        medians = [
+            p.median
+            for p in self.points
+            if p.tool == tool and p.path == path and p.streams == streams and p.median is not None
+        ]
+        if medians and tool not in RR_TOOLS:  # repeats: the best point's median
             return max(medians)
-        values = [c.throughput_mbps for c in self.cases_of(tool, path) if c.ok and c.throughput_mbps is not None]
+        cases = self.cases_of(tool, path, streams)
+        values = [c.throughput_mbps for c in cases if c.ok and c.throughput_mbps is not None]
         return max(values) if values else None
 
     def throughput(self) -> dict[str, float | None]:
@@ -144,15 +158,16 @@ class Results(BaseModel):
             cases = self.cases_of("iperf3_tcp", row.path)
             points = sorted({*self.mss_points, *(c.mss_requested for c in cases if c.mss_requested is not None)})
             by_mss = {c.mss_requested: c.throughput_mbps for c in cases if c.ok}
-            by_mss.update({p.mss: p.median for p in self.points if p.tool == "iperf3_tcp" and p.path == row.path})
+            seed_points = [p for p in self.points if p.tool == "iperf3_tcp" and p.path == row.path and p.streams == 1]
+            by_mss.update({p.mss: p.median for p in seed_points})
             table[row.label] = {m: by_mss.get(m) for m in points}
         return table
 
-    def latency(self) -> dict[str, Latency | None]:
-        """netperf TCP_RR latency per path label, for the paths the plan measured it on."""
+    def latency(self, tool: Tool = "tcp_rr") -> dict[str, Latency | None]:
+        """netperf request/response latency (TCP_RR unless asked) per path label, where the plan measured it."""
         out: dict[str, Latency | None] = {}
         for path in NetPath:
-            cases = self.cases_of("netperf_rr", path)
+            cases = self.cases_of(tool, path)
             if cases:
                 ok = [c.latency_us for c in cases if c.ok and c.latency_us is not None]
                 out[PATH_LABELS[path]] = ok[-1] if ok else None

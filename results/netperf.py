@@ -1,5 +1,11 @@
 """netperf output -> Figures: classic tables, omni `-k KEY=value` and omni `-o` CSV.
 
+The test (TCP_STREAM, TCP_RR, TCP_CRR, UDP_RR, UDP_STREAM) is read from netperf's banner.
+Request/response tests give a transaction rate (for TCP_CRR: connections per second, each
+transaction being a new connection) and latency percentiles; UDP_STREAM's figures are the
+receiver's (THROUGHPUT is REMOTE_RECV_THROUGHPUT there), its loss the datagrams the
+receiver did not get (LOCAL_SEND_CALLS against REMOTE_RECV_CALLS).
+
 Any magnitude parses (a link under 100 Mbit/s is a figure, not a miss), in whatever unit
 THROUGHPUT_UNITS or the classic table's unit row names. A failed run (no netserver on the
 control port, a broken data connection) prints an error line instead of figures: that is
@@ -12,7 +18,7 @@ import csv
 import re
 
 from results.errors import UnknownOutputError
-from results.figures import Figures, Latency, TestKind, failed
+from results.figures import RR_TESTS, Figures, Latency, TestKind, failed
 
 _BANNER = re.compile(r"^(?:MIGRATED )?[A-Za-z0-9_/ ]+ TEST from ", re.MULTILINE)
 _KEYVAL = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$")
@@ -45,6 +51,10 @@ KNOWN_KEYS = frozenset(
         "STDDEV_LATENCY",
         "PROTOCOL",
         "DIRECTION",
+        "LOCAL_SEND_THROUGHPUT",
+        "REMOTE_RECV_THROUGHPUT",
+        "LOCAL_SEND_CALLS",
+        "REMOTE_RECV_CALLS",
     }
 )
 CSV_HEADERS: dict[str, str] = {
@@ -60,7 +70,19 @@ CSV_HEADERS: dict[str, str] = {
     "Maximum Latency Microseconds": "MAX_LATENCY",
     "Transaction Rate Tran/s": "TRANSACTION_RATE",
     "Stddev Latency Microseconds": "STDDEV_LATENCY",
+    "Remote Recv Throughput": "REMOTE_RECV_THROUGHPUT",
+    "Local Send Throughput": "LOCAL_SEND_THROUGHPUT",
+    "Local Send Calls": "LOCAL_SEND_CALLS",
+    "Remote Recv Calls": "REMOTE_RECV_CALLS",
 }
+# Banner words -> test, e.g. "MIGRATED TCP Connect/Request/Response TEST from ...".
+_BANNER_TESTS: tuple[tuple[str, TestKind], ...] = (
+    ("TCP CONNECT/REQUEST/RESPONSE", "tcp_crr"),
+    ("TCP REQUEST/RESPONSE", "tcp_rr"),
+    ("UDP REQUEST/RESPONSE", "udp_rr"),
+    ("TCP STREAM", "tcp_stream"),
+    ("UDP STREAM", "udp_stream"),
+)
 _LATENCY_KEYS = {
     "p50": "P50_LATENCY",
     "p90": "P90_LATENCY",
@@ -103,12 +125,13 @@ def parse_netperf(text: str) -> Figures:
 def _test_kind(text: str) -> TestKind | None:
     banner = _BANNER.search(text)
     if banner:
-        line = banner.group(0)
-        if "REQUEST/RESPONSE" in line or "_RR" in line:
-            return "rr"
-        if "STREAM" in line:
-            return "stream"
+        line = banner.group(0).upper()
+        return next((test for words, test in _BANNER_TESTS if f" {words} TEST" in f" {line}"), None)
     return None
+
+
+def _is_rr(test: TestKind | None) -> bool:
+    return test in RR_TESTS
 
 
 def _error_line(text: str, netperf_only: bool = False) -> str | None:
@@ -155,16 +178,18 @@ def _omni_figures(values: dict[str, str], test: TestKind | None) -> Figures | No
             mbps = _to_mbps(throughput, units)
             if mbps is None:
                 note = f"THROUGHPUT_UNITS {units!r} not understood"
-        elif test == "rr":
+        elif _is_rr(test):
             rate = rate if rate is not None else throughput
         else:
             mbps = throughput
             note = "no THROUGHPUT_UNITS: netperf's default 10^6bits/s assumed"
-    if test is None:
-        test = "rr" if rate is not None or any(v is not None for v in latency.values()) else "stream"
     if mbps is None and rate is None and all(v is None for v in latency.values()):
         return None
     has_latency = any(v is not None for v in latency.values())
+    sent, received = _float(values.get("LOCAL_SEND_CALLS")), _float(values.get("REMOTE_RECV_CALLS"))
+    loss = None
+    if test == "udp_stream" and sent and received is not None:
+        loss = {"loss_percent": max(0.0, (1 - received / sent) * 100), "lost_packets": max(0, int(sent - received))}
     return Figures(
         tool="netperf",
         test=test,
@@ -173,6 +198,7 @@ def _omni_figures(values: dict[str, str], test: TestKind | None) -> Figures | No
         transactions_per_s=rate,
         latency_us=Latency(**latency) if has_latency else None,
         note=note,
+        **(loss or {}),
     )
 
 
@@ -181,16 +207,21 @@ def _classic_figures(text: str, test: TestKind | None) -> Figures | None:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         unit = _UNIT.search(line)
-        if unit and test != "rr":
+        if unit and test == "udp_stream":  # the receiver's line: socket, elapsed, messages, throughput
+            fields = _last_numeric_row(lines[i + 1 :], 4)
+            if fields is None:
+                return None
+            return Figures(tool="netperf", test=test, ok=True, throughput_mbps=_to_mbps(fields[3], unit.group(0)))
+        if unit and not _is_rr(test):
             fields = _last_numeric_row(lines[i + 1 :], 5)
             if fields is None:
                 return None
-            return Figures(tool="netperf", test="stream", ok=True, throughput_mbps=_to_mbps(fields[4], unit.group(0)))
-        if re.search(r"\bper sec\b", line) and test != "stream":
+            return Figures(tool="netperf", test=test, ok=True, throughput_mbps=_to_mbps(fields[4], unit.group(0)))
+        if re.search(r"\bper sec\b", line) and test in (None, *RR_TESTS):
             fields = _last_numeric_row(lines[i + 1 :], 6)
             if fields is None:
                 return None
-            return Figures(tool="netperf", test="rr", ok=True, transactions_per_s=fields[5])
+            return Figures(tool="netperf", test=test, ok=True, transactions_per_s=fields[5])
     return None
 
 
@@ -215,10 +246,12 @@ def _to_mbps(value: float, units: str) -> float | None:
 
 
 def _missing_figure(figures: Figures) -> str | None:
-    if figures.test == "stream" and figures.throughput_mbps is None:
+    """The figure a test must give and did not (no banner, no test: any figure will do)."""
+    if _is_rr(figures.test):
+        if figures.transactions_per_s is None and figures.latency_us is None:
+            return "a transaction rate or latency"
+    elif figures.test is not None and figures.throughput_mbps is None:
         return "a throughput"
-    if figures.test == "rr" and figures.transactions_per_s is None and figures.latency_us is None:
-        return "a transaction rate or latency"
     return None
 
 

@@ -33,7 +33,7 @@ from results.figures import Latency
 from results.model import CaseResult, PointSummary, Results
 from results.seed import SEED_ROWS
 from results.stats import summarize
-from spec.model import NetPath, Tool
+from spec.model import RR_TOOLS, NetPath, Tool
 from spec.plan import PATH_LABELS
 
 DPI = 100
@@ -127,11 +127,11 @@ def tcp_points(results: Results, path: NetPath) -> list[Point]:
 
 
 def throughput_point(results: Results, tool: Tool, path: NetPath, x: float | None = None) -> Point:
-    """A tool's Mbit/s on a path (UDP, netperf TCP_STREAM): its best point summary, else the
-    median of its cases."""
+    """A tool's single-stream Mbit/s on a path (UDP, netperf TCP_STREAM): its best point summary,
+    else the median of its cases."""
     at = float(int(path)) if x is None else x
-    summaries = [s for s in results.points if s.tool == tool and s.path == path and s.median is not None]
-    if summaries and tool != "netperf_rr":
+    summaries = [s for s in results.points if (s.tool, s.path, s.streams) == (tool, path, 1) and s.median is not None]
+    if summaries and tool not in RR_TOOLS:
         return from_summary(at, max(summaries, key=lambda s: s.median or 0.0))
     return summarise(at, results.cases_of(tool, path), _mbps)
 
@@ -140,7 +140,7 @@ def latency_point(results: Results, path: NetPath, name: str, x: float | None = 
     """netperf TCP_RR latency percentile `name` (p50, p90, p99) on a path, in microseconds:
     the median over repeats (the point summaries hold transactions/s, not latency)."""
     at = float(int(path)) if x is None else x
-    return summarise(at, results.cases_of("netperf_rr", path), latency_value(name))
+    return summarise(at, results.cases_of("tcp_rr", path), latency_value(name))
 
 
 def latency_value(name: str) -> Callable[[CaseResult], float | None]:
@@ -201,7 +201,7 @@ def latency_figure(results: Results, log_y: bool | None = None) -> Figure:
     ax = fig.add_subplot()
     fig.suptitle("netperf TCP_RR latency per path", fontsize=14, fontweight="bold")
     ax.set_title(_run_words(results), fontsize=10, color="#555555")
-    paths = [p for p in NetPath if results.cases_of("netperf_rr", p)]
+    paths = [p for p in NetPath if results.cases_of("tcp_rr", p)]
     if not paths:
         _empty(ax, "no netperf TCP_RR cases in this run")
         return fig
@@ -223,7 +223,7 @@ def latency_figure(results: Results, log_y: bool | None = None) -> Figure:
     _y_scale(ax, values, log_y, "round-trip latency (microseconds)")
     for i, path in enumerate(paths):
         if latency_point(results, path, "p50").y is None:
-            failed = sum(1 for c in results.cases_of("netperf_rr", path) if not c.ok)
+            failed = sum(1 for c in results.cases_of("tcp_rr", path) if not c.ok)
             words, color = (
                 (f"failed\n({failed} case{'s' if failed != 1 else ''})", FAIL_COLOR)
                 if failed
@@ -281,7 +281,7 @@ def comparison_figure(baseline: Results, current: Results, log_y: bool | None = 
         current,
         [
             ("UDP", "iperf3_udp", lambda r, p: throughput_point(r, "iperf3_udp", p)),
-            ("netperf", "netperf_stream", lambda r, p: throughput_point(r, "netperf_stream", p)),
+            ("netperf", "tcp_stream", lambda r, p: throughput_point(r, "tcp_stream", p)),
         ],
         log_y,
         "throughput (Mbit/s)",
@@ -293,8 +293,8 @@ def comparison_figure(baseline: Results, current: Results, log_y: bool | None = 
         baseline,
         current,
         [
-            ("p50", "netperf_rr", lambda r, p: latency_point(r, p, "p50")),
-            ("p99", "netperf_rr", lambda r, p: latency_point(r, p, "p99")),
+            ("p50", "tcp_rr", lambda r, p: latency_point(r, p, "p50")),
+            ("p99", "tcp_rr", lambda r, p: latency_point(r, p, "p99")),
         ],
         log_y,
         "latency (microseconds)",

@@ -7,17 +7,17 @@ from collections.abc import Iterable
 
 from results.model import CaseResult, PointSummary
 from results.stats import summarize
-from spec.model import NetPath, Tool
+from spec.model import RR_TOOLS, NetPath, Tool
 
-PointKey = tuple[NetPath, Tool, int | None, int | None]
+PointKey = tuple[NetPath, Tool, int | None, int | None, int]
 
 
 def point_key(case: CaseResult) -> PointKey:
-    return case.path, case.tool, case.mss_requested, case.udp_length
+    return case.path, case.tool, case.mss_requested, case.udp_length, case.streams
 
 
 def point_key_of(point: PointSummary) -> PointKey:
-    return point.path, point.tool, point.mss, point.udp_length
+    return point.path, point.tool, point.mss, point.udp_length, point.streams
 
 
 def summarize_points(cases: Iterable[CaseResult]) -> tuple[PointSummary, ...]:
@@ -31,7 +31,7 @@ def summarize_points(cases: Iterable[CaseResult]) -> tuple[PointSummary, ...]:
 def point_summary(cases: list[CaseResult]) -> PointSummary:
     """The summary of one point's repeats (all of them the same point)."""
     first = cases[0]
-    metric = "transactions_per_s" if first.tool == "netperf_rr" else "throughput_mbps"
+    metric = "transactions_per_s" if first.tool in RR_TOOLS else "throughput_mbps"
     ordered = sorted(cases, key=lambda c: c.repeat)
     values = [v for c in ordered if c.ok and (v := getattr(c, metric)) is not None]
     durations = [c.duration_s for c in ordered if c.ok and c.duration_s is not None]
@@ -53,6 +53,7 @@ def point_summary(cases: list[CaseResult]) -> PointSummary:
         tool=first.tool,
         mss=first.mss_requested,
         udp_length=first.udp_length,
+        streams=first.streams,
         metric=metric,
         n=len(values),
         n_failed=len(cases) - len(values),

@@ -127,7 +127,7 @@ def _cell(text: str) -> str:
 
 
 def _latency_table(results: Results) -> str:
-    paths = [p for p in NetPath if results.cases_of("netperf_rr", p)]
+    paths = [p for p in NetPath if results.cases_of("tcp_rr", p)]
     if not paths:
         return '<p class="note">No netperf TCP_RR cases in this run.</p>'
     names = ("p50", "p90", "p99", "mean", "min", "max")
@@ -135,7 +135,7 @@ def _latency_table(results: Results) -> str:
     rows = []
     for path in paths:
         cells = [_number(latency_point(results, path, n).y, 1) for n in names]
-        rates = [c.transactions_per_s for c in results.cases_of("netperf_rr", path) if c.ok and c.transactions_per_s]
+        rates = [c.transactions_per_s for c in results.cases_of("tcp_rr", path) if c.ok and c.transactions_per_s]
         rate = sorted(rates)[len(rates) // 2] if rates else None
         rows.append(f'<tr><td class="label">{escape(path_label(path))}</td>{"".join(cells)}{_number(rate, 0)}</tr>')
     note = '<p class="note">Median over repeats where a point was measured more than once.</p>'

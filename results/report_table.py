@@ -39,12 +39,13 @@ def results_table(results: Results) -> str:
                     f"{int(path)} {PATH_LABELS[path]}",
                     _throughput(results, "iperf3_tcp", path, 0, lambda c: f" ({c.mss_requested})"),
                     _throughput(results, "iperf3_udp", path, 0, _loss),
-                    _throughput(results, "netperf_stream", path, 2, lambda c: ""),
-                    _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
-                    _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
+                    _throughput(results, "tcp_stream", path, 2, lambda c: ""),
+                    _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
+                    _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
                 ]
             )
         )
+    lines += _more_table(results)
     if any(p.n > 1 for p in results.points):
         lines += ["", "+-: half the 95 % confidence interval of the mean over the repeats, in % of the mean"]
     if failures:
@@ -53,8 +54,49 @@ def results_table(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResult], str]) -> str:
-    cases = results.cases_of(tool, path)
+# The tools beyond the seed's, in a second table when the run has any of them: iperf3 with
+# parallel streams (its N in the header), netperf TCP_CRR, UDP_RR and UDP_STREAM.
+_MORE_TOOLS = ("tcp_crr", "udp_rr", "udp_stream")
+
+
+def _more_table(results: Results) -> list[str]:
+    streams = max((c.streams for c in results.cases), default=1)
+    if streams == 1 and not any(c.tool in _MORE_TOOLS for c in results.cases):
+        return []
+    columns = (
+        ("path", 34),
+        (f"TCP x{streams} Mbit/s", 14),
+        (f"UDP x{streams} Mbit/s (loss)", 24),
+        ("CRR conn/s (p50 us)", 20),
+        ("UDP_RR tr/s (p50 us)", 21),
+        ("UDP_STREAM Mbit/s (loss)", 25),
+    )
+
+    def rate(c: CaseResult) -> str:
+        p50 = c.latency_us.p50 if c.latency_us else None
+        return f"{_number(c.transactions_per_s)} ({_number(p50)})"
+
+    def parallel(tool: Tool, path: NetPath, show: Callable[[CaseResult], str]) -> str:
+        return _cell(results, tool, path, show, streams) if streams > 1 else "-"
+
+    lines = ["", _line([name for name, _ in columns], columns), _line(["-" * width for _, width in columns], columns)]
+    for path in NetPath:
+        if not any(c.path == path for c in results.cases):
+            continue
+        cells = [
+            f"{int(path)} {PATH_LABELS[path]}",
+            parallel("iperf3_tcp", path, lambda c: _number(c.throughput_mbps)),
+            parallel("iperf3_udp", path, lambda c: _number(c.throughput_mbps) + _loss(c)),
+            _cell(results, "tcp_crr", path, rate),
+            _cell(results, "udp_rr", path, rate),
+            _cell(results, "udp_stream", path, lambda c: _number(c.throughput_mbps) + _loss(c)),
+        ]
+        lines.append(_line(cells, columns))
+    return lines
+
+
+def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResult], str], streams: int = 1) -> str:
+    cases = results.cases_of(tool, path, streams)
     if not cases:
         return "-"
     ok = [c for c in cases if c.ok]
@@ -65,7 +107,7 @@ def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResul
 
 def _throughput(results: Results, tool: Tool, path: NetPath, decimals: int, label: Callable[[CaseResult], str]) -> str:
     """The best point's median, its spread when repeated, and the label of one of its cases."""
-    points = [p for p in results.points if p.tool == tool and p.path == path and p.median is not None]
+    points = [p for p in results.points if (p.tool, p.path, p.streams) == (tool, path, 1) and p.median is not None]
     if not points:
         return _cell(results, tool, path, lambda c: _number(c.throughput_mbps, decimals) + label(c))
     best = max(points, key=lambda p: p.median or 0.0)
@@ -87,8 +129,8 @@ def _number(value: float | None, decimals: int = 0) -> str:
     return "?" if value is None else f"{value:.{decimals}f}"
 
 
-def _line(cells: list[str]) -> str:
+def _line(cells: list[str], columns: tuple[tuple[str, int], ...] = _COLUMNS) -> str:
     first, *rest = cells
-    width0 = _COLUMNS[0][1]
-    right = "".join(f" {cell:>{width}}" for cell, (_, width) in zip(rest, _COLUMNS[1:], strict=True))
+    width0 = columns[0][1]
+    right = "".join(f" {cell:>{width}}" for cell, (_, width) in zip(rest, columns[1:], strict=True))
     return f"{first[:width0]:<{width0}}{right}".rstrip()

@@ -1,7 +1,9 @@
 """A long ("tidy") CSV: one row per case and metric, for spreadsheets and dataframes.
 
-Columns: case_id, path, path_label, tool, mss_requested, mss_actual, metric, value, unit.
-A case that succeeded has one row per figure it measured. A failed case has exactly one
+Columns: case_id, path, path_label, tool, mss_requested, mss_actual, udp_length, streams,
+metric, value, unit. A case that succeeded has one row per figure it measured; a case with
+parallel streams adds each stream's throughput and actual MSS (`stream<k>_throughput`,
+`stream<k>_mss_actual`, k from 1 in iperf3's order) beside the total. A failed case has exactly one
 row, metric `error`, its reason as the value and no unit: failures stay visible in the
 same file, and a reader that wants figures filters `metric != "error"`.
 """
@@ -13,7 +15,19 @@ import io
 
 from results.model import CaseResult, Results
 
-COLUMNS = ("case_id", "path", "path_label", "tool", "mss_requested", "mss_actual", "metric", "value", "unit")
+COLUMNS = (
+    "case_id",
+    "path",
+    "path_label",
+    "tool",
+    "mss_requested",
+    "mss_actual",
+    "udp_length",
+    "streams",
+    "metric",
+    "value",
+    "unit",
+)
 ERROR_METRIC = "error"
 
 
@@ -31,6 +45,8 @@ def tidy_csv(results: Results) -> str:
                     "tool": case.tool,
                     "mss_requested": _cell(case.mss_requested),
                     "mss_actual": _cell(case.mss_actual),
+                    "udp_length": _cell(case.udp_length),
+                    "streams": case.streams,
                     "metric": metric,
                     "value": value,
                     "unit": unit,
@@ -51,11 +67,15 @@ def case_metrics(case: CaseResult) -> list[tuple[str, str, str]]:
         ("jitter", case.jitter_ms, "ms"),
         ("cpu_host", case.cpu_host_percent, "%"),
         ("cpu_remote", case.cpu_remote_percent, "%"),
-        ("transaction_rate", case.transactions_per_s, "1/s"),
+        # TCP_CRR's transactions are connections: its rate is connections per second.
+        ("connection_rate" if case.tool == "tcp_crr" else "transaction_rate", case.transactions_per_s, "1/s"),
     ]
     if case.latency_us is not None:
         for name, value in case.latency_us.model_dump().items():
             candidates.append((f"latency_{name}", value, "us"))
+    for k, stream in enumerate(case.per_stream or (), start=1):
+        candidates += [(f"stream{k}_throughput", stream.throughput_mbps, "Mbit/s")]
+        candidates += [(f"stream{k}_mss_actual", stream.mss_actual, "bytes")]
     return [(metric, _cell(value), unit) for metric, value, unit in candidates if value is not None]
 
 

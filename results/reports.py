@@ -12,6 +12,7 @@ from results.report_html import HTML_REPORT, report_html
 from results.report_json import results_json
 from results.report_seed_csv import seed_csv
 from results.report_tidy_csv import tidy_csv
+from spec.model import RR_TOOLS
 
 REPORT_FILES = ("results.csv", "results-tidy.csv", "results.json")
 
@@ -42,13 +43,16 @@ def case_summary(case: CaseResult) -> str:
     """A case's headline figure, or its failure, in a few words."""
     if not case.ok:
         return f"FAILED {case.error}"
-    if case.tool == "netperf_rr":
+    if case.tool in RR_TOOLS:
         latency = case.latency_us
         p50 = f"p50 {latency.p50:.0f} us " if latency and latency.p50 is not None else ""
-        return f"{p50}{case.transactions_per_s or 0:.0f} trans/s"
+        unit = "conn/s" if case.tool == "tcp_crr" else "trans/s"
+        return f"{p50}{case.transactions_per_s or 0:.0f} {unit}"
     text = f"{case.throughput_mbps or 0:.1f} Mbit/s"
     if case.tool == "iperf3_tcp" and case.mss_actual is not None:
         text += f" (mss {case.mss_actual})"
-    if case.tool == "iperf3_udp" and case.loss_percent is not None:
+    if case.streams > 1:
+        text += f" ({case.streams} streams)"
+    if case.tool in ("iperf3_udp", "udp_stream") and case.loss_percent is not None:
         text += f" (loss {case.loss_percent:.2f}%)"
     return text

@@ -14,13 +14,13 @@ from pydantic import BaseModel, ConfigDict
 from spec.model import NetPath
 from spec.plan import PATH_LABELS
 
-SeedTool = Literal["iperf3_tcp", "iperf3_udp", "netperf_stream"]
+SeedTool = Literal["iperf3_tcp", "iperf3_udp", "tcp_stream"]
 LABEL_WIDTH = 45
 
 _TOOL_WORDS: dict[SeedTool, str] = {
     "iperf3_tcp": "iperf TCP.",
     "iperf3_udp": "iperf UDP.",
-    "netperf_stream": "netperf.",
+    "tcp_stream": "netperf.",
 }
 _P = NetPath
 _OTHER_ORDER = (_P.SAME_NODE_POD, _P.SAME_NODE_VIP, _P.REMOTE_NODE_POD, _P.REMOTE_NODE_VIP, _P.REMOTE_CLUSTER_POD)
@@ -46,7 +46,7 @@ class SeedRow(BaseModel):
 def _rows() -> tuple[SeedRow, ...]:
     order: list[tuple[SeedTool, NetPath]] = [("iperf3_tcp", p) for p in _TCP_ORDER]
     order += [("iperf3_udp", p) for p in _OTHER_ORDER]
-    order += [("netperf_stream", p) for p in _OTHER_ORDER]
+    order += [("tcp_stream", p) for p in _OTHER_ORDER]
     return tuple(SeedRow(number=n, tool=t, path=p) for n, (t, p) in enumerate(order, start=1))
 
 
@@ -54,5 +54,5 @@ SEED_ROWS: tuple[SeedRow, ...] = _rows()
 # Measured by the plan but absent from the seed's CSV: reported under unnumbered labels.
 EXTRA_ROWS: tuple[SeedRow, ...] = (
     SeedRow(number=None, tool="iperf3_udp", path=_P.HAIRPIN),
-    SeedRow(number=None, tool="netperf_stream", path=_P.HAIRPIN),
+    SeedRow(number=None, tool="tcp_stream", path=_P.HAIRPIN),
 )

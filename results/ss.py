@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 _MSS = re.compile(r"(?<![a-z_])mss:(\d+)")
+# The address line: Recv-Q, Send-Q, then the local address:port (IPv6 in brackets).
+_LOCAL_PORT = re.compile(r"^\d+\s+\d+\s+\S*:(\d+)\s")
 _COUNTERS = ("bytes_acked", "bytes_sent", "bytes_received")
 
 
@@ -25,6 +27,16 @@ def parse_ss_mss(text: str) -> int | None:
         if best is None or weight > best[0]:
             best = (weight, int(mss.group(1)))
     return None if best is None else best[1]
+
+
+def parse_ss_mss_by_port(text: str) -> dict[int, int]:
+    """Local port -> `mss:` of every socket in an `ss -tni` snapshot (parallel streams' sockets)."""
+    by_port: dict[int, int] = {}
+    for block in _socket_blocks(text):
+        mss, local = _MSS.search(block), _LOCAL_PORT.search(block)
+        if mss and local:
+            by_port[int(local.group(1))] = int(mss.group(1))
+    return by_port
 
 
 def _socket_blocks(text: str) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from spec.e2sar import ControlPlane, Version, rate_label
-from spec.model import PATH_ENDS, VIP_PATHS, NetPath, NetperfSuite, Stack, SteadyState, Tool
+from spec.model import NETPERF_TESTS, PATH_ENDS, VIP_PATHS, NetPath, NetperfSuite, Stack, SteadyState, Tool
 
 # The seed's labels for the paths, in the words of its CSV.
 PATH_LABELS: dict[NetPath, str] = {
@@ -24,13 +24,12 @@ PATH_LABELS: dict[NetPath, str] = {
     NetPath.REMOTE_CLUSTER_POD: "Remote Cluster using Pod IP",
 }
 
-# Raw output file extension per tool.
-EXTENSIONS: dict[Tool, str] = {
-    "iperf3_tcp": "json",
-    "iperf3_udp": "json",
-    "netperf_stream": "txt",
-    "netperf_rr": "txt",
-}
+# netperf 2.7 ends a TCP_CRR test about 4 s after the measured time (ELAPSED_TIME stays -l;
+# measured here between namespaces, with and without -P): the plan's times count it.
+CRR_TAIL_S = 4
+
+# Raw output file extension per tool: iperf3's -J JSON, netperf's text.
+EXTENSIONS: dict[Tool, str] = {"iperf3_tcp": "json", "iperf3_udp": "json", **{t: "txt" for t in NETPERF_TESTS}}
 
 
 class Target(BaseModel):
@@ -65,6 +64,7 @@ class Case(BaseModel):
     data_port: int | None = None
     repeat: int = 1
     steady: SteadyState | None = None
+    streams: int = 1  # iperf3's parallel streams (-P)
 
     @property
     def ext(self) -> str:
@@ -72,14 +72,16 @@ class Case(BaseModel):
         return "txt" if self.steady is not None else EXTENSIONS[self.tool]
 
     @property
-    def point(self) -> tuple[NetPath, Tool, int | None]:
-        """What repeats of one measurement share: path, tool, and MSS or UDP length."""
-        return self.path, self.tool, self.mss if self.mss is not None else self.udp_length
+    def point(self) -> tuple[NetPath, Tool, int | None, int]:
+        """What repeats of one measurement share: path, tool, MSS or UDP length, streams."""
+        return self.path, self.tool, self.mss if self.mss is not None else self.udp_length, self.streams
 
     @property
     def planned_s(self) -> float:
-        """The test's longest run: the fixed duration, or a steady-state case's max_s."""
-        return self.steady.max_s if self.steady is not None else self.duration_s + self.omit_s
+        """The test's longest run: the fixed duration (TCP_CRR's with its tail), or a steady-state case's max_s."""
+        if self.steady is not None:
+            return self.steady.max_s
+        return self.duration_s + self.omit_s + (CRR_TAIL_S if self.tool == "tcp_crr" else 0)
 
     @property
     def log_name(self) -> str:
@@ -225,22 +227,42 @@ def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
         "omit_s": suite.omit_s,
     }
     prefix = f"p{int(path)}-{tool.replace('_', '-')}"
+    # Parallel streams: one more case at the sweep's last point (see NetperfSuite).
+    parallel = [suite.streams] if suite.streams > 1 else []
     if tool == "iperf3_tcp":
-        steady = {"steady": suite.steady_state}
-        return [
-            Case(id=f"{prefix}-mss{m}", mss=m, port=suite.ports.iperf3, **common, **steady) for m in suite.mss_points()
-        ]
-    if tool == "iperf3_udp":
+        mss = suite.mss_points()
+        # Steady-state stopping watches one stream's text output; parallel cases keep JSON and duration_s.
         return [
             Case(
-                id=f"{prefix}-len{suite.udp_length}",
+                id=f"{prefix}-mss{m}{_streams_tag(n)}",
+                mss=m,
+                streams=n,
+                port=suite.ports.iperf3,
+                steady=suite.steady_state if n == 1 else None,
+                **common,
+            )
+            for m, n in [*((m, 1) for m in mss), *((max(mss), n) for n in parallel)]
+        ]
+    if tool == "iperf3_udp":
+        lengths = suite.udp_length_points()
+        return [
+            Case(
+                id=f"{prefix}-len{length}{_streams_tag(n)}",
                 udp_bandwidth=suite.udp_bandwidth,
-                udp_length=suite.udp_length,
+                udp_length=length,
+                streams=n,
                 port=suite.ports.iperf3,
                 **common,
             )
+            for length, n in [*((length, 1) for length in lengths), *((max(lengths), n) for n in parallel)]
         ]
-    return [Case(id=prefix, port=suite.ports.netperf_control, data_port=suite.ports.netperf_data, **common)]
+    # netperf UDP_STREAM sends datagrams of the largest UDP length (-m); the other tests their defaults.
+    length = {"udp_length": max(suite.udp_length_points())} if tool == "udp_stream" else {}
+    return [Case(id=prefix, port=suite.ports.netperf_control, data_port=suite.ports.netperf_data, **common, **length)]
+
+
+def _streams_tag(streams: int) -> str:
+    return f"-streams{streams}" if streams > 1 else ""
 
 
 def _repeat(case: Case, k: int) -> Case:

@@ -12,11 +12,13 @@ QUICK_E2SAR_SLACK_S = 2
 
 
 def quick(stack: Stack) -> Stack:
-    """Few MSS points (the sweep's ends) and 1 s cases: the whole matrix in about a minute (E2SAR: one rate)."""
+    """Few MSS and UDP-length points (the sweeps' ends) and 1 s cases: the whole matrix in about a
+    minute (E2SAR: one rate)."""
     suite = stack.suites.netperf
-    points = suite.mss_points()
-    mss = sorted({points[0], points[-1]})
-    netperf = suite.model_copy(update={"mss": mss, "duration_s": QUICK_DURATION_S, "omit_s": 0})
+    points, lengths = suite.mss_points(), suite.udp_length_points()
+    mss, udp_length = sorted({points[0], points[-1]}), sorted({lengths[0], lengths[-1]})
+    update = {"mss": mss, "udp_length": udp_length, "duration_s": QUICK_DURATION_S, "omit_s": 0}
+    netperf = suite.model_copy(update=update)
     if (steady := suite.steady_state) is not None:  # steady-state cases: cut at the first window they can judge
         quick_max = min(steady.max_s, math.ceil(max(steady.min_s, steady.omit_s + steady.window_s)) + 1)
         netperf = netperf.model_copy(update={"steady_state": steady.model_copy(update={"max_s": quick_max})})

@@ -18,12 +18,24 @@ from __future__ import annotations
 
 import shlex
 
+from spec.model import NETPERF_TESTS, RR_TOOLS, Tool
 from spec.plan import E2SAR_RECEIVER_VAR, Case, E2sarCase
 
 INDEX_NAME = "index.tsv"
 ATTEMPTS = 3
 RETRY_PAUSE_S = 1
 LOGDIR_VAR = "MESHPERF_LOGDIR"
+
+# netperf's omni output selectors (-k) per tool: the request/response tests' latency
+# percentiles and rate; UDP_STREAM's receiver figures beside the sender's, whose calls
+# (datagrams) give the loss.
+_RR_KEYS = "MIN_LATENCY,MEAN_LATENCY,P50_LATENCY,P90_LATENCY,P99_LATENCY,MAX_LATENCY,TRANSACTION_RATE"
+NETPERF_KEYS: dict[Tool, str] = {
+    "tcp_stream": "THROUGHPUT,THROUGHPUT_UNITS,LOCAL_SEND_SIZE,ELAPSED_TIME",
+    **{tool: _RR_KEYS for tool in RR_TOOLS},
+    "udp_stream": "THROUGHPUT,THROUGHPUT_UNITS,LOCAL_SEND_THROUGHPUT,REMOTE_RECV_THROUGHPUT,LOCAL_SEND_SIZE,"
+    "LOCAL_SEND_CALLS,REMOTE_RECV_CALLS,ELAPSED_TIME",
+}
 
 _PRELUDE = """\
 set -u
@@ -115,32 +127,20 @@ def case_command(case: Case) -> list[str]:
         cmd = ["iperf3", "-c", host, "-p", str(case.port), "-J", "-t", str(case.duration_s)]
         if case.omit_s:
             cmd += ["-O", str(case.omit_s)]
+        if case.streams > 1:
+            cmd += ["-P", str(case.streams)]
         if case.tool == "iperf3_tcp":
             return [*cmd, "-M", str(case.mss)]
         return [*cmd, "-u", "-b", str(case.udp_bandwidth), "-l", str(case.udp_length)]
-    test, keys = (
-        ("TCP_STREAM", "THROUGHPUT,THROUGHPUT_UNITS,LOCAL_SEND_SIZE,ELAPSED_TIME")
-        if case.tool == "netperf_stream"
-        else ("TCP_RR", "MIN_LATENCY,MEAN_LATENCY,P50_LATENCY,P90_LATENCY,P99_LATENCY,MAX_LATENCY,TRANSACTION_RATE")
-    )
     # A fixed data port (-P ,PORT) is what lets netperf work through a ClusterIP.
-    return [
-        "netperf",
-        "-H",
-        host,
-        "-p",
-        str(case.port),
-        "-t",
-        test,
-        "-l",
-        str(case.duration_s),
-        "-4",
-        "--",
-        "-P",
-        f",{case.data_port}",
-        "-k",
-        keys,
-    ]
+    test = NETPERF_TESTS[case.tool]
+    cmd = ["netperf", "-H", host, "-p", str(case.port), "-t", test, "-l", str(case.duration_s), "-4", "--"]
+    cmd += ["-P", f",{case.data_port}"]
+    if case.tool in ("udp_rr", "udp_stream"):
+        cmd += ["-R", "1"]  # netperf's UDP tests set SO_DONTROUTE unless told: routed paths need it
+    if case.tool == "udp_stream":
+        cmd += ["-m", str(case.udp_length)]
+    return [*cmd, "-k", NETPERF_KEYS[case.tool]]
 
 
 def _num(value: float) -> str:

@@ -68,7 +68,7 @@ def test_all_six_paths_with_every_tool(tmp_path: Path) -> None:
     assert len(cases) == 6 * 2 + 6 * 3
     for case in cases.values():
         assert case["ok"], f"{case['case_id']}: {case['error']}"
-        if case["tool"] == "netperf_rr":
+        if case["tool"] == "tcp_rr":
             assert case["transactions_per_s"] > 0
             assert 0 < case["latency_us"]["p50"] <= case["latency_us"]["p99"]
         else:

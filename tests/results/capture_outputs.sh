@@ -134,6 +134,24 @@ capture netperf-2.7-tcp-rr-classic txt netperf -H "$SRV_IP" -p 12865 -t TCP_RR -
 capture netperf-2.7-tcp-rr-keyval txt netperf -H "$SRV_IP" -p 12865 -t TCP_RR -l 2 -4 -- -P ,12866 -k "$RR_KEYS"
 capture netperf-2.7-tcp-rr-csv txt netperf -H "$SRV_IP" -p 12865 -t TCP_RR -l 2 -4 -- -P ,12866 -o "$RR_KEYS"
 
+# netperf TCP_CRR and UDP_RR (the runner's form: latency percentiles and rate), and UDP_STREAM
+# with the receiver's figures beside the sender's (-R 1: netperf's UDP tests do not route otherwise).
+capture netperf-2.7-tcp-crr-keyval txt netperf -H "$SRV_IP" -p 12865 -t TCP_CRR -l 2 -4 -- -P ,12866 -k "$RR_KEYS"
+capture netperf-2.7-udp-rr-keyval txt netperf -H "$SRV_IP" -p 12865 -t UDP_RR -l 2 -4 -- -P ,12866 -R 1 -k "$RR_KEYS"
+UDP_STREAM_KEYS=THROUGHPUT,THROUGHPUT_UNITS,LOCAL_SEND_THROUGHPUT,REMOTE_RECV_THROUGHPUT,LOCAL_SEND_SIZE
+UDP_STREAM_KEYS=$UDP_STREAM_KEYS,LOCAL_SEND_CALLS,REMOTE_RECV_CALLS,ELAPSED_TIME
+capture netperf-2.7-udp-stream-keyval txt netperf -H "$SRV_IP" -p 12865 -t UDP_STREAM -l 2 -4 \
+    -- -P ,12866 -R 1 -m 1422 -k "$UDP_STREAM_KEYS"
+capture netperf-2.7-udp-stream-classic txt netperf -H "$SRV_IP" -p 12865 -t UDP_STREAM -l 2 -4 -- -R 1 -m 1422
+
+# iperf3 parallel streams (-P 4): per-stream figures in end.streams, every data socket in ss.
+snapshot iperf3-3.12-tcp-mss1376-streams4 5201
+capture iperf3-3.12-tcp-mss1376-streams4 json iperf3 -c "$SRV_IP" -p 5201 -J -t 2 -P 4 -M 1376
+wait "$SNAP"
+capture iperf3-3.12-udp-unlimited-len1422-streams4 json iperf3 -c "$SRV_IP" -p 5201 -J -t 2 -P 4 -u -b 0 -l 1422
+# The UDP datagram-size sweep's smallest point.
+capture iperf3-3.12-udp-unlimited-len96 json iperf3 -c "$SRV_IP" -p 5201 -J -t 2 -u -b 0 -l 96
+
 # netperf failure: no netserver on the control port.
 capture netperf-2.7-no-netserver txt netperf -H "$SRV_IP" -p 12999 -t TCP_STREAM -l 2 -4 \
     -- -P ,12866 -k THROUGHPUT,THROUGHPUT_UNITS

@@ -25,8 +25,9 @@ def load_json(name: str) -> dict:
 
 
 def small_stack() -> Stack:
-    """Default clusters and workloads; paths 1, 2, 3 and 5 (4 and 6 not run); two MSS points."""
-    return Stack.model_validate({"suites": {"netperf": {"paths": [1, 2, 3, 5], "mss": [536, 1376], "duration_s": 2}}})
+    """Default clusters and workloads; paths 1, 2, 3 and 5 (4 and 6 not run); two MSS points, one UDP length."""
+    netperf = {"paths": [1, 2, 3, 5], "mss": [536, 1376], "udp_length": 1400, "duration_s": 2}
+    return Stack.model_validate({"suites": {"netperf": netperf}})
 
 
 def small_plan() -> Plan:
@@ -46,18 +47,18 @@ CASES: dict[str, tuple[str | None, int | None, dict[str, str]]] = {
     "p1-iperf3-tcp-mss536": (read("iperf3-3.12-tcp-mss536.json"), 0, {"ss": read("iperf3-3.12-tcp-mss536.ss")}),
     "p1-iperf3-tcp-mss1376": (read("iperf3-3.12-tcp-mss1376.json"), 0, {"ss": read("iperf3-3.12-tcp-mss1376.ss")}),
     "p1-iperf3-udp-len1400": (read("iperf3-3.12-udp-unlimited-len1400.json"), 0, {}),
-    "p1-netperf-stream": (read("netperf-2.7-tcp-stream-keyval.txt"), 0, {}),
-    "p1-netperf-rr": (read("netperf-2.7-tcp-rr-keyval.txt"), 0, {}),
+    "p1-tcp-stream": (read("netperf-2.7-tcp-stream-keyval.txt"), 0, {}),
+    "p1-tcp-rr": (read("netperf-2.7-tcp-rr-keyval.txt"), 0, {}),
     "p2-iperf3-tcp-mss536": (read("iperf3-3.1-handwritten-tcp-mss536.json"), 0, {}),
     "p2-iperf3-tcp-mss1376": (read("iperf3-3.12-server-terminated.json"), 0, {}),
     "p2-iperf3-udp-len1400": (read("iperf3-3.1-handwritten-udp-len1400.json"), 0, {}),
-    "p2-netperf-stream": (read("netperf-2.7-tcp-stream-keyval-kbits-tbf50mbit.txt"), 0, {}),
-    "p2-netperf-rr": (read("netperf-2.7-tcp-rr-csv.txt"), 0, {}),
+    "p2-tcp-stream": (read("netperf-2.7-tcp-stream-keyval-kbits-tbf50mbit.txt"), 0, {}),
+    "p2-tcp-rr": (read("netperf-2.7-tcp-rr-csv.txt"), 0, {}),
     "p3-iperf3-tcp-mss536": (read("iperf3-3.12-refused.json"), 1, {}),
     "p3-iperf3-tcp-mss1376": ("", 124, {}),
     "p3-iperf3-udp-len1400": (GARBAGE, 0, {}),
-    "p3-netperf-stream": (None, 0, {}),
-    "p3-netperf-rr": (read("netperf-2.7-tcp-rr-keyval.txt"), None, {}),
+    "p3-tcp-stream": (None, 0, {}),
+    "p3-tcp-rr": (read("netperf-2.7-tcp-rr-keyval.txt"), None, {}),
     "p5-iperf3-tcp-mss536": (read("netperf-2.7-tcp-stream-classic.txt"), 0, {}),
     "p5-iperf3-tcp-mss1376": (
         read("iperf3-3.12-tcp-mss1376-mtu1000.json"),
@@ -65,8 +66,8 @@ CASES: dict[str, tuple[str | None, int | None, dict[str, str]]] = {
         {"ss": read("iperf3-3.12-tcp-mss1376-mtu1000.ss")},
     ),
     "p5-iperf3-udp-len1400": (None, None, {}),
-    "p5-netperf-stream": (read("netperf-2.7-no-netserver.txt"), 255, {}),
-    "p5-netperf-rr": (read("netperf-2.7-tcp-rr-classic.txt"), 0, {}),
+    "p5-tcp-stream": (read("netperf-2.7-no-netserver.txt"), 255, {}),
+    "p5-tcp-rr": (read("netperf-2.7-tcp-rr-classic.txt"), 0, {}),
 }
 
 # Failed case id -> words its reason must hold (besides its log file's name).
@@ -75,11 +76,11 @@ EXPECTED_FAILURES: dict[str, tuple[str, ...]] = {
     "p3-iperf3-tcp-mss536": ("exit 1", "Connection refused"),
     "p3-iperf3-tcp-mss1376": ("timed out", "124", "empty output"),
     "p3-iperf3-udp-len1400": ("unreadable output",),
-    "p3-netperf-stream": ("no log",),
-    "p3-netperf-rr": ("no index line",),
+    "p3-tcp-stream": ("no log",),
+    "p3-tcp-rr": ("no index line",),
     "p5-iperf3-tcp-mss536": ("holds netperf",),
     "p5-iperf3-udp-len1400": ("not run",),
-    "p5-netperf-stream": ("exit 255", "establish control"),
+    "p5-tcp-stream": ("exit 255", "establish control"),
 }
 
 
@@ -100,7 +101,7 @@ def synthetic_folder() -> dict[str, str]:
             files[f"{case_id}.{ext}"] = text
         if code is not None:
             node_index = index[f"{client[int(case_id[1])]}/index.tsv"]
-            if case_id == "p1-netperf-stream":
+            if case_id == "p1-tcp-stream":
                 node_index.append(f"{case_id}\t2026-11-25T10:00:00Z\t2026-11-25T10:00:01Z\t1")
             node_index.append(f"{case_id}\t2026-11-25T10:00:02Z\t2026-11-25T10:00:04Z\t{code}")
     for name, lines in index.items():

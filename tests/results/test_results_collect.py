@@ -51,12 +51,12 @@ def test_ok_cases_carry_the_parsers_figures(results: Results) -> None:
     assert by_id["p5-iperf3-tcp-mss1376"].address == "vip"
     udp = by_id["p2-iperf3-udp-len1400"]
     assert udp.ok and udp.throughput_mbps == pytest.approx(109.2) and udp.loss_percent == 2.5 and udp.udp_length == 1400
-    rr = by_id["p1-netperf-rr"]
+    rr = by_id["p1-tcp-rr"]
     assert rr.latency_us == parse_netperf(read("netperf-2.7-tcp-rr-keyval.txt")).latency_us
 
 
 def test_last_index_line_of_a_case_counts(results: Results) -> None:
-    stream = next(c for c in results.cases if c.case_id == "p1-netperf-stream")
+    stream = next(c for c in results.cases if c.case_id == "p1-tcp-stream")
     assert stream.ok and stream.exit_code == 0
 
 
@@ -121,7 +121,7 @@ def test_empty_folder_means_every_case_not_run() -> None:
 
 def test_nonzero_exit_with_good_output_is_still_a_failure() -> None:
     plan = small_plan()
-    case = next(c for c in plan.cases if c.id == "p1-netperf-stream")
+    case = next(c for c in plan.cases if c.id == "p1-tcp-stream")
     files = {
         case.log_name: read("netperf-2.7-tcp-stream-keyval.txt"),
         f"{case.id}.err": "netperf: warning: something odd\n",

@@ -16,7 +16,7 @@ def _keyvals(name: str) -> dict[str, str]:
 def test_stream_classic_is_the_last_lines_fifth_field() -> None:
     text = read("netperf-2.7-tcp-stream-classic.txt")
     figures = parse_netperf(text)
-    assert figures.ok and figures.tool == "netperf" and figures.test == "stream"
+    assert figures.ok and figures.tool == "netperf" and figures.test == "tcp_stream"
     assert figures.throughput_mbps == float(text.strip().splitlines()[-1].split()[4])
     assert 100 < figures.throughput_mbps < 1_000_000
 
@@ -41,7 +41,7 @@ def test_stream_csv_output() -> None:
     text = read("netperf-2.7-tcp-stream-csv.txt")
     value = float(text.strip().splitlines()[-1].split(",")[0])
     figures = parse_netperf(text)
-    assert figures.ok and figures.test == "stream" and figures.throughput_mbps == pytest.approx(value)
+    assert figures.ok and figures.test == "tcp_stream" and figures.throughput_mbps == pytest.approx(value)
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_rr_classic_is_the_last_full_lines_sixth_field() -> None:
     text = read("netperf-2.7-tcp-rr-classic.txt")
     full = [line.split() for line in text.splitlines() if len(line.split()) == 6]
     figures = parse_netperf(text)
-    assert figures.ok and figures.test == "rr"
+    assert figures.ok and figures.test == "tcp_rr"
     assert figures.transactions_per_s == float(full[-1][5])
     assert figures.transactions_per_s > 100
     assert figures.throughput_mbps is None
@@ -66,7 +66,7 @@ def test_rr_classic_is_the_last_full_lines_sixth_field() -> None:
 @pytest.mark.parametrize("name", ["netperf-2.7-tcp-rr-keyval.txt", "netperf-2.7-tcp-rr-csv.txt"])
 def test_rr_omni_latency_percentiles(name: str) -> None:
     figures = parse_netperf(read(name))
-    assert figures.ok and figures.test == "rr"
+    assert figures.ok and figures.test == "tcp_rr"
     lat = figures.latency_us
     assert lat is not None
     assert None not in (lat.min, lat.p50, lat.p90, lat.p99, lat.max, lat.mean)
@@ -117,7 +117,7 @@ def test_any_unit_and_magnitude(text: str, mbps: float) -> None:
 
 def test_rr_throughput_in_transactions() -> None:
     figures = parse_netperf(RR_BANNER + "THROUGHPUT=1234.5\nTHROUGHPUT_UNITS=Trans/s\nP50_LATENCY=-1\n")
-    assert figures.ok and figures.test == "rr"
+    assert figures.ok and figures.test == "tcp_rr"
     assert figures.transactions_per_s == 1234.5 and figures.throughput_mbps is None
     assert figures.latency_us is None  # -1 is netperf's "not measured"
 

@@ -177,7 +177,7 @@ def test_latency_figure(results: Results) -> None:
     texts = [t.get_text() for t in ax.texts]
     assert any(t.startswith("failed") for t in texts)  # p3's TCP_RR has no index line
     heights = sorted(round(p.get_height(), 3) for p in ax.patches if p.get_height() > 0)  # type: ignore[attr-defined]
-    p1 = next(c for c in results.cases if c.case_id == "p1-netperf-rr").latency_us
+    p1 = next(c for c in results.cases if c.case_id == "p1-tcp-rr").latency_us
     assert p1 is not None and p1.p99 is not None and round(p1.p99, 3) in heights
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p50", "p90", "p99"]
 

@@ -37,10 +37,10 @@ def _seed_results() -> Results:
         if case.tool == "iperf3_tcp":
             points = [int(m) for m in SEED_LINES[0].split(";")[2:-1]]
             value = float(_fields(TCP_ROW_OF_PATH[path])[1 + points.index(case.mss or 0)])
-        elif case.tool in ("iperf3_udp", "netperf_stream") and path in OTHER_ROW_OF_PATH:
+        elif case.tool in ("iperf3_udp", "tcp_stream") and path in OTHER_ROW_OF_PATH:
             row = OTHER_ROW_OF_PATH[path] + (7 if case.tool == "iperf3_udp" else 12)
             value = float(_fields(row)[1]) or None
-        ok = value is not None or case.tool == "netperf_rr"
+        ok = value is not None or case.tool == "tcp_rr"
         cases.append(
             CaseResult(
                 case_id=case.id,
@@ -116,7 +116,7 @@ def test_tidy_csv_reads_back(results: Results) -> None:
     assert float(tcp["value"]) == pytest.approx(case.throughput_mbps)
     assert tcp["unit"] == "Mbit/s" and tcp["mss_requested"] == "536" and tcp["mss_actual"] == "524"
     assert tcp["path"] == "1" and tcp["path_label"] == "Same VM using Pod IP"
-    p99 = next(r for r in figures if r["case_id"] == "p1-netperf-rr" and r["metric"] == "latency_p99")
+    p99 = next(r for r in figures if r["case_id"] == "p1-tcp-rr" and r["metric"] == "latency_p99")
     assert p99["unit"] == "us" and float(p99["value"]) > 0
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from spec.load import StackError, load_stack, stack_from_config
-from spec.model import NetPath, Stack, rate_bits_per_s
+from spec.model import NetPath, NetperfSuite, Stack, rate_bits_per_s
 
 STACKS = Path(__file__).resolve().parents[2] / "stacks"
 
@@ -26,7 +27,7 @@ def test_defaults_reproduce_the_seed_matrix() -> None:
     assert suite.mss_points() == list(range(96, 1377, 64))
     assert len(suite.mss_points()) == 21
     assert suite.paths == list(NetPath)
-    assert set(suite.tools) == {"iperf3_tcp", "iperf3_udp", "netperf_stream", "netperf_rr"}
+    assert set(suite.tools) == {"iperf3_tcp", "iperf3_udp", "tcp_stream", "tcp_rr"}
     assert suite.duration_s == 10
 
 
@@ -149,3 +150,31 @@ def test_a_stack_file_path_is_accepted(tmp_path: Path) -> None:
     stack = load_stack(str(path))
     assert stack.link.mtu == 1400
     assert len(stack.clusters) == 2  # defaults: the seed's two clusters
+
+
+def test_udp_length_takes_a_sweep_a_list_or_one_length() -> None:
+    assert NetperfSuite().udp_length_points() == list(range(96, 1423, 64))  # the seed's 96 till 1422 step 64
+    assert NetperfSuite(udp_length={"start": 1000, "stop": 1422, "step": 200}).udp_length_points() == [1000, 1200, 1400]
+    assert NetperfSuite(udp_length=[1422, 96]).udp_length_points() == [1422, 96]
+    assert NetperfSuite(udp_length=1400).udp_length_points() == [1400]
+    for bad, words in (([8], "UDP length 8 is outside 16..65507"), ({"start": 96, "stop": 70000}, "stop 70000")):
+        with pytest.raises(ValidationError, match=words):
+            NetperfSuite(udp_length=bad)
+
+
+def test_streams_are_bounded() -> None:
+    assert NetperfSuite(streams=8).streams == 8
+    with pytest.raises(ValidationError, match="streams"):
+        NetperfSuite(streams=0)
+
+
+def test_old_tool_names_still_load_with_a_warning() -> None:
+    with pytest.warns(FutureWarning) as caught:
+        suite = NetperfSuite(tools=["iperf3_tcp", "netperf_rr", "netperf_stream"])
+    assert [str(w.message) for w in caught] == [
+        "tool 'netperf_rr' is deprecated: use 'tcp_rr'",
+        "tool 'netperf_stream' is deprecated: use 'tcp_stream'",
+    ]
+    assert suite.tools == ["iperf3_tcp", "tcp_rr", "tcp_stream"]
+    with pytest.raises(ValidationError, match="tools"):
+        NetperfSuite(tools=["tcp_crrr"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from spec.load import load_stack
 from spec.model import NetPath, Stack
-from spec.plan import build_plan
+from spec.plan import CRR_TAIL_S, Case, build_plan
 from spec.profiles import quick
 
 
@@ -12,9 +12,9 @@ def test_seed_matrix_counts() -> None:
     plan = build_plan(Stack())
     tools = [c.tool for c in plan.cases]
     assert tools.count("iperf3_tcp") == 6 * 21
-    assert tools.count("iperf3_udp") == 6
-    assert tools.count("netperf_stream") == 6
-    assert tools.count("netperf_rr") == 6
+    assert tools.count("iperf3_udp") == 6 * 21  # the seed's datagram sizes, 96 till 1422 step 64
+    assert tools.count("tcp_stream") == 6
+    assert tools.count("tcp_rr") == 6
     assert len({c.id for c in plan.cases}) == len(plan.cases)
 
 
@@ -71,3 +71,52 @@ def test_time_limits_cover_the_test_and_setup() -> None:
     case = plan.cases[0]
     assert case.time_limit_s > case.duration_s
     assert plan.time_limit_s("w1") == sum(c.time_limit_s for c in plan.cases_of("w1"))
+
+
+def _suite_plan(**netperf: object) -> list[Case]:
+    return list(build_plan(Stack.model_validate({"suites": {"netperf": netperf}})).cases)
+
+
+def test_new_netperf_tools_run_on_every_path_with_the_fixed_data_port() -> None:
+    cases = _suite_plan(tools=["tcp_crr", "udp_rr", "udp_stream"])
+    for tool in ("tcp_crr", "udp_rr", "udp_stream"):
+        mine = [c for c in cases if c.tool == tool]
+        assert {c.path for c in mine} == set(NetPath)
+        assert all(c.data_port == 12866 and c.port == 12865 and c.ext == "txt" for c in mine)
+    assert {c.id for c in cases if c.path is NetPath.SAME_NODE_VIP} == {"p2-tcp-crr", "p2-udp-rr", "p2-udp-stream"}
+    # UDP_STREAM sends the sweep's largest datagram
+    assert {c.udp_length for c in cases if c.tool == "udp_stream"} == {1376}
+
+
+def test_udp_length_sweeps_like_mss() -> None:
+    sweep = _suite_plan(tools=["iperf3_udp"], paths=[1], udp_length={"start": 100, "stop": 400, "step": 100})
+    assert [c.udp_length for c in sweep] == [100, 200, 300, 400]
+    assert [c.id for c in sweep][-1] == "p1-iperf3-udp-len400"
+    listed = _suite_plan(tools=["iperf3_udp"], paths=[1], udp_length=[1422, 96])
+    assert [c.udp_length for c in listed] == [1422, 96]
+    assert [c.udp_length for c in _suite_plan(tools=["iperf3_udp"], paths=[1], udp_length=1400)] == [1400]
+
+
+def test_streams_add_one_parallel_case_at_the_last_point_and_keep_the_sweeps_single() -> None:
+    steady = {"max_s": 5}
+    cases = _suite_plan(tools=["iperf3_tcp", "iperf3_udp"], paths=[1], mss=[536, 1376], udp_length=[96, 1422],
+                        streams=4, steady_state=steady)  # fmt: skip
+    parallel = [c for c in cases if c.streams > 1]
+    assert [(c.id, c.mss, c.udp_length, c.streams) for c in parallel] == [
+        ("p1-iperf3-tcp-mss1376-streams4", 1376, None, 4),
+        ("p1-iperf3-udp-len1422-streams4", None, 1422, 4),
+    ]
+    assert all(c.steady is None for c in parallel)  # the watcher reads one stream: parallel cases keep duration_s
+    single = [c for c in cases if c.streams == 1]
+    assert [c.mss or c.udp_length for c in single] == [536, 1376, 96, 1422]
+    assert all(c.steady is not None for c in single if c.tool == "iperf3_tcp")
+    assert len({c.point for c in cases}) == len(cases)  # streams tell the points apart
+    assert not [c for c in _suite_plan(tools=["iperf3_tcp"], paths=[1], streams=1) if c.streams > 1]
+
+
+def test_tcp_crr_cases_count_netperfs_tail_in_the_plans_time() -> None:
+    """netperf 2.7's TCP_CRR returns about 4 s after its -l (timed here: `time netperf -t TCP_CRR -l 1` took 5 s)."""
+    cases = _suite_plan(tools=["tcp_rr", "tcp_crr"], paths=[1], duration_s=3)
+    rr, crr = cases
+    assert (rr.planned_s, crr.planned_s) == (3, 3 + CRR_TAIL_S)
+    assert crr.time_limit_s > crr.planned_s

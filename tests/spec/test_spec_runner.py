@@ -75,7 +75,7 @@ def _script(tmp_path: Path, client: str, tools: list[str], most: int = 100) -> t
 
 
 def test_script_runs_cases_in_order_and_indexes_each(tmp_path: Path, standins: dict[str, str]) -> None:
-    script, ids = _script(tmp_path, "w1", ["iperf3_tcp", "iperf3_udp", "netperf_stream"])
+    script, ids = _script(tmp_path, "w1", ["iperf3_tcp", "iperf3_udp", "tcp_stream"])
     done = subprocess.run(["sh", str(script)], env=standins, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     logs = tmp_path / "logs"
@@ -89,12 +89,12 @@ def test_script_runs_cases_in_order_and_indexes_each(tmp_path: Path, standins: d
     assert (logs / "p1-iperf3-tcp-mss1376.err").read_text().strip() == "iperf3: stand-in refuses"
     assert not (logs / "p1-iperf3-tcp-mss96.err").exists()
     assert "mss:1448" in (logs / "p1-iperf3-tcp-mss96.ss").read_text()
-    assert (logs / "p2-netperf-stream.txt").read_text().strip() == "THROUGHPUT=1234.5"
+    assert (logs / "p2-tcp-stream.txt").read_text().strip() == "THROUGHPUT=1234.5"
     attempts = {row[0]: int(row[4]) for row in index}
-    assert attempts["p2-netperf-stream"] == 2  # no netserver yet, then measured
-    assert attempts["p1-netperf-stream"] == 1
+    assert attempts["p2-tcp-stream"] == 2  # no netserver yet, then measured
+    assert attempts["p1-tcp-stream"] == 1
     assert attempts["p1-iperf3-tcp-mss1376"] == 1  # a failure that reached the server is not retried
-    assert not (logs / "p2-netperf-stream.err").exists()
+    assert not (logs / "p2-tcp-stream.err").exists()
     calls = (tmp_path / "calls.txt").read_text().splitlines()
     assert calls[0] == "-c 10.244.1.3 -p 5201 -J -t 1 -M 96"
     assert "-c 10.96.0.11 -p 5201 -J -t 1 -M 96" in calls  # path 2 goes to the VIP
@@ -103,7 +103,7 @@ def test_script_runs_cases_in_order_and_indexes_each(tmp_path: Path, standins: d
 
 
 def test_a_hung_tool_is_cut_and_recorded(tmp_path: Path, standins: dict[str, str]) -> None:
-    script, ids = _script(tmp_path, "w3", ["netperf_rr"], most=1)
+    script, ids = _script(tmp_path, "w3", ["tcp_rr"], most=1)
     started = time.monotonic()
     done = subprocess.run(["sh", str(script)], env=standins, capture_output=True, text=True, timeout=120)
     elapsed = time.monotonic() - started
@@ -135,8 +135,40 @@ def test_script_is_posix_sh() -> None:
 def test_case_commands() -> None:
     plan = build_plan(Stack())
     udp = next(c for c in plan.cases if c.tool == "iperf3_udp")
-    assert case_command(udp)[-5:] == ["-u", "-b", "0", "-l", "1400"]
-    rr = next(c for c in plan.cases if c.tool == "netperf_rr")
+    assert case_command(udp)[-5:] == ["-u", "-b", "0", "-l", "96"]
+    rr = next(c for c in plan.cases if c.tool == "tcp_rr")
     command = case_command(rr)
     assert command[command.index("-t") + 1] == "TCP_RR"
     assert "P99_LATENCY" in command[-1]
+
+
+def _commands(**netperf: object) -> dict[str, list[str]]:
+    plan = build_plan(Stack.model_validate({"suites": {"netperf": {"paths": [2], **netperf}}}))
+    return {c.id: case_command(c) for c in plan.cases}
+
+
+def test_netperf_tests_by_tool_with_the_fixed_data_port() -> None:
+    commands = _commands(tools=["tcp_stream", "tcp_rr", "tcp_crr", "udp_rr", "udp_stream"], udp_length=[512, 1422])
+    tests = {case_id: cmd[cmd.index("-t") + 1] for case_id, cmd in commands.items()}
+    assert tests == {
+        "p2-tcp-stream": "TCP_STREAM",
+        "p2-tcp-rr": "TCP_RR",
+        "p2-tcp-crr": "TCP_CRR",
+        "p2-udp-rr": "UDP_RR",
+        "p2-udp-stream": "UDP_STREAM",
+    }
+    for cmd in commands.values():  # the data port fixed on every test, as the VIP paths need
+        tail = cmd[cmd.index("--") :]
+        assert tail[1:3] == ["-P", ",12866"] and cmd[cmd.index("-H") + 1] == "${MESHPERF_W2_VIP}"
+    crr, udp_rr, udp_stream = commands["p2-tcp-crr"], commands["p2-udp-rr"], commands["p2-udp-stream"]
+    assert "P99_LATENCY" in crr[-1] and "TRANSACTION_RATE" in crr[-1] and "-R" not in crr
+    assert udp_rr[udp_rr.index("-R") + 1] == "1"  # netperf's UDP tests do not route unless told
+    assert udp_stream[udp_stream.index("-m") + 1] == "1422" and udp_stream[udp_stream.index("-R") + 1] == "1"
+    assert {"REMOTE_RECV_THROUGHPUT", "LOCAL_SEND_CALLS", "REMOTE_RECV_CALLS"} <= set(udp_stream[-1].split(","))
+
+
+def test_parallel_streams_pass_dash_p() -> None:
+    commands = _commands(tools=["iperf3_tcp", "iperf3_udp"], mss=[1376], udp_length=[1422], streams=8)
+    tcp, udp = commands["p2-iperf3-tcp-mss1376-streams8"], commands["p2-iperf3-udp-len1422-streams8"]
+    assert tcp[tcp.index("-P") + 1] == "8" and udp[udp.index("-P") + 1] == "8"
+    assert "-P" not in commands["p2-iperf3-tcp-mss1376"]
