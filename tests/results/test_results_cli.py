@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from results_testkit import DATA, ROOT, synthetic_folder
+from results_testkit import DATA, EXPECTED_FAILURES, ROOT, synthetic_folder
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -58,7 +58,7 @@ def test_parse_of_no_tool_output_is_one_stderr_line(tmp_path: Path) -> None:
     garbage.write_bytes(b"\x00\xffSegmentation fault\n")
     for file in (garbage, DATA / "iperf3-3.12-tcp-mss536.ss", tmp_path / "missing.json"):
         done = run("parse", str(file))
-        assert done.returncode != 0
+        assert done.returncode == 2
         assert done.stdout == ""
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"{file}: ")
@@ -81,7 +81,9 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
         (logs / name).write_text(text)
     out = tmp_path / "out"
     done = run("report", str(logs), "--stack", str(stack), "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    # The synthetic folder holds failed cases on purpose: the reports are written, and the exit says so.
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"{len(EXPECTED_FAILURES)} cases failed: see {out / 'results.json'} for why\n"
     assert done.stdout.startswith(f"meshperf results: stack {stack}, run r7")
     assert sorted(p.name for p in out.iterdir()) == [
         "latency.png",
@@ -99,4 +101,36 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
 
 def test_report_with_a_bad_stack_is_one_line(tmp_path: Path) -> None:
     done = run("report", str(tmp_path), "--stack", str(tmp_path / "Pulumi.none.yaml"))
-    assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_report_of_a_folder_without_valid_logs_fails(tmp_path: Path) -> None:
+    """Every case failed (logs no tool wrote): reports written, exit 1; an empty folder is bad input."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name in synthetic_folder():
+        (logs / name).parent.mkdir(parents=True, exist_ok=True)
+        (logs / name).write_text("Segmentation fault\n")
+    done = run("report", str(logs), "--stack", "kind-local")
+    assert done.returncode == 1, done.stderr
+    assert "cases failed" in done.stderr and (logs / "results.json").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = run("report", str(empty), "--stack", "kind-local")
+    assert (done.returncode, done.stderr) == (2, f"{empty}: no logs in this folder\n")
+
+
+def test_report_out_that_cannot_be_written_is_one_line_before_any_work(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "index.tsv").write_text("")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out, why in (
+        (blocker, f"--out {blocker}: is a file, not a folder"),
+        (blocker / "sub", f"--out {blocker / 'sub'}: cannot write there: Not a directory"),
+        (Path("/proc/meshperf"), "--out /proc/meshperf: cannot write there: "),
+    ):
+        done = run("report", str(logs), "--stack", "kind-local", "--out", str(out))
+        assert done.returncode == 2 and done.stderr.startswith(why), done.stderr
+        assert done.stderr.count("\n") == 1 and done.stdout == ""
