@@ -8,6 +8,8 @@ meshperf's) -> the E2SAR figures as JSON. compare: `python -m results compare BA
 CURRENT [--threshold 5] [--confidence 0.95]`, each a results.json, a run folder or a saved
 `points` stack output -> a verdict per point (`results.compare`); exit 1 when a point is
 slower or missing in the current run; with `--plot DIR` also DIR/comparison.png and .svg.
+check-outputs: a live run's `throughput` and `failures` outputs (the kind workflow) -> exit 1
+when a case failed or a (path, tool) of the plan has no figure.
 
 Exit codes (the README's table): 0 done, 1 a measurement failed or the gate failed, 2 bad
 input (one line on stderr naming the file or option).
@@ -55,7 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--allow-missing", action="store_true", help="a point without a figure in the current run does not fail"
     )
     compare.add_argument("--force", action="store_true", help="compare runs of different durations, profile or MSS")
+    outputs = commands.add_parser("check-outputs", help="a live run's stack outputs: no failure, every path measured")
+    outputs.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml) or stack file")
+    outputs.add_argument("throughput", type=Path, help="`pulumi stack output throughput --json` saved to a file")
+    outputs.add_argument("failures", type=Path, help="`pulumi stack output failures --json` saved to a file")
     args = parser.parse_args(argv)
+    if args.command == "check-outputs":
+        return _check_outputs(args.stack, args.throughput, args.failures)
     if args.command == "compare":
         if args.plot is not None and (problem := _folder_problem(args.plot, "--plot")):
             return problem
@@ -148,6 +156,27 @@ def _report(logdir: Path, stack_name: str, out: Path) -> int:
     if failed:
         print(f"{failed} cases failed: see {out / 'results.json'} for why", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _check_outputs(stack_name: str, throughput_file: Path, failures_file: Path) -> int:
+    from results.stack_outputs import missing_throughput
+    from spec.load import StackError, load_stack
+    from spec.plan import build_plan
+
+    try:
+        plan = build_plan(load_stack(stack_name))
+        throughput, failures = (json.loads(f.read_text()) for f in (throughput_file, failures_file))
+    except (StackError, OSError, ValueError) as exc:
+        return _bad(str(exc).splitlines()[0])
+    if not isinstance(throughput, dict) or not isinstance(failures, dict):
+        return _bad(f"{throughput_file}, {failures_file}: each must hold a JSON object (a stack output)")
+    missing = missing_throughput(plan, throughput)
+    for case_id, why in failures.items():
+        print(f"failed: {case_id}: {why}", file=sys.stderr)
+    for label in missing:
+        print(f"no figure: {label}", file=sys.stderr)
+    _say(f"{len(failures)} failures, {len(missing)} paths without a figure\n")
+    return 1 if failures or missing else 0
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -134,3 +134,41 @@ def test_report_out_that_cannot_be_written_is_one_line_before_any_work(tmp_path:
         done = run("report", str(logs), "--stack", "kind-local", "--out", str(out))
         assert done.returncode == 2 and done.stderr.startswith(why), done.stderr
         assert done.stderr.count("\n") == 1 and done.stdout == ""
+
+
+LAB_RUN = ROOT / "tests" / "components" / "fixtures" / "kind-mesh-run"
+
+
+def test_check_outputs_of_a_run_with_every_path_measured_and_one_lost(tmp_path: Path) -> None:
+    """The kind workflow's check, on the outputs of a real lab run of kind-mesh (as `--json` prints them)."""
+    from results.collect import collect
+    from results.logs import read_log_folder
+    from spec.load import load_stack
+    from spec.plan import build_plan
+
+    results = collect(build_plan(load_stack("kind-mesh")), read_log_folder(LAB_RUN))
+    throughput = json.loads(json.dumps(results.throughput()))
+    files = {"throughput": tmp_path / "t.json", "failures": tmp_path / "f.json"}
+
+    def check(
+        throughput_doc: object, failures_doc: object, stack: str = "kind-mesh"
+    ) -> subprocess.CompletedProcess[str]:
+        files["throughput"].write_text(json.dumps(throughput_doc))
+        files["failures"].write_text(json.dumps(failures_doc))
+        return run("check-outputs", "--stack", stack, str(files["throughput"]), str(files["failures"]))
+
+    done = check(throughput, {})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "0 failures, 0 paths without a figure\n"
+    label = "5 iperf TCP. Remote Cluster using Pod IP"
+    lost = check({**throughput, label: None}, {"p6-iperf3-tcp-mss96": "p6-iperf3-tcp-mss96.json: exit 1"})
+    assert lost.returncode == 1
+    assert lost.stderr.splitlines() == [
+        "failed: p6-iperf3-tcp-mss96: p6-iperf3-tcp-mss96.json: exit 1",
+        f"no figure: {label}",
+    ]
+    # kind-local measures no path 6: its outputs need no figure there.
+    local = check({k: v for k, v in throughput.items() if "Remote Cluster" not in k}, {}, "kind-local")
+    assert local.returncode == 0, local.stderr
+    bad = run("check-outputs", "--stack", "kind-local", str(tmp_path / "none.json"), str(files["failures"]))
+    assert bad.returncode == 2 and "none.json" in bad.stderr and bad.stderr.count("\n") == 1
