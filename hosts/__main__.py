@@ -64,10 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         inventory = load_inventory(args.inventory)
         hosts = inventory.select(args.limit)
         deploy = load_deploy(args.deploy) if args.command == "apply" else Deploy(gather=args.facts)
-        gather = deploy.gather_facts()
-        plans = {h.name: deploy.operations_for(h) for h in hosts}  # every host's deploy checked before any connects
     except (InventoryError, DeployError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return BAD_INPUT
+    try:
+        gather = deploy.gather_facts()
+        plans = {h.name: deploy.operations_for(h) for h in hosts}  # every host's deploy checked before any connects
+    except DeployError as exc:
+        print(f"error: {getattr(args, 'deploy', 'facts')}: {exc}", file=sys.stderr)
         return BAD_INPUT
     progress = Progress(len(hosts), sys.stderr, args.verbose)
     run: RunReport = asyncio.run(

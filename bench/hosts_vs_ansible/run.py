@@ -26,6 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))  # sshlab records its namespaces with netlab.namespaces
 sys.path.insert(0, str(ROOT / "tests" / "hosts"))
 
 from sshlab import CONTROLLER_ADDRESS, SshLab  # type: ignore[import-not-found]  # noqa: E402
