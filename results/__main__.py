@@ -183,7 +183,7 @@ def _compare(args: argparse.Namespace) -> int:
     from results.compare import CompareInputError, compare_points, comparison_table, gate_failed, load_run
     from results.compare import not_comparable as differs
 
-    if not 0.5 <= args.confidence < 1 or args.threshold < 0:
+    if not 0.5 <= args.confidence < 1 or not 0 <= args.threshold < float("inf"):
         return _bad("compare: --confidence must lie in [0.5, 1) and --threshold be >= 0")
     try:
         (before, before_facts), (now, now_facts) = load_run(args.baseline), load_run(args.current)

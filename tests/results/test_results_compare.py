@@ -158,6 +158,9 @@ def test_cli_bad_input_is_one_line_naming_the_file(tmp_path: Path) -> None:
     garbage.write_text("not json")
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"hello": 1}))
+    for option in (("--threshold", "nan"), ("--threshold", "-1"), ("--confidence", "1"), ("--confidence", "nan")):
+        done = _cli(str(base), str(base), *option)
+        assert done.returncode == 2 and done.stderr.startswith("compare: --confidence must lie in"), option
     for wrong in (garbage, other, tmp_path / "absent.json", tmp_path):
         done = _cli(str(base), str(wrong))
         assert done.returncode == 2, (wrong, done.stdout)
