@@ -84,6 +84,9 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args()
+    if args.pairs < 1 or args.seconds < 1:
+        print("error: --pairs and --seconds must be at least 1", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="meshperf-fidelity-") as tmp:
         pairs = asyncio.run(_measure(args.pairs, args.seconds, Path(tmp)))
     ratio = statistics.median(lab / bare for lab, bare in pairs)

@@ -255,6 +255,13 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="keep inputs and logs in this folder (default: a removed temp dir)")
     args = parser.parse_args()
     tools = [t for t in args.tools.split(",") if t]
+    unknown = [t for t in tools if t not in TOOLS]
+    if unknown or not tools or min(args.hosts) < 1:
+        print(
+            f"error: --tools from {', '.join(TOOLS)} (not {', '.join(unknown) or 'none'}); --hosts at least 1",
+            file=sys.stderr,
+        )
+        return 2
     if os.geteuid() != 0:
         print("error: needs root (ip netns)", file=sys.stderr)
         return 2

@@ -37,11 +37,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from pydantic import ValidationError
+
 from netlab.lab import Lab
 from results.collect import collect
 from results.logs import read_log_folder
 from results.model import Results
-from spec.load import load_stack
+from spec.load import describe, load_stack
 from spec.model import NetPath, Stack, SteadyState
 from spec.plan import Plan, build_plan
 from spec.runner import runner_script
@@ -172,7 +174,11 @@ def main() -> int:
     parser.add_argument("--mss", help="comma-separated MSS points instead of the stack's sweep")
     parser.add_argument("--paths", help="comma-separated paths instead of the stack's")
     args = parser.parse_args()
-    stacks = _stacks(args)
+    try:
+        stacks = _stacks(args)
+    except ValidationError as exc:  # a stack the options make invalid: its first error, as spec.load says it
+        print(f"error: {describe(exc)}", file=sys.stderr)
+        return 2
     cases = len(build_plan(stacks[SEED]).cases)
     rate = f", pods at {args.pod_rate}" if args.pod_rate else ""
     print(f"matrix_time {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {cases} cases per half, {len(stacks)} halves{rate}")

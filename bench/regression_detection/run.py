@@ -118,6 +118,9 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=None)
     ARGS = parser.parse_args()
+    if ARGS.trials < 1 or ARGS.repeats < 2 or not 0 < ARGS.cut < 1:
+        print("error: --trials must be at least 1, --repeats at least 2, --cut between 0 and 1", file=sys.stderr)
+        return 2
     if ARGS.seed is None:
         ARGS.seed = random.SystemRandom().randrange(10**6)
     print(

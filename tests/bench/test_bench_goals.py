@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -61,3 +63,22 @@ def test_hosts_vs_ansible_names_each_goal_missed() -> None:
     slow_hosts = {**measured_n50, "hosts": (20.0, 6.85, True)}
     assert goals(slow_hosts) == ["ansible cold: 7.34x, goal >= 10.00x", "floor cold: 0.63x, goal >= 0.67x"]
     assert goals({**measured_n50, "ansible": (146.81, 147.30, False)}) == ["ansible: FAILED"]
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "line"),
+    [
+        ("fidelity", ["--pairs", "0"], "error: --pairs and --seconds must be at least 1"),
+        ("regression_detection", ["--repeats", "1"], "error: --trials must be at least 1, --repeats at least 2"),
+        ("regression_detection", ["--cut", "1.5"], "error: --trials must be at least 1"),
+        ("hosts_vs_ansible", ["--tools", "chef"], "error: --tools from hosts, ansible, pyinfra, floor (not chef)"),
+        ("hosts_vs_ansible", ["--hosts", "0"], "error: --tools from"),
+        ("matrix_time", ["--pod-rate", "1gbps"], "error: meshperf:workloads.w1.egress_rate: '1gbps' is bytes"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2_before_any_work(name: str, args: list[str], line: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / name / "run.py"), *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and done.stderr.startswith(line), done.stderr
+    assert done.stderr.count("\n") == 1
