@@ -141,14 +141,18 @@ class ExecLogReader:
 
 
 class FolderLogReader:
-    """A local log folder (a lab run, or a copy of a viewer's) with the same interface."""
+    """A local log folder (a lab run, or a copy of a viewer's) with the same interface.
+
+    The folder stands for the viewer itself: a folder that is not there is a viewer that is
+    gone (ViewerGoneError), never an empty set of logs.
+    """
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
 
     async def read(self) -> dict[str, str]:
         if not self.folder.is_dir():
-            return {}
+            raise ViewerGoneError(f"log folder {self.folder} is gone")
         return {p.name: p.read_text(errors="replace") for p in sorted(self.folder.iterdir()) if p.is_file()}
 
 

@@ -2,8 +2,9 @@
 
 Its provider reads every viewer's log folder (by exec, `components.logs`), merges them (the
 index files are concatenated), and hands them to `results.collect` with the plan: the very
-code the lab uses. A case that failed, or whose log is missing, comes back in `failures`;
-only a stack whose logs cannot be read at all is an error.
+code the lab uses. A case that failed, or whose log is missing, comes back in `failures`,
+and a viewer that could not be read in `read_errors`; a stack none of whose viewers could be
+read, or whose viewers hold no log at all, is an error, never a run whose every case failed.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ class ResultsProvider(ResourceProvider):
         folders, problems = asyncio.run(read_viewers(list(props["viewers"]), float(props.get("timeout_s", 120))))
         if problems and not folders:
             raise RuntimeError("no logs could be read: " + "; ".join(problems))
+        if not any(folders):
+            where = ", ".join(f"{v['namespace']}/{v['pod']}:{v['logdir']}" for v in props["viewers"])
+            raise RuntimeError(f"no logs in any viewer ({where})")
         out = (self.figures_fn or figures)(plan, merge_logs(folders))
         progress(f"results: figures of {len(plan.cases)} cases computed, {len(out.get('failures') or {})} failed")
         return {**props, **out, "read_errors": problems}

@@ -1,12 +1,15 @@
 """The command line: `python -m hosts apply INVENTORY DEPLOY [--check]`, `python -m hosts facts INVENTORY FACT...`.
 
-Exit status: 0 when every host succeeded, 2 when a host failed or was unreachable, 1 on a bad input.
+Exit status (the README's table, the same for every command line of meshperf): 0 when every
+host succeeded, 1 when a host failed or was unreachable, 2 for bad input (one line naming
+the file, key or option, before any host is touched).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from hosts.executor import RunReport, apply
 from hosts.facts import FACTS_BY_NAME
 from hosts.inventory import InventoryError, load_inventory
 from hosts.report import Progress, summary, to_json
+
+HOST_FAILED, BAD_INPUT = 1, 2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,17 +40,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def option_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options that the deploy would only find out at its end, if anything."""
+    if args.forks < 1:
+        return f"--forks {args.forks}: must be at least 1"
+    if args.json is not None:
+        folder = args.json.parent
+        if args.json.is_dir():
+            return f"--json {args.json}: is a folder, not a file"
+        if not folder.is_dir():
+            return f"--json {args.json}: no folder {folder}"
+        if not os.access(folder, os.W_OK):
+            return f"--json {args.json}: cannot write in {folder}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if problem := option_problem(args):
+        print(f"error: {problem}", file=sys.stderr)
+        return BAD_INPUT
     try:
         inventory = load_inventory(args.inventory)
         hosts = inventory.select(args.limit)
         deploy = load_deploy(args.deploy) if args.command == "apply" else Deploy(gather=args.facts)
-        gather = deploy.gather_facts()
-        plans = {h.name: deploy.operations_for(h) for h in hosts}  # every host's deploy checked before any connects
     except (InventoryError, DeployError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return BAD_INPUT
+    try:
+        gather = deploy.gather_facts()
+        plans = {h.name: deploy.operations_for(h) for h in hosts}  # every host's deploy checked before any connects
+    except DeployError as exc:
+        print(f"error: {getattr(args, 'deploy', 'facts')}: {exc}", file=sys.stderr)
+        return BAD_INPUT
     progress = Progress(len(hosts), sys.stderr, args.verbose)
     run: RunReport = asyncio.run(
         apply(
@@ -63,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "facts":
         print(to_json(run))
     print(summary(run), file=sys.stderr if args.command == "facts" else sys.stdout)
-    return 2 if run.failed else 0
+    return HOST_FAILED if run.failed else 0
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ class Deploy(BaseModel):
                 )
             ((kind, args),) = item.items()
             where = f"{host.name}: operations[{i}] ({kind})"
+            if args is not None and not isinstance(args, dict):
+                raise DeployError(f"{where}: its arguments must be a mapping, like {kind}: {{key: ..., value: ...}}")
             try:
                 rendered = _render(args or {}, vars_)
                 ops.append(OPERATION.validate_python({"op": kind, **rendered}))

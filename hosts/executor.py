@@ -303,6 +303,8 @@ async def apply(
     throttle: ConnectThrottle | None = None,
 ) -> RunReport:
     """Apply `plan` to `hosts` (all of the inventory by default); one host's failure stops only that host."""
+    if forks < 1:
+        raise ValueError(f"forks must be at least 1, not {forks}")  # a semaphore of 0 would wait forever
     started = time.monotonic()
     selected = list(hosts) if hosts is not None else list(inventory.hosts.values())
     connectors = connectors_for(inventory, selected, throttle)

@@ -131,6 +131,8 @@ def resolve(doc: InventoryFile) -> Inventory:
         unknown = [h for h in g.hosts if h not in doc.hosts]
         if unknown:
             raise ValueError(f"groups.{group}: unknown hosts {', '.join(unknown)}")
+    if not doc.hosts:
+        raise ValueError("hosts: no hosts (an inventory names at least one)")
     hosts: dict[str, Host] = {}
     for name, entry in doc.hosts.items():
         entry = entry or HostEntry()

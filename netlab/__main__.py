@@ -18,7 +18,8 @@ from netlab.run import run_lab
 from results.model import Results
 from results.report_e2sar import e2sar_table
 from results.report_table import results_table
-from spec.load import StackError, load_stack
+from results.reports import OutputFolderError, ensure_writable_folder
+from spec.load import StackError, load_stack, stack_name
 from spec.profiles import quick
 
 DEFAULT_STACK = "kind-mesh"
@@ -44,7 +45,8 @@ async def _up(args: argparse.Namespace) -> int:
     stack = load_stack(args.stack)
     if args.quick:
         stack = quick(stack)
-    name = Path(args.stack).stem.removeprefix("Pulumi.") if args.stack.endswith((".yaml", ".yml")) else args.stack
+    ensure_writable_folder(args.runs_dir, "--runs-dir")
+    name = stack_name(args.stack)
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "clean":
             return _clean()
         return asyncio.run(_up(args))
-    except (StackError, LabError) as exc:
+    except (StackError, LabError, OutputFolderError) as exc:
         print(f"netlab: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

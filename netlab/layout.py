@@ -235,7 +235,7 @@ def tbf_command(ns: str, device: str, rate: str) -> Command:
     """A tbf root qdisc on `device` in namespace `ns`: what leaves it, at most `rate`.
 
     The rate goes to tc in bits per second, as the stack model reads it: tc itself refuses
-    `10g` and reads `500mbps` as bytes.
+    `10g`, and would read `500mbps` as bytes, which the model refuses (`rate_bits_per_s`).
     """
     return (
         "ip",

@@ -1,20 +1,25 @@
 """`python -m results parse FILE`, `python -m results report LOGDIR --stack NAME`, `python -m results e2sar S R`.
 
 parse: one raw output's figures as JSON; exit 0 for any output of a known tool, even a
-failed run (the JSON says ok=false and why), exit 1 with one line on stderr only when the
-file is unreadable or no known tool wrote it. report: a log folder and the stack that
-planned it -> results.csv (the seed's layout), results-tidy.csv, results.json and a table.
-e2sar: a sender log and a receiver log (the seed's, or meshperf's) -> the E2SAR figures as JSON.
-compare: `python -m results compare BASELINE CURRENT [--threshold 5] [--confidence 0.95]`,
-each a results.json, a run folder or a saved `points` stack output -> a verdict per point
-(faster / same / slower, `results.compare`); exit 1 when a point is slower, 2 for bad input;
-with `--plot DIR` also DIR/comparison.png and .svg (`results.plots.comparison_figure`).
+failed run (the JSON says ok=false and why). report: a log folder and the stack that
+planned it -> results.csv (the seed's layout), results-tidy.csv, results.json and a table;
+exit 1 when a case failed. e2sar: a sender log and a receiver log (the seed's, or
+meshperf's) -> the E2SAR figures as JSON. compare: `python -m results compare BASELINE
+CURRENT [--threshold 5] [--confidence 0.95]`, each a results.json, a run folder or a saved
+`points` stack output -> a verdict per point (`results.compare`); exit 1 when a point is
+slower or missing in the current run; with `--plot DIR` also DIR/comparison.png and .svg.
+check-outputs: a live run's `throughput` and `failures` outputs (the kind workflow) -> exit 1
+when a case failed or a (path, tool) of the plan has no figure.
+
+Exit codes (the README's table): 0 done, 1 a measurement failed or the gate failed, 2 bad
+input (one line on stderr naming the file or option).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +30,9 @@ from results.e2sar import e2sar_figures, parse_receiver, parse_sender
 from results.errors import UnknownOutputError
 from results.logs import read_log_folder
 from results.report_table import results_table
-from results.reports import write_reports
+from results.reports import OutputFolderError, ensure_writable_folder, write_reports
+
+BAD_INPUT = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,10 +53,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     compare.add_argument("--threshold", type=float, default=5.0, help="percent change that matters (default 5)")
     compare.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
     compare.add_argument("--plot", type=Path, metavar="DIR", help="also draw DIR/comparison.png and .svg")
+    compare.add_argument(
+        "--allow-missing", action="store_true", help="a point without a figure in the current run does not fail"
+    )
+    compare.add_argument("--force", action="store_true", help="compare runs of different durations, profile or MSS")
+    outputs = commands.add_parser("check-outputs", help="a live run's stack outputs: no failure, every path measured")
+    outputs.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml) or stack file")
+    outputs.add_argument("throughput", type=Path, help="`pulumi stack output throughput --json` saved to a file")
+    outputs.add_argument("failures", type=Path, help="`pulumi stack output failures --json` saved to a file")
     args = parser.parse_args(argv)
+    if args.command == "check-outputs":
+        return _check_outputs(args.stack, args.throughput, args.failures)
     if args.command == "compare":
-        code = _compare(args.baseline, args.current, args.threshold, args.confidence)
-        if args.plot is not None and code != 2:
+        if args.plot is not None and (problem := _folder_problem(args.plot, "--plot")):
+            return problem
+        code = _compare(args)
+        if args.plot is not None and code != BAD_INPUT:
             _plot_comparison(args.baseline, args.current, args.plot)
         return code
     if args.command == "parse":
@@ -59,34 +78,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _report(args.logdir, args.stack, args.out or args.logdir)
 
 
+def _say(text: str) -> None:
+    """Print to stdout; a reader that went away (`| head`) silences the rest, it is no crash."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _bad(line: str) -> int:
+    print(line, file=sys.stderr)
+    return BAD_INPUT
+
+
+def _folder_problem(folder: Path, option: str) -> int | None:
+    try:
+        ensure_writable_folder(folder, option)
+    except OutputFolderError as exc:
+        return _bad(str(exc))
+    return None
+
+
 def _parse(file: Path) -> int:
     try:
         text = file.read_text(encoding="utf-8", errors="replace")
         figures = parse_output(text)
     except OSError as exc:
-        print(f"{file}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return _bad(f"{file}: cannot read: {exc.strerror or exc}")
     except UnknownOutputError as exc:
-        print(f"{file}: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(figures.model_dump(mode="json", exclude_none=True), indent=2))
+        return _bad(f"{file}: {exc}")
+    _say(json.dumps(figures.model_dump(mode="json", exclude_none=True), indent=2) + "\n")
     return 0
 
 
 def _e2sar(sender_log: Path, receiver_log: Path) -> int:
     """The seed's two logs (as its log viewer holds them, stdout and stderr together) -> figures."""
     try:
-        sender = parse_sender(sender_log.read_text(encoding="utf-8", errors="replace"))
-        receiver = parse_receiver(receiver_log.read_text(encoding="utf-8", errors="replace"))
-    except OSError as exc:
-        print(f"{exc.filename}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except UnknownOutputError as exc:
-        print(f"not an e2sar_perf log: {exc}", file=sys.stderr)
-        return 1
+        text = sender_log.read_text(encoding="utf-8", errors="replace")
+        sender = parse_sender(text)
+    except (OSError, UnknownOutputError) as exc:
+        return _bad(_not_e2sar(sender_log, "sender", exc))
+    try:
+        text = receiver_log.read_text(encoding="utf-8", errors="replace")
+        receiver = parse_receiver(text)
+    except (OSError, UnknownOutputError) as exc:
+        return _bad(_not_e2sar(receiver_log, "receiver", exc))
     figures = e2sar_figures(sender, receiver)
-    print(json.dumps(figures.model_dump(mode="json", exclude_none=True), indent=2))
+    _say(json.dumps(figures.model_dump(mode="json", exclude_none=True), indent=2) + "\n")
     return 0
+
+
+def _not_e2sar(log: Path, role: str, exc: OSError | UnknownOutputError) -> str:
+    if isinstance(exc, OSError):
+        return f"{log}: cannot read: {exc.strerror or exc}"
+    return f"{log}: not an e2sar_perf {role} log: {exc}"
 
 
 def _report(logdir: Path, stack_name: str, out: Path) -> int:
@@ -98,8 +144,11 @@ def _report(logdir: Path, stack_name: str, out: Path) -> int:
         stack = load_stack(stack_name)
         files = read_log_folder(logdir)
     except (StackError, OSError) as exc:
-        print(str(exc).splitlines()[0], file=sys.stderr)
-        return 1
+        return _bad(str(exc).splitlines()[0])
+    if not files:
+        return _bad(f"{logdir}: no logs in this folder")
+    if problem := _folder_problem(out, "--out"):
+        return problem
     results = collect(
         build_plan(stack),
         files,
@@ -108,24 +157,49 @@ def _report(logdir: Path, stack_name: str, out: Path) -> int:
         e2sar_network_policies=stack.suites.e2sar.network_policies,
     )
     write_reports(results, out)
-    print(results_table(results), end="")
-    return 0
+    _say(results_table(results))
+    failed = len(results.failures()) + len(results.e2sar_failures())
+    if failed:
+        print(f"{failed} cases failed: see {out / 'results.json'} for why", file=sys.stderr)
+    return 1 if failed else 0
 
 
-def _compare(baseline: Path, current: Path, threshold: float, confidence: float) -> int:
-    from results.compare import CompareInputError, compare_points, comparison_table, gate_failed, load_points
+def _check_outputs(stack_name: str, throughput_file: Path, failures_file: Path) -> int:
+    from results.stack_outputs import missing_throughput
+    from spec.load import StackError, load_stack
+    from spec.plan import build_plan
 
-    if not 0.5 <= confidence < 1 or threshold < 0:
-        print("compare: --confidence must lie in [0.5, 1) and --threshold be >= 0", file=sys.stderr)
-        return 2
     try:
-        before, now = load_points(baseline), load_points(current)
+        plan = build_plan(load_stack(stack_name))
+        throughput, failures = (json.loads(f.read_text()) for f in (throughput_file, failures_file))
+    except (StackError, OSError, ValueError) as exc:
+        return _bad(str(exc).splitlines()[0])
+    if not isinstance(throughput, dict) or not isinstance(failures, dict):
+        return _bad(f"{throughput_file}, {failures_file}: each must hold a JSON object (a stack output)")
+    missing = missing_throughput(plan, throughput)
+    for case_id, why in failures.items():
+        print(f"failed: {case_id}: {why}", file=sys.stderr)
+    for label in missing:
+        print(f"no figure: {label}", file=sys.stderr)
+    _say(f"{len(failures)} failures, {len(missing)} paths without a figure\n")
+    return 1 if failures or missing else 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from results.compare import CompareInputError, compare_points, comparison_table, gate_failed, load_run
+    from results.compare import not_comparable as differs
+
+    if not 0.5 <= args.confidence < 1 or not 0 <= args.threshold < float("inf"):
+        return _bad("compare: --confidence must lie in [0.5, 1) and --threshold be >= 0")
+    try:
+        (before, before_facts), (now, now_facts) = load_run(args.baseline), load_run(args.current)
     except CompareInputError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    comparisons = compare_points(before, now, threshold, confidence)
-    print(comparison_table(comparisons, threshold, confidence), end="")
-    return 1 if gate_failed(comparisons) else 0
+        return _bad(str(exc))
+    if not args.force and (difference := differs(before_facts, now_facts)):
+        return _bad(f"compare: not comparable: {difference} (--force compares them anyway)")
+    comparisons = compare_points(before, now, args.threshold, args.confidence)
+    _say(comparison_table(comparisons, args.threshold, args.confidence))
+    return 1 if gate_failed(comparisons, args.allow_missing) else 0
 
 
 def _plot_comparison(baseline: Path, current: Path, out: Path) -> None:
@@ -142,7 +216,7 @@ def _plot_comparison(baseline: Path, current: Path, out: Path) -> None:
             return Results(stack=path.name, points=tuple(load_points(path)))
 
     paths = write_comparison(load(baseline), load(current), out)
-    print(f"comparison plot: {', '.join(str(p) for p in paths)}")
+    _say(f"comparison plot: {', '.join(str(p) for p in paths)}\n")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,17 @@ The verdict of a point (higher figures are better: Mbit/s, transactions/s):
 - either side has a single figure: there is no spread to judge, so the threshold alone
   decides on the medians: slower below -`threshold_pct`, faster above +`threshold_pct`.
   Rule `threshold-only (n=1)`, and the table says so.
-- a point with no figure on one side (not measured, or every repeat failed): **missing**,
-  which is reported but does not fail the gate.
+- a point with no figure on one side (not measured, or every repeat failed): **missing**.
+  Missing in the current run fails the gate (a dead run is no pass) unless the caller
+  allows it; missing only in the baseline (a new point) is reported and does not.
 
-`gate_failed` is true when any point is slower: `python -m results compare` exits 1.
+Two runs are compared only when they measured the same thing: the same case durations,
+the same profile (quick or full) and the same MSS points (`not_comparable`). They are read
+from the `run` block of a results.json where it has one, else from what the results
+record (the MSS points); a saved `points` output carries only its MSS points.
+
+`gate_failed` is true when any point is slower, or missing in the current run:
+`python -m results compare` exits 1.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from results.stats import welch
 Verdict = Literal["faster", "same", "slower", "missing"]
 WELCH = "welch"
 THRESHOLD_ONLY = "threshold-only (n=1)"
+NO_CURRENT = "no figure in the current run"
 
 
 class PointComparison(BaseModel):
@@ -70,8 +78,10 @@ def verdict(
         "n_baseline": baseline.n if baseline else 0,
         "n_current": current.n if current else 0,
     }
-    if baseline is None or current is None or not baseline.n or not current.n:
-        return PointComparison(verdict="missing", rule="no figure on one side", **base)
+    if current is None or not current.n:
+        return PointComparison(verdict="missing", rule=NO_CURRENT, **base)
+    if baseline is None or not baseline.n:
+        return PointComparison(verdict="missing", rule="no figure in the baseline", **base)
     if baseline.n >= 2 and current.n >= 2 and baseline.mean:
         test = welch(baseline.values, current.values, confidence)
         scale = 100 / baseline.mean
@@ -117,8 +127,50 @@ def compare_points(
     return [verdict(before.get(k), now.get(k), threshold_pct, confidence) for k in keys]
 
 
-def gate_failed(comparisons: Sequence[PointComparison]) -> bool:
-    return any(c.verdict == "slower" for c in comparisons)
+def gate_failed(comparisons: Sequence[PointComparison], allow_missing: bool = False) -> bool:
+    """Any point slower, or (unless allowed) without a figure in the current run."""
+    return any(c.verdict == "slower" or (c.rule == NO_CURRENT and not allow_missing) for c in comparisons)
+
+
+class RunFacts(BaseModel):
+    """What makes two runs comparable; None where an input does not record it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    profile: str | None = None
+    durations: dict[str, float] | None = None
+    mss: tuple[int, ...] | None = None
+
+
+def run_facts(data: object, points: Sequence[PointSummary]) -> RunFacts:
+    """From a results.json's `run` block where present, else from its MSS points (or the points')."""
+    run = data.get("run") if isinstance(data, dict) else None
+    run = run if isinstance(run, dict) else {}
+    mss = run.get("mss") or (data.get("mss_points") if isinstance(data, dict) else None)
+    if not mss:
+        mss = sorted({p.mss for p in points if p.mss is not None})
+    durations = run.get("durations")
+    return RunFacts(
+        profile=run.get("profile"),
+        durations={str(k): float(v) for k, v in durations.items()} if isinstance(durations, dict) else None,
+        mss=tuple(sorted({int(m) for m in mss})) or None,
+    )
+
+
+def not_comparable(baseline: RunFacts, current: RunFacts) -> str | None:
+    """One line naming the first difference that makes two runs incomparable, or None."""
+    if baseline.profile and current.profile and baseline.profile != current.profile:
+        return f"profiles differ: {baseline.profile} in the baseline, {current.profile} in the current run"
+    if baseline.durations is not None and current.durations is not None:
+        for tool in sorted(baseline.durations.keys() | current.durations.keys()):
+            before, now = baseline.durations.get(tool), current.durations.get(tool)
+            if before is not None and now is not None and before != now:
+                return f"case durations differ: {tool} {before:g} s in the baseline, {now:g} s in the current run"
+    if baseline.mss is not None and current.mss is not None and baseline.mss != current.mss:
+        only_before = sorted(set(baseline.mss) - set(current.mss))
+        only_now = sorted(set(current.mss) - set(baseline.mss))
+        return f"MSS points differ: only in the baseline {only_before or '-'}, only now {only_now or '-'}"
+    return None
 
 
 def regressions(comparisons: Sequence[PointComparison]) -> list[dict[str, Any]]:
@@ -145,6 +197,11 @@ def points_from_data(data: object, where: str = "input") -> list[PointSummary]:
 
 def load_points(path: Path) -> list[PointSummary]:
     """The points of a results.json, a run folder holding one, or a saved `points` stack output."""
+    return load_run(path)[0]
+
+
+def load_run(path: Path) -> tuple[list[PointSummary], RunFacts]:
+    """The points of a run (as `load_points`) and what makes it comparable (`run_facts`)."""
     file = path / "results.json" if path.is_dir() else path
     try:
         data = json.loads(file.read_text())
@@ -154,7 +211,11 @@ def load_points(path: Path) -> list[PointSummary]:
         raise CompareInputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CompareInputError(f"{file}: not JSON ({exc})") from None
-    return points_from_data(data, str(file))
+    points = points_from_data(data, str(file))
+    try:
+        return points, run_facts(data, points)
+    except (TypeError, ValueError, ValidationError) as exc:
+        raise CompareInputError(f"{file}: run: {str(exc).splitlines()[0]}") from None
 
 
 def comparison_table(comparisons: Sequence[PointComparison], threshold_pct: float, confidence: float) -> str:

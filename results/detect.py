@@ -8,7 +8,7 @@ a reason fit for one line, for text no known tool wrote.
 from __future__ import annotations
 
 from results.errors import UnknownOutputError
-from results.figures import Figures, ToolName
+from results.figures import Figures, ToolName, failed
 from results.iperf3 import iperf3_figures, load_iperf3_json, looks_like_iperf3_text, parse_iperf3_text
 from results.netperf import looks_like_netperf, parse_netperf
 
@@ -33,6 +33,13 @@ def parse_output(text: str) -> Figures:
     """The figures of one raw output, whichever known tool wrote it."""
     if detect_tool(text) == "iperf3":
         if not text.strip().startswith("{"):
-            return parse_iperf3_text(text)
-        return iperf3_figures(load_iperf3_json(text))
-    return parse_netperf(text)
+            return no_throughput_is_a_failure(parse_iperf3_text(text))
+        return no_throughput_is_a_failure(iperf3_figures(load_iperf3_json(text)))
+    return no_throughput_is_a_failure(parse_netperf(text))
+
+
+def no_throughput_is_a_failure(figures: Figures) -> Figures:
+    """A throughput of zero or less measured nothing: a failure with its reason, never a figure."""
+    if figures.ok and figures.throughput_mbps is not None and figures.throughput_mbps <= 0:
+        return failed(figures.tool, f"{figures.tool} reported {figures.throughput_mbps:g} Mbit/s", figures.test)
+    return figures

@@ -166,7 +166,7 @@ def _number(obj: Mapping[str, Any], key: str) -> float | None:
 
 
 TEXT_INTERVAL_RE = re.compile(
-    r"^\[\s*\d+\]\s+(?P<a>[\d.]+)-(?P<b>[\d.]+)\s+sec\s+[\d.]+\s+\S*Bytes\s+(?P<rate>[\d.]+)\s+(?P<unit>[KMGT]?)bits/sec"
+    r"^\[\s*\d+\]\s+(?P<a>[\d.]+)-(?P<b>[\d.]+)\s+sec\s+[\d.]+\s+\S*Bytes\s+(?P<rate>[\d.]+)\s+(?P<unit>[A-Za-z]?)bits/sec"
     r"(?:\s+(?P<retr>\d+))?(?P<rest>.*)$"
 )
 STEADY_RE = re.compile(r"^meshperf-steady: stop=(?P<stop>stable|max)\b(?P<rest>.*)$")
@@ -203,6 +203,8 @@ def parse_iperf3_text(text: str) -> Figures:
             if "sender" in m["rest"] and m["retr"] is not None:
                 retransmits = int(m["retr"])
             continue
+        if m["unit"] not in _SCALE:
+            return failed("iperf3", f"iperf3 rate unit {m['unit']}bits/sec: unknown unit", "tcp")
         a, b = float(m["a"]), float(m["b"])
         if b <= omit + 0.001 or b <= a:
             continue

@@ -116,7 +116,7 @@ def parse_netperf(text: str) -> Figures:
         if looks_like_netperf(text):
             return failed("netperf", "netperf output without a result line", test)
         raise UnknownOutputError("neither a netperf banner, omni output nor a netperf error")
-    missing = _missing_figure(figures)
+    missing = _missing_figure(figures) if figures.ok else None
     if missing:
         return failed("netperf", f"netperf {figures.test} output without {missing}", figures.test)
     return figures
@@ -177,7 +177,7 @@ def _omni_figures(values: dict[str, str], test: TestKind | None) -> Figures | No
         elif units:
             mbps = _to_mbps(throughput, units)
             if mbps is None:
-                note = f"THROUGHPUT_UNITS {units!r} not understood"
+                return failed("netperf", f"netperf THROUGHPUT_UNITS {units!r}: unknown unit", test)
         elif _is_rr(test):
             rate = rate if rate is not None else throughput
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from results.model import CaseResult, Results
@@ -56,3 +57,20 @@ def case_summary(case: CaseResult) -> str:
     if case.tool in ("iperf3_udp", "udp_stream") and case.loss_percent is not None:
         text += f" (loss {case.loss_percent:.2f}%)"
     return text
+
+
+class OutputFolderError(ValueError):
+    """A folder that reports cannot go to; str() is one line naming the option and the folder."""
+
+
+def ensure_writable_folder(folder: Path, option: str) -> None:
+    """Make `folder` (and its parents) and check that a file can be written in it, before any work."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".meshperf-probe-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except FileExistsError:
+        raise OutputFolderError(f"{option} {folder}: is a file, not a folder") from None
+    except OSError as exc:
+        raise OutputFolderError(f"{option} {folder}: cannot write there: {exc.strerror or exc}") from None

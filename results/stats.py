@@ -4,9 +4,8 @@ A point measured n times is summarised by its median (the figure the seed CSV sh
 min and max, its mean and sample standard deviation, and a confidence interval **of the
 mean** from Student's t distribution: mean +- t(1 - (1 - level) / 2, n - 1) * s / sqrt(n).
 With n = 1 there is no spread and no interval (None). Student's t is computed here from the
-regularized incomplete beta function (a continued fraction, Numerical Recipes' `betacf`),
-which matches the printed tables to their last digit; `T_975` keeps the two-sided 95 %
-quantiles for df 1..30 that the tests check it against.
+regularized incomplete beta function (a continued fraction, Numerical Recipes' `betacf`);
+the tests check it against the printed t table and against scipy.
 
 `welch` compares two samples (Welch's unequal-variance t-test): the difference of the means,
 its confidence interval, and the two-sided p-value.
@@ -18,13 +17,6 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-# t(0.975, df) for df = 1..30, from the standard tables (3 decimals).
-T_975: tuple[float, ...] = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ spelling (`meshperf:suites.netperf.mss.start`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from difflib import get_close_matches
 from pathlib import Path
 
 import yaml
@@ -46,11 +47,17 @@ def describe(exc: ValidationError) -> str:
 
 
 def stack_file(name_or_path: str) -> Path:
-    """`kind-mesh` -> stacks/Pulumi.kind-mesh.yaml; an existing path is taken as it is."""
+    """`kind-mesh` -> stacks/Pulumi.kind-mesh.yaml; a path (a `/` in it, or a .yaml/.yml name) as it is."""
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.exists():
+    if "/" in name_or_path or path.suffix in (".yaml", ".yml"):
         return path
     return STACKS_DIR / f"Pulumi.{name_or_path}.yaml"
+
+
+def stack_name(name_or_path: str) -> str:
+    """The stack's name: `kind-mesh` for `kind-mesh` and for any path to a `Pulumi.kind-mesh.yaml`."""
+    path = stack_file(name_or_path)
+    return path.name.removeprefix("Pulumi.").removesuffix(path.suffix) if path.suffix else path.name
 
 
 def load_stack(name_or_path: str) -> Stack:
@@ -58,12 +65,37 @@ def load_stack(name_or_path: str) -> Stack:
     if not path.exists():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in STACKS_DIR.glob("Pulumi.*.yaml"))
         raise StackError(f"{path}: no such stack file (stacks here: {', '.join(known) or 'none'})")
+    if path.is_dir():
+        raise StackError(f"{path}: is a folder, not a stack file")
     try:
         document = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise StackError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise StackError(f"{path}: not a text file") from None
     except yaml.YAMLError as exc:
         raise StackError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     config = document.get("config", {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise StackError(f"{path}: 'config' must be a mapping")
-    ours = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{NAMESPACE}:")}
-    return stack_from_config(ours, where=str(path))
+    return stack_from_config(meshperf_keys(config, str(path)), where=str(path))
+
+
+def meshperf_keys(config: Mapping[object, object], where: str) -> dict[str, object]:
+    """The `meshperf:` keys of a stack file's config, prefix stripped.
+
+    A key that is no text (`1:`), a namespace one typo away from ours (`meshpref:suites`), or
+    no `meshperf:` key at all is refused: each would otherwise run the default matrix unasked.
+    """
+    ours: dict[str, object] = {}
+    for key, value in config.items():
+        if not isinstance(key, str):
+            raise StackError(f"{where}: config key {key!r} is not a 'namespace:key' name (write {NAMESPACE}:KEY)")
+        namespace, _, name = key.partition(":")
+        if namespace == NAMESPACE:
+            ours[name] = value
+        elif get_close_matches(namespace, [NAMESPACE], n=1, cutoff=0.75):
+            raise StackError(f"{where}: {key}: namespace {namespace!r} is not {NAMESPACE!r} (a typo?)")
+    if not ours:
+        raise StackError(f"{where}: config has no {NAMESPACE}: key (set one at least, e.g. {NAMESPACE}:suites)")
+    return ours

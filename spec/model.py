@@ -68,12 +68,24 @@ ToolName = Annotated[Tool, BeforeValidator(current_tool_name)]
 
 
 def rate_bits_per_s(rate: str) -> int:
-    """'1gbit', '500mbit', '10g' -> bits per second (tc and iperf3 style units)."""
+    """'1gbit', '500mbit', '10g' -> bits per second, above zero.
+
+    Bits only: tc reads `mbps` and `gbps` as bytes per second, a factor of 8 that a stack
+    should never leave to chance, so the byte units are refused with the bit spelling.
+    """
     m = RATE_RE.match(rate.strip())
     if not m:
         raise ValueError(f"{rate!r} is not a rate like '1gbit' or '500mbit'")
-    scale = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()]
-    return int(float(m.group(1)) * scale)
+    number, prefix, unit = m.group(1), m.group(2).lower(), (m.group(3) or "").lower()
+    if unit == "bps":
+        raise ValueError(
+            f"{rate!r} is bytes per second to tc: write '{float(number) * 8:g}{prefix}bit' "
+            f"(or '{number}{prefix}bit' for bits per second)"
+        )
+    bits = int(float(number) * {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[prefix])
+    if bits <= 0:
+        raise ValueError(f"{rate!r}: a rate must be above zero (leave the key out for no limit)")
+    return bits
 
 
 class Node(Strict):

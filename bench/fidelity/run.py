@@ -29,6 +29,11 @@ from spec.runner import runner_script
 GOAL = 0.95
 
 
+def exit_code(ratio: float) -> int:
+    """0 when the median ratio meets the goal, 1 when it misses it."""
+    return 0 if ratio >= GOAL else 1
+
+
 def _stack(seconds: int) -> Stack:
     suite = NetperfSuite(paths=[NetPath.REMOTE_NODE_POD], tools=["iperf3_tcp"], mss=[1376], duration_s=seconds)
     return Stack(suites=Suites(netperf=suite))
@@ -79,12 +84,15 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args()
+    if args.pairs < 1 or args.seconds < 1:
+        print("error: --pairs and --seconds must be at least 1", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="meshperf-fidelity-") as tmp:
         pairs = asyncio.run(_measure(args.pairs, args.seconds, Path(tmp)))
     ratio = statistics.median(lab / bare for lab, bare in pairs)
     verdict = "meets" if ratio >= GOAL else "misses"
     print(f"median ratio lab/bare over {len(pairs)} pairs: {ratio:.3f} ({verdict} the goal >= {GOAL})")
-    return 0
+    return exit_code(ratio)
 
 
 if __name__ == "__main__":

@@ -37,17 +37,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from pydantic import ValidationError
+
 from netlab.lab import Lab
 from results.collect import collect
 from results.logs import read_log_folder
 from results.model import Results
-from spec.load import load_stack
+from spec.load import describe, load_stack
 from spec.model import NetPath, Stack, SteadyState
 from spec.plan import Plan, build_plan
 from spec.runner import runner_script
 
 TIME_GOAL, DIFF_GOAL = 0.25, 0.03
 SEED, STEADY, AGAIN = "seed", "steady", "seed again"
+
+
+def exit_code(time_ratio: float, median_difference: float) -> int:
+    """0 when both goals are met (wall-time ratio and median difference), 1 when one is missed."""
+    return 0 if time_ratio <= TIME_GOAL and median_difference <= DIFF_GOAL else 1
 
 
 def _stacks(args: argparse.Namespace) -> dict[str, Stack]:
@@ -117,7 +124,7 @@ def _median_pct(values: Iterable[float]) -> str:
     return f"{statistics.median(data) * 100:5.2f} %" if data else "    - "
 
 
-def _report(results: dict[str, Results], walls: dict[str, float], plan: Plan) -> None:
+def _report(results: dict[str, Results], walls: dict[str, float], plan: Plan) -> int:
     steady = relative_differences(results[SEED], results[STEADY])
     floor = relative_differences(results[SEED], results[AGAIN]) if AGAIN in results else {}
     a, b = _figures(results[SEED]), _figures(results[STEADY])
@@ -150,6 +157,7 @@ def _report(results: dict[str, Results], walls: dict[str, float], plan: Plan) ->
         print(f"noise floor, seed-style against itself: median |difference| {noise * 100:.2f} % over {len(floor)}")
     time_ok, figures_ok = ratio <= TIME_GOAL, median <= DIFF_GOAL
     print(f"verdict: time {'met' if time_ok else 'missed'}, figures {'met' if figures_ok else 'missed'}")
+    return exit_code(ratio, median)
 
 
 def main() -> int:
@@ -166,14 +174,17 @@ def main() -> int:
     parser.add_argument("--mss", help="comma-separated MSS points instead of the stack's sweep")
     parser.add_argument("--paths", help="comma-separated paths instead of the stack's")
     args = parser.parse_args()
-    stacks = _stacks(args)
+    try:
+        stacks = _stacks(args)
+    except ValidationError as exc:  # a stack the options make invalid: its first error, as spec.load says it
+        print(f"error: {describe(exc)}", file=sys.stderr)
+        return 2
     cases = len(build_plan(stacks[SEED]).cases)
     rate = f", pods at {args.pod_rate}" if args.pod_rate else ""
     print(f"matrix_time {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {cases} cases per half, {len(stacks)} halves{rate}")
     with tempfile.TemporaryDirectory(prefix="meshperf-matrix-") as tmp:
         results, walls = asyncio.run(_run(stacks, Path(tmp)))
-    _report(results, walls, build_plan(stacks[STEADY]))
-    return 0
+    return _report(results, walls, build_plan(stacks[STEADY]))
 
 
 if __name__ == "__main__":

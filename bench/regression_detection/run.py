@@ -103,6 +103,11 @@ async def _bench(workdir: Path) -> tuple[int, int, int, int]:
     return caught, missed, alarms, quiet
 
 
+def exit_code(missed: int, alarms: int, trials: int) -> int:
+    """0 when every cut was caught with no false alarm in at least 10 trials, 1 otherwise."""
+    return 0 if missed == 0 and alarms == 0 and trials >= 10 else 1
+
+
 def main() -> int:
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,6 +118,9 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=None)
     ARGS = parser.parse_args()
+    if ARGS.trials < 1 or ARGS.repeats < 2 or not 0 < ARGS.cut < 1:
+        print("error: --trials must be at least 1, --repeats at least 2, --cut between 0 and 1", file=sys.stderr)
+        return 2
     if ARGS.seed is None:
         ARGS.seed = random.SystemRandom().randrange(10**6)
     print(
@@ -124,9 +132,9 @@ def main() -> int:
         caught, missed, alarms, quiet = asyncio.run(_bench(Path(tmp)))
     injected = caught + missed
     print(f"detections: {caught} of {injected} injected cuts; false alarms: {alarms} of {alarms + quiet} clean trials")
-    met = missed == 0 and alarms == 0 and ARGS.trials >= 10
-    print(f"verdict: {'met' if met else 'missed'} (goal: every cut caught, no false alarm, >= 10 trials)")
-    return 0
+    code = exit_code(missed, alarms, ARGS.trials)
+    print(f"verdict: {'met' if code == 0 else 'missed'} (goal: every cut caught, no false alarm, >= 10 trials)")
+    return code
 
 
 ARGS = argparse.Namespace()

@@ -158,6 +158,31 @@ def test_results_provider_on_a_lab_run(tmp_path: Path) -> None:
     outs = made.outs
     assert outs["throughput"] and outs["csv"]
     assert any("p1-iperf3-tcp-mss96" in json.dumps(f) for f in outs["failures"])
+    assert outs["read_errors"] == [f"log folder {tmp_path / 'x'} is gone"]
+
+
+def test_a_folder_viewer_that_is_gone_raises_viewer_gone(tmp_path: Path) -> None:
+    with pytest.raises(ViewerGoneError, match=f"log folder {tmp_path / 'nothing'} is gone"):
+        asyncio.run(FolderLogReader(tmp_path / "nothing").read())
+
+
+def test_every_viewer_gone_is_an_error_not_a_run_of_failures(tmp_path: Path) -> None:
+    plan = build_plan(load_stack("kind-mesh"))
+    gone = [
+        {"namespace": "meshperf", "pod": f"viewer-{n}", "logdir": "/logs/1", "folder": str(tmp_path / n)}
+        for n in ("a", "b")
+    ]
+    both_gone = r"^no logs could be read: log folder \S*/a is gone; log folder \S*/b is gone$"
+    with pytest.raises(RuntimeError, match=both_gone):
+        ResultsProvider().create({"plan": plan.model_dump_json(), "viewers": gone, "run_id": "1", "jobs": []})
+
+
+def test_viewers_that_hold_no_log_at_all_are_an_error(tmp_path: Path) -> None:
+    """Every viewer answers, but none holds a log of this run (the exec reader's {} for a missing folder)."""
+    plan = build_plan(load_stack("kind-mesh"))
+    empty = [{"namespace": "meshperf", "pod": "viewer-w1", "logdir": "/logs/1", "folder": str(tmp_path)}]
+    with pytest.raises(RuntimeError, match=r"^no logs in any viewer \(meshperf/viewer-w1:/logs/1\)$"):
+        ResultsProvider().create({"plan": plan.model_dump_json(), "viewers": empty, "run_id": "1", "jobs": []})
 
 
 def test_results_provider_calls_results_with_the_merged_logs(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import asyncssh
 
+from netlab.namespaces import claim, release
+
 SSHD = "/usr/sbin/sshd"
 SUBNET = "10.251"
 CONTROLLER_ADDRESS = f"{SUBNET}.0.1"
@@ -66,6 +68,7 @@ class SshLab:
         return self
 
     def _start(self) -> None:
+        claim(self.prefix.rstrip("-"))  # the leak guard's record: released only once every namespace is gone
         Path("/run/sshd").mkdir(exist_ok=True)
         self.workdir.mkdir(parents=True, exist_ok=True)
         key = asyncssh.generate_private_key("ssh-ed25519")
@@ -189,4 +192,7 @@ class SshLab:
                 self.kill_processes()
                 time.sleep(0.05)
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        existing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=30).stdout
+        if not any(line.startswith(self.prefix) for line in existing.splitlines()):
+            release(self.prefix.rstrip("-"))
         self.namespaces.clear()

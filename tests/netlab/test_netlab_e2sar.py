@@ -3,6 +3,11 @@
 There is no e2sar_perf here: a STAND-IN (tests/netlab/e2sar_standin.py, installed first
 on PATH as `e2sar_perf`) takes the seed's command lines, moves real UDP from the sender's
 pod to the receiver's across the lab's clusters, and prints each E2SAR version's format.
+What it shows: the pairing (the sender reaches the receiver's address and port range), the
+protocol (the receiver is up before the sender sends, both end, both logs and index lines),
+and the parsing of both formats. What it cannot show, and these tests do not claim: how
+E2SAR loses events on a network. The stand-in makes no loss of its own; the loss read here
+is whatever the lab's network dropped (sent minus received, from the two logs).
 Without it on PATH, the lab says the suite is skipped in one line and runs the rest.
 """
 
@@ -22,7 +27,7 @@ from labrun import run_netlab
 ROOT = Path(__file__).resolve().parents[2]
 MESH = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-mesh.yaml").read_text())
 STANDIN = Path(__file__).resolve().parent / "e2sar_standin.py"
-EVENTS, DROP = 2000, 100
+EVENTS = 2000
 
 
 def _stack(tmp_path: Path, netperf: dict[str, object], **e2sar: object) -> Path:
@@ -57,7 +62,6 @@ def test_sender_and_receiver_scripts_run_in_the_lab_with_a_standin(tmp_path: Pat
     env = {
         "PATH": f"{bindir}:{os.environ['PATH']}",
         "STANDIN_E2SAR_VERSION": version,
-        "STANDIN_E2SAR_DROP": str(DROP),
     }
     code, output = run_netlab(tmp_path, _stack(tmp_path, {"enabled": False}), env)
     assert code == 0, output
@@ -67,7 +71,7 @@ def test_sender_and_receiver_scripts_run_in_the_lab_with_a_standin(tmp_path: Pat
     receiver_log = (logs / "e2sar-100m-receiver.txt").read_text()
     sender_log = (logs / "e2sar-100m-sender.txt").read_text()
     assert "Receiving on ports" in receiver_log and "19522:19523" in receiver_log  # 2 threads: 2 UDP ports
-    assert f"Completed, {EVENTS - EVENTS // DROP:,}" in sender_log  # with the separators E2SAR prints
+    assert re.search(rf"^Completed, {EVENTS:,} (packets|frames) sent", sender_log, re.MULTILINE)  # E2SAR's separators
     if version.startswith("0.3"):
         assert "{info} Stats:" in receiver_log and "Port Stats:" in receiver_log  # stderr kept in the log
     index = {line.split("\t")[0]: line.split("\t") for line in (logs / "index.tsv").read_text().splitlines()}
@@ -77,10 +81,12 @@ def test_sender_and_receiver_scripts_run_in_the_lab_with_a_standin(tmp_path: Pat
     (pair,) = document["e2sar_cases"]
     assert pair["ok"], pair
     assert pair["version"] == version
-    assert pair["events_sent"] == EVENTS
-    assert pair["events_received"] == EVENTS - EVENTS // DROP  # real UDP, across the lab's link
-    assert pair["loss"] == EVENTS // DROP
-    assert pair["e2sar_lost"] == 0  # E2SAR's own counters miss whole lost events
+    assert pair["events_sent"] == EVENTS  # read from the sender's log
+    received = int(re.findall(r"Events Received: ([\d,]+)", receiver_log)[-1].replace(",", ""))
+    assert 0 < received <= EVENTS  # real UDP across the lab's link: the receiver was up in time
+    assert pair["events_received"] == received  # read from the receiver's log, in its version's format
+    assert pair["loss"] == EVENTS - received  # counted from both sides: whatever the network dropped
+    assert pair["e2sar_lost"] == 0
     assert (folder / "results-e2sar.csv").read_text().count("\n") == 2
     assert "E2SAR rate" in output
     assert not _standin_processes(str(bindir))

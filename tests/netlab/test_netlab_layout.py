@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
+
 from netlab.layout import (
     TBF_BURST,
     TBF_LATENCY,
@@ -93,7 +95,8 @@ def test_tbf_takes_the_rate_in_bits_as_the_stack_model_reads_it() -> None:
         *("ip", "netns", "exec", "mptest00-x", "tc", "qdisc", "add", "dev", "eth0", "root", "tbf"),
         *("rate", "2500000000bit", "burst", TBF_BURST, "latency", TBF_LATENCY),
     )
-    assert tbf_command("n", "d", "500mbps")[12] == "500000000bit"  # tc alone would read bytes per second
+    with pytest.raises(ValueError, match="'500mbps' is bytes per second to tc: write '4000mbit'"):
+        tbf_command("n", "d", "500mbps")  # tc would read bytes per second: refused, never guessed
 
 
 def test_pod_rates_shape_the_pods_veth_ends() -> None:

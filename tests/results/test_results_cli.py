@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from results_testkit import DATA, ROOT, synthetic_folder
+from results_testkit import DATA, EXPECTED_FAILURES, ROOT, synthetic_folder
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -58,7 +58,7 @@ def test_parse_of_no_tool_output_is_one_stderr_line(tmp_path: Path) -> None:
     garbage.write_bytes(b"\x00\xffSegmentation fault\n")
     for file in (garbage, DATA / "iperf3-3.12-tcp-mss536.ss", tmp_path / "missing.json"):
         done = run("parse", str(file))
-        assert done.returncode != 0
+        assert done.returncode == 2
         assert done.stdout == ""
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"{file}: ")
@@ -81,7 +81,9 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
         (logs / name).write_text(text)
     out = tmp_path / "out"
     done = run("report", str(logs), "--stack", str(stack), "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    # The synthetic folder holds failed cases on purpose: the reports are written, and the exit says so.
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"{len(EXPECTED_FAILURES)} cases failed: see {out / 'results.json'} for why\n"
     assert done.stdout.startswith(f"meshperf results: stack {stack}, run r7")
     assert sorted(p.name for p in out.iterdir()) == [
         "latency.png",
@@ -99,4 +101,74 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
 
 def test_report_with_a_bad_stack_is_one_line(tmp_path: Path) -> None:
     done = run("report", str(tmp_path), "--stack", str(tmp_path / "Pulumi.none.yaml"))
-    assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_report_of_a_folder_without_valid_logs_fails(tmp_path: Path) -> None:
+    """Every case failed (logs no tool wrote): reports written, exit 1; an empty folder is bad input."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name in synthetic_folder():
+        (logs / name).parent.mkdir(parents=True, exist_ok=True)
+        (logs / name).write_text("Segmentation fault\n")
+    done = run("report", str(logs), "--stack", "kind-local")
+    assert done.returncode == 1, done.stderr
+    assert "cases failed" in done.stderr and (logs / "results.json").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = run("report", str(empty), "--stack", "kind-local")
+    assert (done.returncode, done.stderr) == (2, f"{empty}: no logs in this folder\n")
+
+
+def test_report_out_that_cannot_be_written_is_one_line_before_any_work(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "index.tsv").write_text("")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out, why in (
+        (blocker, f"--out {blocker}: is a file, not a folder"),
+        (blocker / "sub", f"--out {blocker / 'sub'}: cannot write there: Not a directory"),
+        (Path("/proc/meshperf"), "--out /proc/meshperf: cannot write there: "),
+    ):
+        done = run("report", str(logs), "--stack", "kind-local", "--out", str(out))
+        assert done.returncode == 2 and done.stderr.startswith(why), done.stderr
+        assert done.stderr.count("\n") == 1 and done.stdout == ""
+
+
+LAB_RUN = ROOT / "tests" / "components" / "fixtures" / "kind-mesh-run"
+
+
+def test_check_outputs_of_a_run_with_every_path_measured_and_one_lost(tmp_path: Path) -> None:
+    """The kind workflow's check, on the outputs of a real lab run of kind-mesh (as `--json` prints them)."""
+    from results.collect import collect
+    from results.logs import read_log_folder
+    from spec.load import load_stack
+    from spec.plan import build_plan
+
+    results = collect(build_plan(load_stack("kind-mesh")), read_log_folder(LAB_RUN))
+    throughput = json.loads(json.dumps(results.throughput()))
+    files = {"throughput": tmp_path / "t.json", "failures": tmp_path / "f.json"}
+
+    def check(
+        throughput_doc: object, failures_doc: object, stack: str = "kind-mesh"
+    ) -> subprocess.CompletedProcess[str]:
+        files["throughput"].write_text(json.dumps(throughput_doc))
+        files["failures"].write_text(json.dumps(failures_doc))
+        return run("check-outputs", "--stack", stack, str(files["throughput"]), str(files["failures"]))
+
+    done = check(throughput, {})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "0 failures, 0 paths without a figure\n"
+    label = "5 iperf TCP. Remote Cluster using Pod IP"
+    lost = check({**throughput, label: None}, {"p6-iperf3-tcp-mss96": "p6-iperf3-tcp-mss96.json: exit 1"})
+    assert lost.returncode == 1
+    assert lost.stderr.splitlines() == [
+        "failed: p6-iperf3-tcp-mss96: p6-iperf3-tcp-mss96.json: exit 1",
+        f"no figure: {label}",
+    ]
+    # kind-local measures no path 6: its outputs need no figure there.
+    local = check({k: v for k, v in throughput.items() if "Remote Cluster" not in k}, {}, "kind-local")
+    assert local.returncode == 0, local.stderr
+    bad = run("check-outputs", "--stack", "kind-local", str(tmp_path / "none.json"), str(files["failures"]))
+    assert bad.returncode == 2 and "none.json" in bad.stderr and bad.stderr.count("\n") == 1

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,16 +92,17 @@ def test_one_figure_on_either_side_falls_back_to_the_threshold_alone() -> None:
     assert verdict(point([1000.0]), point(BASE), 5).rule == THRESHOLD_ONLY
 
 
-def test_missing_points_are_reported_but_do_not_fail_the_gate() -> None:
+def test_a_point_missing_or_failed_in_the_current_run_fails_the_gate_unless_allowed() -> None:
     assert verdict(point(BASE), None).verdict == "missing"
     assert verdict(None, point(BASE)).verdict == "missing"
     assert verdict(point(BASE), point([])).verdict == "missing"  # every repeat failed
-    comparisons = compare_points([point(BASE, mss=96)], [point(BASE, mss=1376)])
-    assert [(c.key, c.verdict) for c in comparisons] == [
-        ("p6-iperf3_tcp-mss1376", "missing"),
-        ("p6-iperf3_tcp-mss96", "missing"),
-    ]
-    assert not gate_failed(comparisons)
+    dead = compare_points([point(BASE)], [point([])])
+    assert gate_failed(dead) and not gate_failed(dead, allow_missing=True)
+    assert gate_failed(compare_points([point(BASE)], []))  # an empty current run
+    # A point only the current run has (new in it) is reported and does not fail the gate.
+    new = compare_points([point(BASE, mss=96)], [point(BASE, mss=96), point(BASE, mss=1376)])
+    assert [(c.key, c.verdict) for c in new] == [("p6-iperf3_tcp-mss96", "same"), ("p6-iperf3_tcp-mss1376", "missing")]
+    assert not gate_failed(new)
 
 
 def test_the_gate_fails_on_any_slower_point_and_regressions_list_them() -> None:
@@ -113,9 +115,13 @@ def test_the_gate_fails_on_any_slower_point_and_regressions_list_them() -> None:
     assert only["key"] == "p6-iperf3_tcp-mss1376" and only["verdict"] == "slower"
 
 
-def _results_file(tmp_path: Path, name: str, points: list[PointSummary]) -> Path:
+def _results_file(tmp_path: Path, name: str, points: list[PointSummary], run: dict[str, Any] | None = None) -> Path:
+    """A results.json of these points; `run` as the block a lab run records (profile, durations, mss)."""
     path = tmp_path / name
-    path.write_text(Results(points=tuple(points)).model_dump_json())
+    doc = json.loads(Results(points=tuple(points)).model_dump_json())
+    if run is not None:
+        doc["run"] = run
+    path.write_text(json.dumps(doc))
     return path
 
 
@@ -152,6 +158,9 @@ def test_cli_bad_input_is_one_line_naming_the_file(tmp_path: Path) -> None:
     garbage.write_text("not json")
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"hello": 1}))
+    for option in (("--threshold", "nan"), ("--threshold", "-1"), ("--confidence", "1"), ("--confidence", "nan")):
+        done = _cli(str(base), str(base), *option)
+        assert done.returncode == 2 and done.stderr.startswith("compare: --confidence must lie in"), option
     for wrong in (garbage, other, tmp_path / "absent.json", tmp_path):
         done = _cli(str(base), str(wrong))
         assert done.returncode == 2, (wrong, done.stdout)
@@ -172,3 +181,65 @@ def test_results_json_without_points_are_summarised_from_cases(tmp_path: Path) -
     path.write_text(json.dumps(doc))
     (only,) = load_points(path)
     assert only.key == "p6-iperf3_tcp-mss536" and only.n == 0 and only.n_failed == 1
+
+
+def test_cli_gate_fails_on_a_dead_current_run(tmp_path: Path) -> None:
+    base = _results_file(tmp_path, "base.json", [point(BASE)])
+    dead = _results_file(tmp_path, "dead.json", [point([])])
+    empty = _results_file(tmp_path, "empty.json", [])
+    for current in (dead, empty):
+        done = _cli(str(base), str(current), "--force")
+        assert done.returncode == 1, done.stdout
+        assert "no figure in the current run" in done.stdout
+        assert _cli(str(base), str(current), "--force", "--allow-missing").returncode == 0
+
+
+RUN = {"profile": "full", "durations": {"iperf3_tcp": 10, "netperf_rr": 10}, "mss": [1376]}
+
+
+@pytest.mark.parametrize(
+    ("current_run", "line"),
+    [
+        ({**RUN, "profile": "quick"}, "profiles differ: full in the baseline, quick in the current run"),
+        (
+            {**RUN, "durations": {"iperf3_tcp": 1, "netperf_rr": 10}},
+            "case durations differ: iperf3_tcp 10 s in the baseline, 1 s in the current run",
+        ),
+        ({**RUN, "mss": [96, 1376]}, "MSS points differ: only in the baseline -, only now [96]"),
+    ],
+)
+def test_cli_refuses_runs_that_are_not_comparable(tmp_path: Path, current_run: dict[str, Any], line: str) -> None:
+    base = _results_file(tmp_path, "base.json", [point(BASE)], RUN)
+    now = _results_file(tmp_path, "now.json", [point(BASE)], current_run)
+    done = _cli(str(base), str(now))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"compare: not comparable: {line} (--force compares them anyway)\n"
+    assert _cli(str(base), str(now), "--force").returncode == 0
+    assert _cli(str(base), str(_results_file(tmp_path, "same.json", [point(BASE)], RUN))).returncode == 0
+
+
+def test_without_a_run_block_the_mss_points_the_results_record_decide(tmp_path: Path) -> None:
+    """Older results.json (no `run`) and saved `points` outputs: their MSS points are compared."""
+    base = _results_file(tmp_path, "base.json", [point(BASE, mss=96), point(BASE, mss=1376)])
+    now = tmp_path / "points.json"
+    now.write_text(json.dumps([point(BASE, mss=1376).model_dump(mode="json")]))
+    done = _cli(str(base), str(now))
+    assert done.returncode == 2
+    assert "MSS points differ: only in the baseline [96], only now -" in done.stderr
+
+
+def test_cli_output_into_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
+    """`compare --plot DIR ... | head -1`: the table stops at the reader, the plot is still drawn."""
+    base = _results_file(tmp_path, "base.json", [point(BASE, mss=m) for m in range(88, 1400, 8)])
+    slow = _results_file(tmp_path, "slow.json", [point([900.0, 905.0, 895.0], mss=m) for m in range(88, 1400, 8)])
+    argv = [sys.executable, "-m", "results", "compare", str(base), str(slow), "--plot", str(tmp_path / "plot")]
+    done = subprocess.run(
+        ["sh", "-c", '"$@" | head -1', "sh", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.stdout.startswith("meshperf compare: threshold 5 %")
+    assert (tmp_path / "plot" / "comparison.png").stat().st_size > 0

@@ -169,4 +169,17 @@ def test_the_cli_reads_the_seeds_two_logs(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 1 and "missing.log" in done.stderr and "\n" not in done.stderr.strip()
+    assert done.returncode == 2 and "missing.log" in done.stderr and "\n" not in done.stderr.strip()
+    # A file no E2SAR wrote, or a folder: the line names the file and the role it failed as.
+    other = tmp_path / "netperf.txt"
+    other.write_text("MIGRATED TCP STREAM TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET\nTHROUGHPUT=5\n")
+    for args, named in (
+        ((other, receiver), f"{other}: not an e2sar_perf sender log"),
+        ((sender, other), f"{other}: not an e2sar_perf receiver log"),
+        ((sender, tmp_path), f"{tmp_path}: cannot read"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "results", "e2sar", *map(str, args)], cwd=ROOT, capture_output=True, text=True
+        )
+        assert done.returncode == 2 and done.stderr.startswith(named), done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1

@@ -7,6 +7,7 @@ import json
 import pytest
 from results_testkit import load_json, read
 
+from results.detect import parse_output
 from results.errors import UnknownOutputError
 from results.iperf3 import parse_iperf3
 
@@ -105,6 +106,21 @@ def test_tcp_without_receiver_sum_is_a_failure() -> None:
     del doc["end"]["sum_received"]
     figures = parse_iperf3(json.dumps(doc))
     assert not figures.ok and "sum_received" in (figures.error or "")
+
+
+@pytest.mark.parametrize(("rate", "said"), [(-5e8, "-500 Mbit/s"), (0.0, "0 Mbit/s")])
+def test_a_negative_or_zero_rate_is_a_failure_not_a_figure(rate: float, said: str) -> None:
+    doc = load_json("iperf3-3.12-tcp-mss536.json")
+    doc["end"]["sum_received"]["bits_per_second"] = rate
+    figures = parse_output(json.dumps(doc))
+    assert not figures.ok and figures.throughput_mbps is None
+    assert figures.error == f"iperf3 reported {said}"
+
+
+def test_an_unknown_rate_unit_in_text_output_is_named() -> None:
+    text = "Connecting to host 10.0.0.2, port 5201\n[  5]   0.00-1.00   sec  1.00 GBytes  8.59 Pbits/sec    0\n"
+    figures = parse_output(text)
+    assert not figures.ok and figures.error == "iperf3 rate unit Pbits/sec: unknown unit"
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from results_testkit import read
 
+from results.detect import parse_output
 from results.errors import UnknownOutputError
 from results.netperf import parse_netperf
 
@@ -113,6 +114,19 @@ RR_BANNER = (
 def test_any_unit_and_magnitude(text: str, mbps: float) -> None:
     figures = parse_netperf(text)
     assert figures.ok and figures.throughput_mbps == pytest.approx(mbps)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (BANNER + "THROUGHPUT=0.00\nTHROUGHPUT_UNITS=10^6bits/s\n", "netperf reported 0 Mbit/s"),
+        (BANNER + "THROUGHPUT=5\nTHROUGHPUT_UNITS=furlongs/s\n", "THROUGHPUT_UNITS 'furlongs/s': unknown unit"),
+    ],
+)
+def test_zero_throughput_and_unknown_units_are_failures_that_say_so(text: str, why: str) -> None:
+    figures = parse_output(text)
+    assert not figures.ok and figures.throughput_mbps is None
+    assert figures.error is not None and why in figures.error
 
 
 def test_rr_throughput_in_transactions() -> None:

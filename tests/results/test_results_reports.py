@@ -1,4 +1,4 @@
-"""The reports: the seed's CSV to the character, the tidy CSV, JSON and the terminal table."""
+"""The reports: the seed's CSV (its layout and figures; its 0.00 rows left empty), the tidy CSV, JSON and the table."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def _seed_results() -> Results:
     return Results(stack="seed", run_id="1", mss_points=plan_mss, cases=tuple(cases))
 
 
-def test_seed_figures_give_the_seeds_csv_to_the_character() -> None:
+def test_seed_figures_give_the_seeds_csv_but_its_zero_rows_empty() -> None:
+    """Character for character, except the three rows the seed filled with 0.00 for failures."""
     expected = SEED_BLOCK
     for row in (13, 15, 16):  # the seed's 0.00 were failures: we leave them empty
         label = SEED_LINES[row].split(";")[0]

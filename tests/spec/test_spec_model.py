@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from spec.load import StackError, load_stack, stack_from_config
+from spec.load import StackError, load_stack, stack_from_config, stack_name
 from spec.model import NetPath, NetperfSuite, Stack, rate_bits_per_s
 
 STACKS = Path(__file__).resolve().parents[2] / "stacks"
@@ -46,12 +46,20 @@ def test_placement_of_the_mesh_stack() -> None:
     assert str(cluster_a.node_pod_subnet("worker2")) == "10.244.2.0/24"
 
 
-def test_rates_parse_like_tc() -> None:
+def test_rates_are_bits_per_second_and_tcs_byte_units_are_refused() -> None:
     assert rate_bits_per_s("1gbit") == 10**9
     assert rate_bits_per_s("500mbit") == 500 * 10**6
     assert rate_bits_per_s("2.5G") == 2_500_000_000
     with pytest.raises(ValueError, match="not a rate"):
         rate_bits_per_s("fast")
+    # tc(8): "mbps" and "gbps" are bytes per second; the line names the bit spelling of both readings.
+    with pytest.raises(ValueError, match=r"^'1gbps' is bytes per second to tc: write '8gbit' \(or '1gbit' for bits"):
+        rate_bits_per_s("1gbps")
+    with pytest.raises(ValueError, match=r"'2.5mbps' is bytes per second to tc: write '20mbit'"):
+        rate_bits_per_s("2.5mbps")
+    for zero in ("0mbit", "0", "0.0gbit"):
+        with pytest.raises(ValueError, match="a rate must be above zero"):
+            rate_bits_per_s(zero)
 
 
 def _set(config: dict[str, Any], dotted: str, value: Any) -> None:
@@ -99,6 +107,9 @@ BAD_INPUTS = [
     ("clusters.0.nodes.1.role", "master", "meshperf:clusters[0].nodes[1].role", "Input should be"),
     ("link.mtu", 100, "meshperf:link.mtu", "greater than or equal to 576"),
     ("link.rate", "ten gigs", "meshperf:link.rate", "not a rate"),
+    ("link.rate", "0mbit", "meshperf:link.rate", "a rate must be above zero"),
+    ("link.rate", "1gbps", "meshperf:link.rate", "bytes per second to tc: write '8gbit'"),
+    ("workloads.w1.egress_rate", "100mbps", "meshperf:workloads.w1.egress_rate", "write '800mbit'"),
     ("run_id", "Run 1", "meshperf:run_id", "match pattern"),
 ]
 
@@ -178,3 +189,47 @@ def test_old_tool_names_still_load_with_a_warning() -> None:
     assert suite.tools == ["iperf3_tcp", "tcp_rr", "tcp_stream"]
     with pytest.raises(ValidationError, match="tools"):
         NetperfSuite(tools=["tcp_crrr"])
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (
+            "config:\n  1: x\n  meshperf:run_id: '1'\n",
+            "config key 1 is not a 'namespace:key' name (write meshperf:KEY)",
+        ),
+        ("config:\n  meshpref:suites: {}\n", "meshpref:suites: namespace 'meshpref' is not 'meshperf' (a typo?)"),
+        (
+            "config:\n  meshperf:run_id: '2'\n  mesh-perf:link: {}\n",
+            "mesh-perf:link: namespace 'mesh-perf' is not 'meshperf'",
+        ),
+        ("config:\n  aws:region: x\n", "config has no meshperf: key"),
+        ("config: {}\n", "config has no meshperf: key"),
+        ("config: [1]\n", "'config' must be a mapping"),
+    ],
+)
+def test_a_stack_file_that_would_run_the_defaults_unasked_is_refused(tmp_path: Path, text: str, why: str) -> None:
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_text(text)
+    with pytest.raises(StackError) as raised:
+        load_stack(str(path))
+    assert str(raised.value).startswith(f"{path}: {why}"), raised.value
+
+
+def test_a_folder_named_like_a_stack_file_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "Pulumi.dir.yaml"
+    folder.mkdir()
+    with pytest.raises(StackError, match=r"Pulumi.dir.yaml: is a folder, not a stack file$"):
+        load_stack(str(folder))
+    with pytest.raises(StackError, match=r"^[^\n]*: is a folder, not a stack file$"):
+        load_stack(f"{tmp_path}/")
+
+
+def test_a_path_to_a_missing_stack_file_is_named_as_given(tmp_path: Path) -> None:
+    """Not mangled into stacks/Pulumi.<path>.yaml: the path the user typed, with or without .yaml."""
+    for given in (str(tmp_path / "x.yaml"), str(tmp_path / "x")):
+        with pytest.raises(StackError) as raised:
+            load_stack(given)
+        assert str(raised.value).startswith(f"{given}: no such stack file")
+    assert stack_name(str(tmp_path / "Pulumi.mine.yaml")) == "mine"
+    assert stack_name(str(tmp_path / "x.yaml")) == "x" and stack_name("kind-local") == "kind-local"

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from spec.load import load_stack
 from spec.model import NetPath, Stack
 from spec.plan import CRR_TAIL_S, Case, build_plan
 from spec.profiles import quick
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_seed_matrix_counts() -> None:
@@ -55,8 +62,23 @@ def test_single_cluster_stack_has_no_remote_cluster_path() -> None:
     assert plan.servers() == ["w2"]
 
 
-def test_plan_is_pure() -> None:
-    assert build_plan(Stack()) == build_plan(Stack())
+def test_plan_depends_on_the_stack_alone(tmp_path: Path) -> None:
+    """The same plan from another process (other hash seed, clock zone, folder), and the stack left as it was."""
+    stack = load_stack("kind-mesh")
+    before = stack.model_dump_json()
+    plan = build_plan(stack).model_dump_json()
+    assert stack.model_dump_json() == before
+    code = (
+        "import sys; from spec.load import load_stack; from spec.plan import build_plan; "
+        "sys.stdout.write(build_plan(load_stack('kind-mesh')).model_dump_json())"
+    )
+    for seed, zone in (("1", "UTC"), ("4242", "Asia/Kolkata")):
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": seed, "TZ": zone}
+        elsewhere = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=True
+        )
+        assert elsewhere.stdout == plan
+    assert build_plan(quick(stack)).model_dump_json() != plan  # and it does follow the stack
 
 
 def test_quick_profile_keeps_every_path_and_tool_on_two_mss_points() -> None:

@@ -1,0 +1,69 @@
+"""What a test may leave behind: lab namespaces it made, and tool processes or sshd orphaned to it.
+
+`tests/conftest.py` checks both around every test (and every module, for module fixtures).
+Other work on the machine (other test runs, other labs) is never blamed: a namespace counts
+only when its owner record (`netlab.namespaces.claim`, written by netlab and by the SSH lab of
+the hosts tests) names this process or its child, or, for a netlab lab, when it has no record
+at all; a process counts only when it was re-parented to this (subreaper) process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from netlab.namespaces import owner
+
+TOOLS = ("iperf3", "netserver", "netperf", "timeout", "sh", "e2sar_perf", "sshd")
+PR_SET_CHILD_SUBREAPER = 36
+NETLAB_NS = re.compile(r"^(mp[0-9a-f]{6})-")  # netlab's labs (netlab.lab)
+SSHLAB_NS = re.compile(r"^(mph[0-9a-f]{6})-")  # the hosts tests' SSH labs (tests/hosts/sshlab.py)
+
+
+def become_subreaper() -> None:
+    """Orphans of our children come to us, so that we can tell what a test left behind."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def lab_namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    names = {line.split()[0] for line in out.splitlines() if line.strip()}
+    return {ns for ns in names if NETLAB_NS.match(ns) or SSHLAB_NS.match(ns)}
+
+
+def made_here(ns: str) -> bool:
+    """Whether this test process (or a child of it) made the namespace, by its owner record."""
+    me = os.getpid()
+    if m := SSHLAB_NS.match(ns):
+        record = owner(m[1])
+        return record is not None and me in record
+    m = NETLAB_NS.match(ns)
+    record = owner(m[1]) if m else None
+    return record is None or me in record
+
+
+def namespaces_left(before: set[str]) -> set[str]:
+    return {ns for ns in lab_namespaces() - before if made_here(ns)}
+
+
+def orphans_of_this_test_process() -> set[tuple[int, str]]:
+    """Tool processes re-parented to this process (it is a subreaper): what a test left running.
+
+    Only processes that descend from this test run count, so tools that other work on the
+    machine runs are never blamed.
+    """
+    me = os.getpid()
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        state, ppid = text[text.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == me and state != "Z" and comm in TOOLS:
+            found.add((int(stat.parent.name), comm))
+    return found
