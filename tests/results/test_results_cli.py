@@ -73,6 +73,7 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
         "    netperf:\n"
         "      paths: [1, 2, 3, 5]\n"
         "      mss: [536, 1376]\n"
+        "      udp_length: 1400\n"
         "      duration_s: 2\n"
     )
     logs = tmp_path / "logs"
