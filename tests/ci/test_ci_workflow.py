@@ -10,6 +10,7 @@ everything else stays text; a top-level value is always text.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shlex
 import shutil
@@ -19,8 +20,11 @@ from typing import Any
 
 import pytest
 import yaml
+from pulumi_cli import PulumiCli
 
-from spec.load import StackError, meshperf_keys, stack_from_config
+from components.stackconfig import SCALAR_KEYS
+from spec.load import StackError, stack_from_config
+from spec.model import Stack
 from spec.plan import build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,39 +136,20 @@ def test_the_readme_says_the_workflow_is_the_only_live_cluster() -> None:
     assert "That workflow is the only place where the program meets a live cluster" in text.replace("**", "")
 
 
-def apply_config_set(document: dict[str, Any], command: str) -> None:
-    """Stand-in for `pulumi config set [--path] KEY VALUE -s STACK` on a stack file's document."""
-    words = shlex.split(command)
-    assert words[:3] == ["pulumi", "config", "set"], command
-    rest = words[3:]
-    path = "--path" in rest
-    rest = [w for w in rest if w != "--path"]
-    stack_at = rest.index("-s")
-    del rest[stack_at : stack_at + 2]
-    key, value = rest
-    config = document.setdefault("config", {})
-    if not path:
-        config[key] = value
-        return
-    namespace, _, dotted = key.partition(":")
-    head, *steps = re.findall(r"[^.\[\]]+|\[\d+\]", dotted)
-    literal: Any = value
-    if re.fullmatch(r"-?\d+", value):
-        literal = int(value)
-    elif value in ("true", "false"):
-        literal = value == "true"
-    node: Any = config.setdefault(f"{namespace}:{head}", {})
-    for i, step in enumerate(steps):
-        index: Any = int(step[1:-1]) if step.startswith("[") else step
-        if i == len(steps) - 1:
-            node[index] = literal
-        else:
-            node = node[index] if not isinstance(node, dict) else node.setdefault(index, {})
-
-
 def config_commands(job: str) -> list[str]:
     scripts = [script for j, _, script in run_steps(workflow()) if j == job]
     return [c for script in scripts for c in commands(script) if c.startswith("pulumi config set")]
+
+
+def stack_of(cli: PulumiCli) -> Stack:
+    """The Stack the program reads from what the CLI hands over (text for scalars, JSON for the rest)."""
+    config = cli.program_config()
+    values = {
+        key.removeprefix("meshperf:"): value if key.removeprefix("meshperf:") in SCALAR_KEYS else json.loads(value)
+        for key, value in config.items()
+        if key.startswith("meshperf:")
+    }
+    return stack_from_config(values, cli.stack)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -174,26 +159,25 @@ def test_the_workflows_config_commands_make_a_short_valid_stack(stack: str) -> N
     lines = {line.strip() for line in WORKFLOW.read_text().splitlines()}
     for command in found:  # one command per line, literal values: what a config harness can read
         assert "$" not in command and "`" not in command and command in lines, command
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
-    before = build_plan(stack_from_config(meshperf_keys(document["config"], stack)))
+    cli = PulumiCli.from_files(ROOT, stack)
+    before = build_plan(stack_of(cli))
     up_config = [c for c in found if "run_id" not in c and "labels" not in c]
     for command in up_config:
-        apply_config_set(document, command)
-    short = build_plan(stack_from_config(meshperf_keys(document["config"], stack)))
+        cli.run(command)
+    short = build_plan(stack_of(cli))
     assert {c.mss for c in short.cases if c.mss} == {1312, 1376}
     assert {c.duration_s for c in short.cases} == {2}
     assert len(short.cases) <= len(before.cases) / 4
     assert {(c.path, c.tool) for c in short.cases} == {(c.path, c.tool) for c in before.cases}  # every path still
     for command in found:
-        apply_config_set(document, command)
-    after = stack_from_config(meshperf_keys(document["config"], stack))
+        cli.run(command)
+    after = stack_of(cli)
     assert after.run_id == "2"
     assert after.clusters[0].nodes[2].labels["ci"] == "changed"
 
 
-def test_the_config_stand_in_refuses_what_the_program_would(tmp_path: Path) -> None:
-    """The stand-in is no rubber stamp: a command setting a wrong type ends in the stack's one line."""
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-local.yaml").read_text())
-    apply_config_set(document, "pulumi config set --path meshperf:suites.netperf.duration_s fast -s kind-local")
+def test_a_config_command_of_the_wrong_type_is_refused_by_the_stack_check() -> None:
+    cli = PulumiCli.from_files(ROOT, "kind-local")
+    cli.run("pulumi config set --path meshperf:suites.netperf.duration_s fast -s kind-local")
     with pytest.raises(StackError, match=r"meshperf:suites.netperf.duration_s: Input should be a valid integer"):
-        stack_from_config(meshperf_keys(document["config"], "kind-local"))
+        stack_of(cli)

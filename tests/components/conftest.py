@@ -52,7 +52,7 @@ def stand_in_kubeconfig(contexts: list[str], server: str = "https://127.0.0.1:{p
 
 
 def stack_config(name: str) -> dict[str, str]:
-    """A shipped stack's config as the CLI hands it over (tests/components/pulumi_cli.py)."""
+    """A shipped stack's config as the CLI hands it over (tests/pulumi_cli.py)."""
     return PulumiCli.from_files(ROOT, name).program_config()
 
 

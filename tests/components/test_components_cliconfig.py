@@ -1,6 +1,6 @@
 """Config as the Pulumi CLI hands it over: every value as text, structured values as JSON.
 
-The commands come through tests/components/pulumi_cli.py, which reproduces the CLI's rules
+The commands come through tests/pulumi_cli.py, which reproduces the CLI's rules
 from its source; the program is the real __main__.py under the SDK's mocks.
 """
 
