@@ -10,7 +10,7 @@ from hosts.connectors import KindNodeConnector, LocalConnector
 from hosts.executor import apply, change_script, fact_script, parse_blocks
 from hosts.facts import Kernel, OsRelease
 from hosts.inventory import inventory_from_data
-from hosts.operations import File, Kubeconfig, Line, Shell
+from hosts.operations import File, Line, Shell
 from hosts.report import summary, to_json
 
 T = "@mp-test"
@@ -91,28 +91,6 @@ def test_hanging_command_is_cut_by_its_timeout(tmp_path):
     assert result.status == "failed"
     assert result.reason == "command timed out after 0.5s: sh -s"
     assert run.elapsed < 10
-
-
-def test_fetch_writes_on_the_controller_once(tmp_path, monkeypatch):
-    """A Fetch (kubeconfig) reads on the host, writes locally only when the content differs."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "kind").write_text(
-        "#!/bin/sh\nprintf 'clusters:\\n- cluster:\\n    server: https://127.0.0.1:4000\\n'\n"
-    )
-    (bin_dir / "kind").chmod(0o755)
-    inv = local_inventory(tmp_path, 1)
-    dest = tmp_path / "kube" / "config"
-    plan = [Kubeconfig(cluster="m", dest=str(dest), server="https://10.0.0.9:6443")]
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    check = asyncio.run(apply(inv, plan, check=True))
-    assert check.hosts[0].results[0].status == "changed" and not dest.exists()
-    first = asyncio.run(apply(inv, plan))
-    assert first.hosts[0].results[0].status == "changed"
-    assert dest.read_text() == "clusters:\n- cluster:\n    server: https://10.0.0.9:6443\n"
-    assert dest.stat().st_mode & 0o777 == 0o600
-    again = asyncio.run(apply(inv, plan))
-    assert again.hosts[0].results[0].status == "ok"
 
 
 def test_kind_node_connector_wraps_docker_exec():

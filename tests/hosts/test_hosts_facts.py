@@ -17,13 +17,11 @@ from hosts.facts import (
     InterfaceMtus,
     Kernel,
     KindClusters,
-    KindNodeImages,
     OsRelease,
     Route,
     Routes,
     SysctlValue,
     normalize_dst,
-    normalize_image,
     sysctl_path,
 )
 
@@ -104,34 +102,6 @@ def test_interface_mtus_from_ip_json():
     assert InterfaceMtus().process(output) == {"lo": 65536, "eth0": 1500}
 
 
-def test_kind_node_images():
-    output = (
-        "node mesh-control-plane\ndocker.io/library/nginx:1.25\nsha256:abcd\nregistry.k8s.io/pause:3.9\n"
-        "node mesh-worker\nregistry.k8s.io/pause:3.9\n"
-    )
-    assert KindNodeImages("mesh").process(output) == {
-        "mesh-control-plane": frozenset({"docker.io/library/nginx:1.25", "registry.k8s.io/pause:3.9"}),
-        "mesh-worker": frozenset({"registry.k8s.io/pause:3.9"}),
-    }
-    assert KindNodeImages("mesh").process("") == {}
-
-
-@pytest.mark.parametrize(
-    ("image", "expected"),
-    [
-        ("nginx", "docker.io/library/nginx:latest"),
-        ("nginx:1.25", "docker.io/library/nginx:1.25"),
-        ("networkstatic/iperf3:3.16", "docker.io/networkstatic/iperf3:3.16"),
-        ("ghcr.io/org/tool:v1", "ghcr.io/org/tool:v1"),
-        ("localhost:5000/tool", "localhost:5000/tool:latest"),
-        ("localhost/tool:2", "localhost/tool:2"),
-        ("nginx@sha256:abc", "nginx@sha256:abc"),
-    ],
-)
-def test_normalize_image(image, expected):
-    assert normalize_image(image) == expected
-
-
 @pytest.mark.parametrize(
     ("dst", "expected"),
     [
@@ -161,7 +131,6 @@ def test_sysctl_path():
         Binaries(("sh", "surely-not-installed")),
         DebPackages(("surely-not-installed",)),
         KindClusters(),
-        KindNodeImages("none"),
         CommandSucceeds("false"),
     ],
 )
