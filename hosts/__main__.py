@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m hosts", description="Ansible-free host automation over asyncssh")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("apply", help="apply a deploy file to the inventory's hosts")
-    run.add_argument("inventory", type=Path, help="inventory YAML or a stack file with meshperf:hosts")
+    run.add_argument("inventory", type=Path, help="inventory YAML: defaults, groups, hosts")
     run.add_argument("deploy", type=Path, help="deploy YAML: gather and operations")
     run.add_argument("--check", action="store_true", help="show what would change, change nothing")
     facts = sub.add_parser("facts", help="read facts and print them as JSON")

@@ -1,7 +1,7 @@
 """E2SAR `e2sar_perf` output -> figures, for 0.1.4 (the seed's image) and 0.3.x.
 
 A sender log and a receiver log are read apart (`parse_sender`, `parse_receiver`) and put
-together by `e2sar_figures`. The formats are in /work/shared/reference/e2sar.md:
+together by `e2sar_figures`. The formats, as E2SAR's `bin/e2sar_perf.cpp` prints them:
 - the version comes from the `E2SAR Version` line, else from the shape of the text;
 - numbers may carry thousands separators (`10,000`);
 - 0.3.x prints the receiver's periodic `Stats:` block on stderr with a logging prefix on
