@@ -99,36 +99,12 @@ def target_env(scene: Scene, addresses: Addresses, client: str) -> list[Obj]:
 
 def client_template(scene: Scene, addresses: Addresses, client: str) -> Obj:
     """The pod template, before its log folder and hash are set."""
-    stack, plan, kube = scene.stack, scene.plan, scene.kube
+    stack = scene.stack
     mount, volume = tmp_volume()
     labels = {ROLE: "client", WORKLOAD: client}
-    hairpin = serves(plan, client)
+    hairpin = serves(scene.plan, client)
     if hairpin:
         labels[SERVES] = "true"
-    container: Obj = {
-        "name": "runner",
-        "image": addresses.tool_image(),
-        "imagePullPolicy": pull_policy(stack, kube),
-        "command": ["sh", f"{SCRIPTS_DIR}/entry.sh"],
-        "env": [
-            {"name": "TMPDIR", "value": "/tmp"},
-            {"name": "LANG", "value": "C"},
-            *target_env(scene, addresses, client),
-        ],
-        "securityContext": container_security(),
-        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}},
-        "volumeMounts": [
-            {"name": "logs", "mountPath": kube.logs.mount_path},
-            {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
-            mount,
-        ],
-    }
-    if hairpin:
-        ports = {p["name"]: p["port"] for p in server_ports(plan)}
-        container["ports"] = [
-            {"name": name, "containerPort": port, "protocol": "UDP" if name.endswith("udp") else "TCP"}
-            for name, port in sorted(ports.items())
-        ]
     _, node = stack.node_of(client)
     return {
         "metadata": {
@@ -141,7 +117,7 @@ def client_template(scene: Scene, addresses: Addresses, client: str) -> Obj:
             "securityContext": pod_security(),
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
-            "containers": [container],
+            "containers": [_runner(scene, addresses, client, mount, hairpin=hairpin)],
             "volumes": [
                 {"name": "logs", "persistentVolumeClaim": {"claimName": claim_name(node.name)}},
                 {"name": "scripts", "configMap": {"name": scripts_name(client), "defaultMode": 0o555}},
@@ -149,6 +125,36 @@ def client_template(scene: Scene, addresses: Addresses, client: str) -> Obj:
             ],
         },
     }
+
+
+def _runner(scene: Scene, addresses: Addresses, client: str, tmp_mount: Obj, *, hairpin: bool) -> Obj:
+    """The container that runs the client's script; a hairpin client also declares its server's ports."""
+    kube = scene.kube
+    container: Obj = {
+        "name": "runner",
+        "image": addresses.tool_image(),
+        "imagePullPolicy": pull_policy(scene.stack, kube),
+        "command": ["sh", f"{SCRIPTS_DIR}/entry.sh"],
+        "env": [
+            {"name": "TMPDIR", "value": "/tmp"},
+            {"name": "LANG", "value": "C"},
+            *target_env(scene, addresses, client),
+        ],
+        "securityContext": container_security(),
+        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}},
+        "volumeMounts": [
+            {"name": "logs", "mountPath": kube.logs.mount_path},
+            {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
+            tmp_mount,
+        ],
+    }
+    if hairpin:
+        ports = {p["name"]: p["port"] for p in server_ports(scene.plan)}
+        container["ports"] = [
+            {"name": name, "containerPort": port, "protocol": "UDP" if name.endswith("udp") else "TCP"}
+            for name, port in sorted(ports.items())
+        ]
+    return container
 
 
 def time_limit_s(scene: Scene, client: str) -> int:
