@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return BAD_INPUT
     try:
         gather = deploy.gather_facts()
-        plans = {h.name: deploy.operations_for(h) for h in hosts}  # every host's deploy checked before any connects
+        # Every host's deploy is checked before any host is connected to.
+        operations = {h.name: deploy.operations_for(h) for h in hosts}
     except DeployError as exc:
         print(f"error: {getattr(args, 'deploy', 'facts')}: {exc}", file=sys.stderr)
         return BAD_INPUT
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     run: RunReport = asyncio.run(
         apply(
             inventory,
-            lambda h: plans[h.name],
+            lambda h: operations[h.name],
             hosts=hosts,
             gather=gather,
             check=getattr(args, "check", False),

@@ -20,7 +20,8 @@ from hosts.inventory import Host, Inventory
 from hosts.operations import Change, Command, FactValues, Operation, OperationError
 
 Status = Literal["ok", "changed", "failed"]
-Plan = Sequence[Operation] | Callable[[Host], Sequence[Operation]]
+# The operations for every host, or a function giving each host its own.
+HostOperations = Sequence[Operation] | Callable[[Host], Sequence[Operation]]
 
 
 @dataclass
@@ -163,11 +164,12 @@ class _Host:
         for fact in gather:
             if isinstance(values[fact], FactError):
                 report.error = str(values[fact])
-        planned = [self.plan(op, values) for op in ops]
-        report.results = await self.execute(ops, planned)
+        changes = [self.changes_of(op, values) for op in ops]
+        report.results = await self.execute(ops, changes)
         return report
 
-    def plan(self, op: Operation, values: dict[Fact[Any], Any]) -> list[Change] | OpResult:
+    def changes_of(self, op: Operation, values: dict[Fact[Any], Any]) -> list[Change] | OpResult:
+        """What `op` would change here, or its failure when a fact it needs could not be read."""
         failed = [v for f in op.facts() if isinstance(v := values[f], FactError)]
         if failed:
             return OpResult(op.label, "failed", str(failed[0]))
@@ -176,7 +178,7 @@ class _Host:
         except OperationError as exc:
             return OpResult(op.label, "failed", str(exc))
 
-    async def execute(self, ops: Sequence[Operation], planned: Sequence[list[Change] | OpResult]) -> list[OpResult]:
+    async def execute(self, ops: Sequence[Operation], changes: Sequence[list[Change] | OpResult]) -> list[OpResult]:
         """Plain commands of consecutive operations share one script; the first failure ends the host's run."""
         results: list[OpResult | None] = [None] * len(ops)
         batch: list[tuple[int, Operation, list[str]]] = []
@@ -190,25 +192,25 @@ class _Host:
             return failed[0] if failed else None
 
         failed_at: int | None = None
-        for i, (op, plan) in enumerate(zip(ops, planned, strict=True)):
-            if isinstance(plan, OpResult):
+        for i, (op, todo) in enumerate(zip(ops, changes, strict=True)):
+            if isinstance(todo, OpResult):
                 failed_at = await flush()
                 if failed_at is None:
-                    results[i], failed_at = plan, i
+                    results[i], failed_at = todo, i
                 break
-            commands = [c.text for c in plan if isinstance(c, Command)]
-            if not plan:
+            commands = [c.text for c in todo if isinstance(c, Command)]
+            if not todo:
                 results[i] = OpResult(op.label, "ok")
-            elif self.check and len(commands) == len(plan):
+            elif self.check and len(commands) == len(todo):
                 results[i] = OpResult(op.label, "changed", "would change", tuple(commands))
-            elif len(commands) == len(plan):
+            elif len(commands) == len(todo):
                 batch.append((i, op, commands))
                 continue
             else:
                 failed_at = await flush()
                 if failed_at is not None:
                     break
-                results[i] = result = await self.run_each(op, plan)
+                results[i] = result = await self.run_each(op, todo)
                 if result.status == "failed":
                     failed_at = i
                     break
@@ -266,7 +268,7 @@ class _Host:
 
 async def apply(
     inventory: Inventory,
-    plan: Plan,
+    operations: HostOperations,
     *,
     hosts: Iterable[Host] | None = None,
     gather: Sequence[Fact[Any]] = (),
@@ -275,7 +277,7 @@ async def apply(
     progress: Callable[[HostReport], None] | None = None,
     throttle: ConnectThrottle | None = None,
 ) -> RunReport:
-    """Apply `plan` to `hosts` (all of the inventory by default); one host's failure stops only that host."""
+    """Apply `operations` to `hosts` (all of the inventory by default); one host's failure stops only that host."""
     if forks < 1:
         raise ValueError(f"forks must be at least 1, not {forks}")  # a semaphore of 0 would wait forever
     started = time.monotonic()
@@ -286,7 +288,7 @@ async def apply(
     async def one(host: Host) -> HostReport:
         async with limit:
             t0 = time.monotonic()
-            ops = plan(host) if callable(plan) else plan
+            ops = operations(host) if callable(operations) else operations
             report = await _Host(host, connectors[host.name], check).apply(ops, gather)
             report.elapsed = time.monotonic() - t0
         if progress:

@@ -33,7 +33,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Settings(_Strict):
+class ConnectionSettings(_Strict):
     """Connection settings that defaults and groups may set for many hosts at once."""
 
     connection: Literal["ssh", "local", "kind_node"] | None = None
@@ -51,11 +51,11 @@ class Settings(_Strict):
     vars: dict[str, Any] = Field(default_factory=dict)
 
 
-class Group(Settings):
+class Group(ConnectionSettings):
     hosts: list[HostName] = Field(default_factory=list)
 
 
-class HostEntry(Settings):
+class HostEntry(ConnectionSettings):
     address: str | None = None
     via: HostName | None = None
     node: str | None = None
@@ -89,7 +89,7 @@ class Host(_Strict):
 
 
 class InventoryFile(_Strict):
-    defaults: Settings = Settings()
+    defaults: ConnectionSettings = ConnectionSettings()
     groups: dict[HostName, Group] = Field(default_factory=dict)
     hosts: dict[HostName, HostEntry | None] = Field(default_factory=dict)
 
@@ -113,7 +113,7 @@ class Inventory(_Strict):
         return [self.hosts[n] for n in dict.fromkeys(names)]
 
 
-def _merge(layers: list[Settings]) -> dict[str, Any]:
+def _merge(layers: list[ConnectionSettings]) -> dict[str, Any]:
     merged: dict[str, Any] = {"vars": {}}
     for layer in layers:
         for key, value in layer.model_dump(

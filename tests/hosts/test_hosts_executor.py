@@ -48,21 +48,21 @@ def local_inventory(tmp_path, n=3, **extra):
 def test_apply_local_idempotent_and_check_mode(tmp_path):
     inv = local_inventory(tmp_path)
 
-    def plan(host):
+    def operations(host):
         return [
             File(path=f"{tmp_path}/{host.name}.txt", content=f"{host.name}\n", mode="0600"),
             Line(path=f"{tmp_path}/{host.name}.conf", line="x = 1"),
         ]
 
-    check = asyncio.run(apply(inv, plan, check=True, gather=[Kernel(), OsRelease()]))
+    check = asyncio.run(apply(inv, operations, check=True, gather=[Kernel(), OsRelease()]))
     assert check.changed == 6 and not check.failed
     assert list(tmp_path.iterdir()) == []
     assert "check mode, nothing was changed" in summary(check)
     assert check.hosts[0].facts["Kernel()"]
-    first = asyncio.run(apply(inv, plan))
+    first = asyncio.run(apply(inv, operations))
     assert first.changed == 6 and not first.failed
     assert (tmp_path / "l1.txt").read_text() == "l1\n"
-    second = asyncio.run(apply(inv, plan))
+    second = asyncio.run(apply(inv, operations))
     assert second.changed == 0 and [h.count("ok") for h in second.hosts] == [2, 2, 2]
     assert '"status": "ok"' in to_json(second)
 
@@ -70,11 +70,11 @@ def test_apply_local_idempotent_and_check_mode(tmp_path):
 def test_failure_stops_that_host_only_and_names_the_reason(tmp_path):
     inv = local_inventory(tmp_path, 2)
 
-    def plan(host):
+    def operations(host):
         bad = "echo broken >&2; exit 3" if host.name == "l0" else "true"
         return [Shell(run=bad), Shell(run=f"touch {tmp_path}/{host.name}.after")]
 
-    run = asyncio.run(apply(inv, plan))
+    run = asyncio.run(apply(inv, operations))
     l0, l1 = run.hosts
     assert [r.status for r in l0.results] == ["failed", "failed"]
     assert l0.results[0].reason == "exit 3: broken"
@@ -116,8 +116,8 @@ def test_kind_node_runs_through_its_parent(tmp_path, monkeypatch):
             }
         }
     )
-    plan = [File(path=str(tmp_path / "on-node"), content="x\n"), Shell(run=f"echo $NODE > {tmp_path}/node-name")]
+    operations = [File(path=str(tmp_path / "on-node"), content="x\n"), Shell(run=f"echo $NODE > {tmp_path}/node-name")]
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    run = asyncio.run(apply(inv, plan, hosts=[inv.hosts["w1"]]))
+    run = asyncio.run(apply(inv, operations, hosts=[inv.hosts["w1"]]))
     assert [r.status for r in run.hosts[0].results] == ["changed", "changed"], run.hosts[0]
     assert (tmp_path / "node-name").read_text() == "mesh-worker\n"
