@@ -23,8 +23,8 @@ from results.points import point_summaries
 from results.ss import parse_ss_mss, parse_ss_mss_by_port
 from spec.model import NETPERF_TESTS
 from spec.plan import Case, Plan
+from spec.runner import TIMEOUT_EXIT
 
-TIMEOUT_EXIT = 124  # coreutils timeout's status for a command it had to stop
 _INDEX_NAME = re.compile(r"^index.*\.tsv$")
 # What output each tool must leave: iperf3's protocol, or netperf's test of the same name.
 _EXPECTED: dict[str, tuple[str, str]] = {

@@ -23,8 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from results.errors import UnknownOutputError
 from results.index import IndexLine
 from spec.plan import E2sarCase
-
-TIMEOUT_EXIT = 124
+from spec.runner import TIMEOUT_EXIT
 
 _FAILURE = re.compile(r"encountered an error|Unable to create", re.IGNORECASE)
 _NUM = r"(-?[\d,]*\.?\d+(?:[eE][-+]?\d+)?)"
