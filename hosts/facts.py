@@ -160,25 +160,6 @@ class InterfaceMtus(Fact[dict[str, int]]):
 
 
 @dataclass(frozen=True)
-class Binaries(Fact[dict[str, str | None]]):
-    """Where each program is on PATH, None when it is not installed."""
-
-    names: tuple[str, ...]
-
-    def command(self) -> str:
-        names = " ".join(shlex.quote(n) for n in self.names)
-        return f'for b in {names}; do printf "%s\\t%s\\n" "$b" "$(command -v "$b" || true)"; done'
-
-    def process(self, output: str) -> dict[str, str | None]:
-        found: dict[str, str | None] = dict.fromkeys(self.names)
-        for line in output.splitlines():
-            name, _, path = line.partition("\t")
-            if name in found:
-                found[name] = path.strip() or None
-        return found
-
-
-@dataclass(frozen=True)
 class DebPackages(Fact[dict[str, str | None]]):
     """Installed version of each Debian package, None when not installed."""
 

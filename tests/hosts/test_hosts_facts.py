@@ -8,7 +8,6 @@ import subprocess
 import pytest
 
 from hosts.facts import (
-    Binaries,
     CommandSucceeds,
     DebPackages,
     FileInfo,
@@ -58,12 +57,6 @@ OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Lin
             FileInfo(0o644, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", 6),
         ),
         (FileState("/etc/x"), "4755 0\ne3b0  -\n", FileInfo(0o4755, "e3b0", 0)),
-        (
-            Binaries(("kind", "docker")),
-            "kind\t/usr/local/bin/kind\ndocker\t\n",
-            {"kind": "/usr/local/bin/kind", "docker": None},
-        ),
-        (Binaries(("ip",)), "", {"ip": None}),
         (
             DebPackages(("curl", "iperf3")),
             "curl\tinstall ok installed\t7.88.1-10\niperf3\tdeinstall ok config-files\t3.12-1\n",
@@ -128,7 +121,6 @@ def test_sysctl_path():
         SysctlValue("net.nope.nothing"),
         FileText("/nonexistent/x"),
         FileState("/nonexistent/x"),
-        Binaries(("sh", "surely-not-installed")),
         DebPackages(("surely-not-installed",)),
         KindClusters(),
         CommandSucceeds("false"),
