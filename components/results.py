@@ -114,7 +114,9 @@ class ResultsProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=changed)
 
 
-class Results(Resource, module="meshperf", name="Results"):
+class ResultsResource(Resource, module="meshperf", name="Results"):
+    """A run's figures as a Pulumi resource, type token `Results` (`results.model.Results` is the model)."""
+
     throughput: pulumi.Output[dict[str, Any]]
     throughput_by_mss: pulumi.Output[dict[str, Any]]
     latency: pulumi.Output[dict[str, Any]]

@@ -18,7 +18,7 @@ from components.e2sar import E2sarPair
 from components.image import ToolImage
 from components.mesh import KindMeshRoutes, MeshEndpoint
 from components.objects import addresses, register
-from components.results import Results
+from components.results import ResultsResource
 from components.testbed import ClusterBed
 from manifests import Addresses, Obj, Scene, clients, logdir_of
 from manifests.testbed import viewer_name
@@ -29,7 +29,7 @@ class Suite(pulumi.ComponentResource):
     clusters: dict[str, KindCluster | ExistingCluster]
     beds: dict[str, ClusterBed]
     jobs: list[k8s.batch.v1.Job]
-    results: Results | None
+    results: ResultsResource | None
     e2sar: list[E2sarPair]
 
     def __init__(self, resource_name: str, settings: Settings, plan: Plan, opts: pulumi.ResourceOptions | None = None):
@@ -195,10 +195,10 @@ class Suite(pulumi.ComponentResource):
             ]
             previous = pair.sender_job
 
-    def _results(self, plan: Plan, viewers: list[dict[str, Any]]) -> Results:
+    def _results(self, plan: Plan, viewers: list[dict[str, Any]]) -> ResultsResource:
         """The figures, read from every Job's viewer once all Jobs are done."""
         kube = self.settings.kube
-        return Results(
+        return ResultsResource(
             "results",
             {
                 "plan": plan.model_dump_json(),
