@@ -25,7 +25,7 @@ from spec.load import StackError, stack_from_config
 from spec.model import Link, Stack, link_routed_by_meshperf
 from spec.plan import build_plan
 
-KEY = "kubernetes"
+KUBERNETES_KEY = "kubernetes"
 
 
 class Settings:
@@ -65,7 +65,7 @@ class Settings:
 
 def _check(stack: Stack, kube: KubernetesSettings) -> None:
     names = {c.name for c in stack.clusters}
-    where = f"meshperf:{KEY}"
+    where = f"meshperf:{KUBERNETES_KEY}"
     for name in kube.clusters:
         if name not in names:
             raise StackError(f"{where}.clusters.{name}: no cluster named {name!r} in meshperf:clusters")

@@ -76,11 +76,8 @@ def kube_list_pods(kubeconfig: str, context: str | None, namespace: str, label_s
 class ReadyPodProvider(ResourceProvider):
     """Inputs: kubeconfig, context, namespace, selector, timeout_s, run_id. Outputs add pod_ip."""
 
-    # Tests put a stand-in here; Pulumi never sets it.
-    list_fn: Callable[[dict[str, Any]], ListPods] | None = None
-
     def create(self, props: dict[str, Any]) -> CreateResult:
-        lister = (self.list_fn or _lister)(props)
+        lister = kube_list_pods(str(props["kubeconfig"]), props.get("context"), props["namespace"], props["selector"])
         what = f"pod {props['selector']} in {props['namespace']}"
         ip = asyncio.run(wait_ready_pod(lister, what, float(props.get("timeout_s", 600))))
         return CreateResult(id_=f"{props['namespace']}/{props['selector']}", outs={**props, "pod_ip": ip})
@@ -88,10 +85,6 @@ class ReadyPodProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in ("namespace", "selector", "run_id", "job") if olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changed), replaces=changed)
-
-
-def _lister(props: dict[str, Any]) -> ListPods:
-    return kube_list_pods(str(props["kubeconfig"]), props.get("context"), props["namespace"], props["selector"])
 
 
 class ReadyPod(Resource, module="meshperf", name="ReadyPod"):
@@ -125,88 +118,102 @@ class E2sarPair(pulumi.ComponentResource):
     ) -> None:
         """`node_ips`: every cluster's node IPs where the runtime knows them (kind-mesh's routes)."""
         super().__init__("meshperf:kubernetes:E2sarPair", resource_name, None, opts)
-        rc, sc = scene.cluster_of(case.receiver), scene.cluster_of(case.sender)
+        self.prefix, self.scene, self.case = resource_name, scene, case
+        self.beds, self.clusters, self.depends_on = beds, clusters, depends_on
+        receiver_scripts = self._receiver(node_ips)
+        ready = self._wait_for_receiver(receiver_scripts)
+        self.receiver_ip = ready.pod_ip
+        self._sender(ready)
+        self.register_outputs({"receiver_ip": self.receiver_ip})
 
-        def opts_in(cluster: str, *deps: Any, **more: Any) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(
-                parent=self,
-                provider=clusters[cluster].provider,
-                depends_on=[beds[cluster], *depends_on, *deps],
-                **more,
-            )
+    def _cluster_of(self, role: str) -> str:
+        return self.scene.cluster_of(self.case.receiver if role == e.RECEIVER else self.case.sender)
 
-        def scripts(role: str) -> k8s.core.v1.ConfigMap:
-            body = e.e2sar_scripts(scene, case, role)
-            return register(
-                k8s.core.v1.ConfigMap,
-                f"{resource_name}-{role}-scripts",
-                body,
-                opts_in(rc if role == e.RECEIVER else sc),
-            )
+    def _opts_in(self, cluster: str, *deps: Any, **more: Any) -> pulumi.ResourceOptions:
+        """In `cluster`, after its bed, the pair's predecessors and `deps`."""
+        return pulumi.ResourceOptions(
+            parent=self,
+            provider=self.clusters[cluster].provider,
+            depends_on=[self.beds[cluster], *self.depends_on, *deps],
+            **more,
+        )
 
-        def job(role: str, body: Obj | pulumi.Output[Obj], *deps: Any) -> k8s.batch.v1.Job:
-            """The receiver's or the sender's Job, waited for up to its deadline."""
-            limit = e.limit_s(scene, case, role)
-            return register(
-                k8s.batch.v1.Job,
-                f"{resource_name}-{role.removeprefix('e2sar-')}",
-                body,
-                opts_in(
-                    rc if role == e.RECEIVER else sc,
-                    *deps,
-                    custom_timeouts=pulumi.CustomTimeouts(create=f"{limit + 60}s", update=f"{limit + 60}s"),
-                    delete_before_replace=True,
-                ),
-            )
+    def _scripts(self, role: str) -> k8s.core.v1.ConfigMap:
+        body = e.e2sar_scripts(self.scene, self.case, role)
+        opts = self._opts_in(self._cluster_of(role))
+        return register(k8s.core.v1.ConfigMap, f"{self.prefix}-{role}-scripts", body, opts)
 
-        # Receiver side: it needs no runtime address.
-        receiver_scripts = scripts(e.RECEIVER)
+    def _job(self, role: str, body: Obj | pulumi.Output[Obj], *deps: Any) -> k8s.batch.v1.Job:
+        """The receiver's or the sender's Job, waited for up to its deadline."""
+        limit = e.limit_s(self.scene, self.case, role)
+        return register(
+            k8s.batch.v1.Job,
+            f"{self.prefix}-{role.removeprefix('e2sar-')}",
+            body,
+            self._opts_in(
+                self._cluster_of(role),
+                *deps,
+                custom_timeouts=pulumi.CustomTimeouts(create=f"{limit + 60}s", update=f"{limit + 60}s"),
+                delete_before_replace=True,
+            ),
+        )
+
+    def _receiver(self, node_ips: pulumi.Input[dict[str, list[str]]]) -> k8s.core.v1.ConfigMap:
+        """Scripts, ingress policy, Service and Job of the receiver, which needs no runtime address."""
+        scene, case, rc = self.scene, self.case, self._cluster_of(e.RECEIVER)
+        receiver_scripts = self._scripts(e.RECEIVER)
         receiver_deps: list[Any] = [receiver_scripts]
         if e.policies_enforced(scene):
             receiver_deps.append(
                 register(
                     k8s.networking.v1.NetworkPolicy,
-                    f"{resource_name}-receiver-ingress",
+                    f"{self.prefix}-receiver-ingress",
                     addresses(node_ips=node_ips).apply(lambda a: e.receiver_policy(scene, a, case)),
-                    opts_in(rc),
+                    self._opts_in(rc),
                 )
             )
         self.service = register(
-            k8s.core.v1.Service, f"{resource_name}-receiver-svc", e.receiver_service(scene, case), opts_in(rc)
+            k8s.core.v1.Service, f"{self.prefix}-receiver-svc", e.receiver_service(scene, case), self._opts_in(rc)
         )
-        self.receiver_body = receiver_body = e.e2sar_job(scene, Addresses(), case, e.RECEIVER)
-        self.receiver_job = job(e.RECEIVER, receiver_body, *receiver_deps)
-        # Beside the receiver Job (not after it: Pulumi waits for a Job to complete), the wait for its pod.
-        # A new receiver Job (its content hash) is a new pod to wait for.
+        self.receiver_body = e.e2sar_job(scene, Addresses(), case, e.RECEIVER)
+        self.receiver_job = self._job(e.RECEIVER, self.receiver_body, *receiver_deps)
+        return receiver_scripts
+
+    def _wait_for_receiver(self, receiver_scripts: k8s.core.v1.ConfigMap) -> ReadyPod:
+        """Beside the receiver Job (not after it: Pulumi waits for a Job to complete), the wait for its pod.
+
+        A new receiver Job (its content hash) is a new pod to wait for.
+        """
+        scene, case, rc = self.scene, self.case, self._cluster_of(e.RECEIVER)
         run_id = scene.stack.run_id
-        ready = ReadyPod(
-            f"{resource_name}-receiver-ready",
+        return ReadyPod(
+            f"{self.prefix}-receiver-ready",
             {
-                "kubeconfig": clusters[rc].kubeconfig,
+                "kubeconfig": self.clusters[rc].kubeconfig,
                 "context": scene.stack.cluster(rc).kubeconfig_context,
                 "namespace": scene.namespace,
                 "selector": ",".join(f"{k}={v}" for k, v in e.selector(case, e.RECEIVER, run_id).items()),
                 "timeout_s": e.limit_s(scene, case, e.RECEIVER),
                 "run_id": run_id,
-                "job": receiver_body["spec"]["template"]["metadata"]["annotations"][CONTENT_HASH],
+                "job": self.receiver_body["spec"]["template"]["metadata"]["annotations"][CONTENT_HASH],
             },
-            pulumi.ResourceOptions(parent=self, depends_on=[beds[rc], *depends_on, receiver_scripts]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.beds[rc], *self.depends_on, receiver_scripts]),
         )
-        self.receiver_ip = ready.pod_ip
 
-        # Sender side: the receiver's pod IP, once it is ready.
-        sender_scripts = scripts(e.SENDER)
+    def _sender(self, ready: ReadyPod) -> None:
+        """Scripts, egress policy and Job of the sender, given the receiver's pod IP once it is ready."""
+        scene, case = self.scene, self.case
+        sender_scripts = self._scripts(e.SENDER)
         with_receiver = addresses(receiver_ips={case.id: ready.pod_ip})
         sender_deps: list[Any] = [sender_scripts, ready]
         if e.policies_enforced(scene):
             sender_deps.append(
                 register(
                     k8s.networking.v1.NetworkPolicy,
-                    f"{resource_name}-sender-egress",
+                    f"{self.prefix}-sender-egress",
                     with_receiver.apply(lambda a: e.sender_policy(scene, a, case)),
-                    opts_in(sc),
+                    self._opts_in(self._cluster_of(e.SENDER)),
                 )
             )
         self.sender_body = with_receiver.apply(lambda a: e.e2sar_job(scene, a, case, e.SENDER))
-        self.sender_job = job(e.SENDER, self.sender_body, *sender_deps)
-        self.register_outputs({"receiver_ip": self.receiver_ip})
+        self.sender_job = self._job(e.SENDER, self.sender_body, *sender_deps)

@@ -56,12 +56,6 @@ def kind_config(cluster: Cluster, settings: ClusterSettings, node_image: str) ->
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def kind_node_names(cluster: Cluster) -> dict[str, str]:
-    """Spec node name -> the container kind makes for it (`<cluster>-control-plane`, `<cluster>-worker2`)."""
-    containers = container_names(cluster.name, [node.role for node in cluster.nodes])
-    return {node.name: container for node, container in zip(cluster.nodes, containers, strict=True)}
-
-
 def container_names(name: str, roles: list[str]) -> list[str]:
     """The node containers kind makes for nodes of these roles, in config order.
 

@@ -10,7 +10,7 @@ read, or whose viewers hold no log at all, is an error, never a run whose every 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -93,9 +93,6 @@ async def read_viewers(viewers: list[dict[str, Any]], timeout_s: float) -> tuple
 class ResultsProvider(ResourceProvider):
     """Inputs: plan (Plan JSON), viewers, run_id, jobs, timeout_s. Outputs add the figures and read_errors."""
 
-    # Tests put a stand-in here; Pulumi never sets it.
-    figures_fn: Callable[[Plan, Mapping[str, str]], dict[str, Any]] | None = None
-
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=f"results-{props.get('run_id', '1')}", outs=self.compute(props))
 
@@ -107,7 +104,7 @@ class ResultsProvider(ResourceProvider):
         if not any(folders):
             where = ", ".join(f"{v['namespace']}/{v['pod']}:{v['logdir']}" for v in props["viewers"])
             raise RuntimeError(f"no logs in any viewer ({where})")
-        out = (self.figures_fn or figures)(plan, merge_logs(folders))
+        out = figures(plan, merge_logs(folders))
         progress(f"results: figures of {len(plan.cases)} cases computed, {len(out.get('failures') or {})} failed")
         return {**props, **out, "read_errors": problems}
 
@@ -117,7 +114,9 @@ class ResultsProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=changed)
 
 
-class Results(Resource, module="meshperf", name="Results"):
+class ResultsResource(Resource, module="meshperf", name="Results"):
+    """A run's figures as a Pulumi resource, type token `Results` (`results.model.Results` is the model)."""
+
     throughput: pulumi.Output[dict[str, Any]]
     throughput_by_mss: pulumi.Output[dict[str, Any]]
     latency: pulumi.Output[dict[str, Any]]

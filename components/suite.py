@@ -18,7 +18,7 @@ from components.e2sar import E2sarPair
 from components.image import ToolImage
 from components.mesh import KindMeshRoutes, MeshEndpoint
 from components.objects import addresses, register
-from components.results import Results
+from components.results import ResultsResource
 from components.testbed import ClusterBed
 from manifests import Addresses, Obj, Scene, clients, logdir_of
 from manifests.testbed import viewer_name
@@ -29,78 +29,101 @@ class Suite(pulumi.ComponentResource):
     clusters: dict[str, KindCluster | ExistingCluster]
     beds: dict[str, ClusterBed]
     jobs: list[k8s.batch.v1.Job]
-    results: Results | None
+    results: ResultsResource | None
     e2sar: list[E2sarPair]
 
     def __init__(self, resource_name: str, settings: Settings, plan: Plan, opts: pulumi.ResourceOptions | None = None):
         super().__init__("meshperf:kubernetes:Suite", resource_name, None, opts)
-        stack, kube = settings.stack, settings.kube
         self.settings = settings
         here = pulumi.ResourceOptions(parent=self)
         self.clusters = {
             c.name: (KindCluster if settings.is_kind(c.name) else ExistingCluster)(
                 f"cluster-{c.name}", settings, c.name, here
             )
-            for c in stack.clusters
+            for c in settings.stack.clusters
         }
         kinds = [c for c in self.clusters.values() if isinstance(c, KindCluster)]
-
-        if settings.builds_image():
-            first = settings.cluster(kinds[0].name)
-            image = ToolImage(
-                "image",
-                kube.image.name,
-                build_into=[c.name for c in kinds],
-                cluster_ids=[c.identity for c in kinds],
-                host=kinds[0].host,
-                kind=first.kind,
-                docker=first.docker,
-                opts=here,
-            )
-        else:
-            image = ToolImage("image", kube.image.name, opts=here)
-
-        # kind clusters that share a host are routed to each other (for the remote-cluster path).
-        routes: KindMeshRoutes | None = None
-        if settings.routes_kind_clusters():
-            first = settings.cluster(kinds[0].name)
-            routes = KindMeshRoutes(
-                "mesh-routes",
-                {
-                    "clusters": [c.name for c in kinds],
-                    "cluster_ids": [c.identity for c in kinds],
-                    "host": kinds[0].host,
-                    "kind": first.kind,
-                    "docker": first.docker,
-                    "mtu": stack.link.mtu,
-                    "rate": stack.link.rate,
-                },
-                pulumi.ResourceOptions(parent=self),
-            )
-
-        scene = Scene(stack, plan, kube)
+        image = self._image(kinds)
+        routes = self._routes(kinds)
+        scene = Scene(settings.stack, plan, settings.kube)
         # Node IPs where meshperf routes the clusters itself: the sources kindnet masquerades to.
         node_ips: pulumi.Input[dict[str, list[str]]] = (
             routes.nodes.apply(lambda nodes: {c: [n["ip"] for n in ns] for c, ns in (nodes or {}).items()})
             if routes is not None
             else {}
         )
-
-        # Beds: servers first (their pod IPs feed the other cluster's policies and mesh).
         self.beds = {}
+        self._add_beds(scene, image.name, node_ips, routes)
+        mesh = self._mesh(scene)
+        viewers: list[dict[str, Any]] = []  # one per Job, in the Jobs' order
+        self.jobs = self._client_jobs(scene, image.name, mesh, viewers)
+        self.e2sar = []
+        self._add_e2sar_pairs(scene, node_ips, self.jobs[-1] if self.jobs else None, viewers)
+        self.jobs += self.e2sar_jobs()
+        self.results = self._results(plan, viewers) if settings.kube.results.enabled and self.jobs else None
+        self.register_outputs({"jobs": [j.metadata.name for j in self.jobs]})
+
+    def _image(self, kinds: list[KindCluster]) -> ToolImage:
+        """The tool image: built on the kind clusters' host and loaded into each, or pulled by name."""
+        name = self.settings.kube.image.name
+        here = pulumi.ResourceOptions(parent=self)
+        if not self.settings.builds_image():
+            return ToolImage("image", name, opts=here)
+        first = self.settings.cluster(kinds[0].name)
+        return ToolImage(
+            "image",
+            name,
+            build_into=[c.name for c in kinds],
+            cluster_ids=[c.identity for c in kinds],
+            host=kinds[0].host,
+            kind=first.kind,
+            docker=first.docker,
+            opts=here,
+        )
+
+    def _routes(self, kinds: list[KindCluster]) -> KindMeshRoutes | None:
+        """kind clusters that share a host, routed to each other (for the remote-cluster path)."""
+        if not self.settings.routes_kind_clusters():
+            return None
+        first = self.settings.cluster(kinds[0].name)
+        link = self.settings.stack.link
+        return KindMeshRoutes(
+            "mesh-routes",
+            {
+                "clusters": [c.name for c in kinds],
+                "cluster_ids": [c.identity for c in kinds],
+                "host": kinds[0].host,
+                "kind": first.kind,
+                "docker": first.docker,
+                "mtu": link.mtu,
+                "rate": link.rate,
+            },
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _add_beds(
+        self,
+        scene: Scene,
+        image: pulumi.Input[str],
+        node_ips: pulumi.Input[dict[str, list[str]]],
+        routes: KindMeshRoutes | None,
+    ) -> None:
+        """A bed per cluster, servers first: a later bed's policies take an earlier bed's server IPs."""
         for cluster in scene.clusters:
             self.beds[cluster] = ClusterBed(
                 f"bed-{cluster}",
                 scene=scene,
                 cluster=cluster,
-                image=image.name,
+                image=image,
                 provider=self.clusters[cluster].provider,
                 node_ips=node_ips,
                 remote_pod_ips={t: self._server(t).status.pod_ip for t in scene.remote.get(cluster, [])},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[routes] if routes else []),
             )
 
-        mesh = [
+    def _mesh(self, scene: Scene) -> list[MeshEndpoint]:
+        """In each cluster, an endpoint for each server of the other cluster that its clients reach."""
+        return [
             MeshEndpoint(
                 f"mesh-{src}-{t}",
                 scene=scene,
@@ -113,23 +136,23 @@ class Suite(pulumi.ComponentResource):
             for src, t in scene.mesh_pairs()
         ]
 
-        # Client Jobs, one after another across all clusters: no two cases ever overlap.
-        self.jobs = []
-        viewers: list[dict[str, Any]] = []  # one per Job, in the Jobs' order
-        previous: k8s.batch.v1.Job | None = None
-        for client in plan.clients():
+    def _client_jobs(
+        self, scene: Scene, image: pulumi.Input[str], mesh: list[MeshEndpoint], viewers: list[dict[str, Any]]
+    ) -> list[k8s.batch.v1.Job]:
+        """Client Jobs one after another across all clusters, so no two cases overlap; their viewers go to `viewers`."""
+        jobs: list[k8s.batch.v1.Job] = []
+        for client in scene.plan.clients():
             cluster = scene.cluster_of(client)
             bed = self.beds[cluster]
+            provider = self.clusters[cluster].provider
             scripts = register(
                 k8s.core.v1.ConfigMap,
                 f"{client}-scripts",
                 clients.client_scripts(scene, client),
-                pulumi.ResourceOptions(parent=self, provider=self.clusters[cluster].provider, depends_on=[bed]),
+                pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[bed]),
             )
             limit = clients.time_limit_s(scene, client)
-            body = self._client_addresses(scene, client, image.name).apply(
-                partial(clients.client_job, scene, client=client)
-            )
+            body = self._client_addresses(scene, client, image).apply(partial(clients.client_job, scene, client=client))
             viewers.append(self._viewer(scene, client, body))
             job = register(
                 k8s.batch.v1.Job,
@@ -137,18 +160,24 @@ class Suite(pulumi.ComponentResource):
                 body,
                 pulumi.ResourceOptions(
                     parent=self,
-                    provider=self.clusters[cluster].provider,
-                    depends_on=[bed, scripts, *([previous] if previous else []), *mesh],
+                    provider=provider,
+                    depends_on=[bed, scripts, *jobs[-1:], *mesh],
                     custom_timeouts=pulumi.CustomTimeouts(create=f"{limit + 60}s", update=f"{limit + 60}s"),
                     delete_before_replace=True,
                 ),
             )
-            self.jobs.append(job)
-            previous = job
+            jobs.append(job)
+        return jobs
 
-        # E2SAR pairs, one rate after another, after the netperf clients.
-        self.e2sar = []
-        for pair_case in plan.e2sar:
+    def _add_e2sar_pairs(
+        self,
+        scene: Scene,
+        node_ips: pulumi.Input[dict[str, list[str]]],
+        previous: k8s.batch.v1.Job | None,
+        viewers: list[dict[str, Any]],
+    ) -> None:
+        """E2SAR pairs, one rate after another, after the netperf clients; each viewer added to `viewers`."""
+        for pair_case in scene.plan.e2sar:
             pair = E2sarPair(
                 pair_case.id,
                 scene=scene,
@@ -165,28 +194,27 @@ class Suite(pulumi.ComponentResource):
                 self._viewer(scene, pair_case.sender, pair.sender_body),
             ]
             previous = pair.sender_job
-        self.jobs += self.e2sar_jobs()
 
-        self.results = None
-        if kube.results.enabled and self.jobs:
-            self.results = Results(
-                "results",
-                {
-                    "plan": plan.model_dump_json(),
-                    "viewers": viewers,
-                    "run_id": stack.run_id,
-                    "jobs": [j.metadata.uid for j in self.jobs],
-                    "timeout_s": kube.results.read_timeout_s,
-                },
-                pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=list(self.jobs),
-                    custom_timeouts=pulumi.CustomTimeouts(create="15m"),
-                    # Each viewer carries its cluster's kubeconfig.
-                    additional_secret_outputs=["viewers"],
-                ),
-            )
-        self.register_outputs({"jobs": [j.metadata.name for j in self.jobs]})
+    def _results(self, plan: Plan, viewers: list[dict[str, Any]]) -> ResultsResource:
+        """The figures, read from every Job's viewer once all Jobs are done."""
+        kube = self.settings.kube
+        return ResultsResource(
+            "results",
+            {
+                "plan": plan.model_dump_json(),
+                "viewers": viewers,
+                "run_id": self.settings.stack.run_id,
+                "jobs": [j.metadata.uid for j in self.jobs],
+                "timeout_s": kube.results.read_timeout_s,
+            },
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(self.jobs),
+                custom_timeouts=pulumi.CustomTimeouts(create="15m"),
+                # Each viewer carries its cluster's kubeconfig.
+                additional_secret_outputs=["viewers"],
+            ),
+        )
 
     def e2sar_jobs(self) -> list[k8s.batch.v1.Job]:
         return [job for pair in self.e2sar for job in (pair.receiver_job, pair.sender_job)]

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.objects import addresses, register
-from manifests import Scene
+from manifests import Addresses, Scene
 from manifests import testbed as t
 
 
@@ -41,82 +41,18 @@ class ClusterBed(pulumi.ComponentResource):
         """`node_ips`: every cluster's node IPs where the runtime knows them (kind-mesh's routes);
         `remote_pod_ips`: the pod IPs of the other cluster's servers this cluster's clients reach."""
         super().__init__("meshperf:kubernetes:ClusterBed", resource_name, None, opts)
-        ns = register(
+        self.prefix, self.scene, self.cluster, self.k8s_provider = resource_name, scene, cluster, provider
+        self.ns = register(
             k8s.core.v1.Namespace,
             f"{resource_name}-ns",
             t.namespace(scene, cluster),
             pulumi.ResourceOptions(parent=self, provider=provider),
         )
         self.namespace = scene.namespace
-
-        def in_ns(*after: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns, *after])
-
-        sources = addresses(node_ips=node_ips)
-        targets = addresses(pod_ips=remote_pod_ips)
         with_image = addresses(image=image)
-        self.policies = [
-            register(
-                k8s.networking.v1.NetworkPolicy, f"{resource_name}-default-deny", t.deny_all(scene, cluster), in_ns()
-            ),
-            register(
-                k8s.networking.v1.NetworkPolicy,
-                f"{resource_name}-servers-ingress",
-                sources.apply(lambda a: t.servers_ingress(scene, a, cluster)),
-                in_ns(),
-            ),
-            register(
-                k8s.networking.v1.NetworkPolicy,
-                f"{resource_name}-clients-egress",
-                targets.apply(lambda a: t.clients_egress(scene, a, cluster)),
-                in_ns(),
-            ),
-        ]
-        self.servers = {
-            w: register(
-                k8s.core.v1.Pod,
-                f"{resource_name}-{w}-server",
-                with_image.apply(partial(t.server_pod, scene, workload=w)),
-                in_ns(*self.policies),
-            )
-            for w in scene.servers_in(cluster)
-        }
-        self.vips = {
-            w: register(
-                k8s.core.v1.Service, f"{resource_name}-{w}-vip", t.vip_service(scene, w), in_ns(self.servers[w])
-            )
-            for w in scene.vip_targets_in(cluster)
-        }
-        hairpin = scene.hairpin_in(cluster)
-        self.hairpin = (
-            None
-            if hairpin is None
-            else register(
-                k8s.core.v1.Service, f"{resource_name}-{hairpin}-hairpin", t.hairpin_service(scene, hairpin), in_ns()
-            )
-        )
-        self.headless = register(
-            k8s.core.v1.Service,
-            f"{resource_name}-servers",
-            t.headless_service(scene, cluster),
-            in_ns(*self.servers.values()),
-        )
-        # Log volumes: one claim and one viewer per node that runs clients (RWO is per node).
-        self.claims, self.viewers = {}, {}
-        for node in scene.client_nodes(cluster):
-            claim = register(
-                k8s.core.v1.PersistentVolumeClaim,
-                f"{resource_name}-{node}-logs",
-                t.log_claim(scene, cluster, node),
-                in_ns(),
-            )
-            self.claims[node] = claim
-            self.viewers[node] = register(
-                k8s.core.v1.Pod,
-                f"{resource_name}-{node}-viewer",
-                with_image.apply(partial(t.viewer_pod, scene, cluster=cluster, node=node)),
-                in_ns(claim),
-            )
+        self.policies = self._policies(node_ips, remote_pod_ips)
+        self._servers_and_services(with_image)
+        self._log_volumes(with_image)
         self.register_outputs(
             {
                 "namespace": self.namespace,
@@ -124,3 +60,79 @@ class ClusterBed(pulumi.ComponentResource):
                 "viewers": {n: p.metadata.name for n, p in self.viewers.items()},
             }
         )
+
+    def _in_ns(self, *after: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, provider=self.k8s_provider, depends_on=[self.ns, *after])
+
+    def _policies(
+        self, node_ips: pulumi.Input[dict[str, list[str]]], remote_pod_ips: dict[str, pulumi.Input[str]]
+    ) -> list[k8s.networking.v1.NetworkPolicy]:
+        """Deny all, then admit the servers' clients (by node IP too) and the clients' remote targets."""
+        scene, cluster, prefix, in_ns = self.scene, self.cluster, self.prefix, self._in_ns
+        sources = addresses(node_ips=node_ips)
+        targets = addresses(pod_ips=remote_pod_ips)
+        return [
+            register(k8s.networking.v1.NetworkPolicy, f"{prefix}-default-deny", t.deny_all(scene, cluster), in_ns()),
+            register(
+                k8s.networking.v1.NetworkPolicy,
+                f"{prefix}-servers-ingress",
+                sources.apply(lambda a: t.servers_ingress(scene, a, cluster)),
+                in_ns(),
+            ),
+            register(
+                k8s.networking.v1.NetworkPolicy,
+                f"{prefix}-clients-egress",
+                targets.apply(lambda a: t.clients_egress(scene, a, cluster)),
+                in_ns(),
+            ),
+        ]
+
+    def _servers_and_services(self, with_image: pulumi.Output[Addresses]) -> None:
+        """Server pods once the policies are in place, their virtual IPs, the hairpin and headless Services."""
+        scene, cluster, prefix, in_ns = self.scene, self.cluster, self.prefix, self._in_ns
+        self.servers = {
+            w: register(
+                k8s.core.v1.Pod,
+                f"{prefix}-{w}-server",
+                with_image.apply(partial(t.server_pod, scene, workload=w)),
+                in_ns(*self.policies),
+            )
+            for w in scene.servers_in(cluster)
+        }
+        self.vips = {
+            w: register(k8s.core.v1.Service, f"{prefix}-{w}-vip", t.vip_service(scene, w), in_ns(self.servers[w]))
+            for w in scene.vip_targets_in(cluster)
+        }
+        hairpin = scene.hairpin_in(cluster)
+        self.hairpin = (
+            None
+            if hairpin is None
+            else register(
+                k8s.core.v1.Service, f"{prefix}-{hairpin}-hairpin", t.hairpin_service(scene, hairpin), in_ns()
+            )
+        )
+        self.headless = register(
+            k8s.core.v1.Service,
+            f"{prefix}-servers",
+            t.headless_service(scene, cluster),
+            in_ns(*self.servers.values()),
+        )
+
+    def _log_volumes(self, with_image: pulumi.Output[Addresses]) -> None:
+        """One claim and one viewer per node that runs clients (RWO is per node)."""
+        scene, cluster = self.scene, self.cluster
+        self.claims, self.viewers = {}, {}
+        for node in scene.client_nodes(cluster):
+            claim = register(
+                k8s.core.v1.PersistentVolumeClaim,
+                f"{self.prefix}-{node}-logs",
+                t.log_claim(scene, cluster, node),
+                self._in_ns(),
+            )
+            self.claims[node] = claim
+            self.viewers[node] = register(
+                k8s.core.v1.Pod,
+                f"{self.prefix}-{node}-viewer",
+                with_image.apply(partial(t.viewer_pod, scene, cluster=cluster, node=node)),
+                self._in_ns(claim),
+            )

@@ -3,7 +3,7 @@
 Facts read state, operations turn facts and desired state into commands, connectors are the
 only code that touches a host, and the executor applies operations on many hosts at once.
 
-    inventory = load_inventory("stacks/Pulumi.ci.yaml")
+    inventory = load_inventory("inventory.yaml")
     run = await apply(inventory, [Sysctl(key="net.core.rmem_max", value=26214400)])
 """
 
@@ -14,9 +14,6 @@ from hosts.inventory import Host, HostKeyPolicy, Inventory, InventoryError, inve
 from hosts.operations import (
     DebPackage,
     File,
-    KindCluster,
-    KindImage,
-    Kubeconfig,
     Line,
     LinkMtu,
     Operation,
@@ -38,9 +35,6 @@ __all__ = [
     "HostReport",
     "Inventory",
     "InventoryError",
-    "KindCluster",
-    "KindImage",
-    "Kubeconfig",
     "Line",
     "LinkMtu",
     "OpResult",

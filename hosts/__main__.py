@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m hosts", description="Ansible-free host automation over asyncssh")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("apply", help="apply a deploy file to the inventory's hosts")
-    run.add_argument("inventory", type=Path, help="inventory YAML or a stack file with meshperf:hosts")
+    run.add_argument("inventory", type=Path, help="inventory YAML: defaults, groups, hosts")
     run.add_argument("deploy", type=Path, help="deploy YAML: gather and operations")
     run.add_argument("--check", action="store_true", help="show what would change, change nothing")
     facts = sub.add_parser("facts", help="read facts and print them as JSON")
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return BAD_INPUT
     try:
         gather = deploy.gather_facts()
-        plans = {h.name: deploy.operations_for(h) for h in hosts}  # every host's deploy checked before any connects
+        # Every host's deploy is checked before any host is connected to.
+        operations = {h.name: deploy.operations_for(h) for h in hosts}
     except DeployError as exc:
         print(f"error: {getattr(args, 'deploy', 'facts')}: {exc}", file=sys.stderr)
         return BAD_INPUT
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     run: RunReport = asyncio.run(
         apply(
             inventory,
-            lambda h: plans[h.name],
+            lambda h: operations[h.name],
             hosts=hosts,
             gather=gather,
             check=getattr(args, "check", False),

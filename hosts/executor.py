@@ -1,7 +1,7 @@
 """Apply operations: all hosts in parallel, each host's operations in order.
 
 Per host the run costs one connection and at most two scripts: one reads every fact the
-operations need, one makes every change (uploads and fetches aside). A second apply that
+operations need, one makes every change (uploads aside). A second apply that
 finds everything in place runs only the first.
 """
 
@@ -12,16 +12,16 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from hosts.connectors import Connector, ConnectThrottle, HostError, LocalConnector, connectors_for
+from hosts.connectors import Connector, ConnectThrottle, HostError, connectors_for
 from hosts.facts import Fact
 from hosts.inventory import Host, Inventory
-from hosts.operations import Change, Command, FactValues, Fetch, Operation, OperationError, Upload
+from hosts.operations import Change, Command, FactValues, Operation, OperationError
 
 Status = Literal["ok", "changed", "failed"]
-Plan = Sequence[Operation] | Callable[[Host], Sequence[Operation]]
+# The operations for every host, or a function giving each host its own.
+HostOperations = Sequence[Operation] | Callable[[Host], Sequence[Operation]]
 
 
 @dataclass
@@ -146,10 +146,9 @@ async def read_facts(connector: Connector, facts: Sequence[Fact[Any]]) -> dict[F
 
 
 class _Host:
-    def __init__(self, host: Host, connector: Connector, local: Connector, check: bool) -> None:
+    def __init__(self, host: Host, connector: Connector, check: bool) -> None:
         self.host = host
         self.connector = connector
-        self.local = local
         self.check = check
 
     async def apply(self, ops: Sequence[Operation], gather: Sequence[Fact[Any]]) -> HostReport:
@@ -157,8 +156,7 @@ class _Host:
         try:
             await self.connector.connect()
             wanted = list(dict.fromkeys([*gather, *(f for op in ops for f in op.facts())]))
-            values = await read_facts(self.connector, [f for f in wanted if f.where == "host"])
-            values |= await read_facts(self.local, [f for f in wanted if f.where == "controller"])
+            values = await read_facts(self.connector, wanted)
         except HostError as exc:
             report.error = exc.reason
             return report
@@ -166,11 +164,12 @@ class _Host:
         for fact in gather:
             if isinstance(values[fact], FactError):
                 report.error = str(values[fact])
-        planned = [self.plan(op, values) for op in ops]
-        report.results = await self.execute(ops, planned)
+        changes = [self.changes_of(op, values) for op in ops]
+        report.results = await self.execute(ops, changes)
         return report
 
-    def plan(self, op: Operation, values: dict[Fact[Any], Any]) -> list[Change] | OpResult:
+    def changes_of(self, op: Operation, values: dict[Fact[Any], Any]) -> list[Change] | OpResult:
+        """What `op` would change here, or its failure when a fact it needs could not be read."""
         failed = [v for f in op.facts() if isinstance(v := values[f], FactError)]
         if failed:
             return OpResult(op.label, "failed", str(failed[0]))
@@ -179,7 +178,7 @@ class _Host:
         except OperationError as exc:
             return OpResult(op.label, "failed", str(exc))
 
-    async def execute(self, ops: Sequence[Operation], planned: Sequence[list[Change] | OpResult]) -> list[OpResult]:
+    async def execute(self, ops: Sequence[Operation], changes: Sequence[list[Change] | OpResult]) -> list[OpResult]:
         """Plain commands of consecutive operations share one script; the first failure ends the host's run."""
         results: list[OpResult | None] = [None] * len(ops)
         batch: list[tuple[int, Operation, list[str]]] = []
@@ -193,25 +192,25 @@ class _Host:
             return failed[0] if failed else None
 
         failed_at: int | None = None
-        for i, (op, plan) in enumerate(zip(ops, planned, strict=True)):
-            if isinstance(plan, OpResult):
+        for i, (op, todo) in enumerate(zip(ops, changes, strict=True)):
+            if isinstance(todo, OpResult):
                 failed_at = await flush()
                 if failed_at is None:
-                    results[i], failed_at = plan, i
+                    results[i], failed_at = todo, i
                 break
-            commands = [c.text for c in plan if isinstance(c, Command)]
-            if not plan:
+            commands = [c.text for c in todo if isinstance(c, Command)]
+            if not todo:
                 results[i] = OpResult(op.label, "ok")
-            elif self.check and len(commands) == len(plan):
+            elif self.check and len(commands) == len(todo):
                 results[i] = OpResult(op.label, "changed", "would change", tuple(commands))
-            elif len(commands) == len(plan):
+            elif len(commands) == len(todo):
                 batch.append((i, op, commands))
                 continue
             else:
                 failed_at = await flush()
                 if failed_at is not None:
                     break
-                results[i] = result = await self.run_each(op, plan)
+                results[i] = result = await self.run_each(op, todo)
                 if result.status == "failed":
                     failed_at = i
                     break
@@ -244,9 +243,8 @@ class _Host:
         return out
 
     async def run_each(self, op: Operation, changes: Sequence[Change]) -> OpResult:
-        """Changes that are not plain commands, one by one: uploads and fetches."""
+        """An operation with an upload: its changes one by one (it is called with at least one change)."""
         done: list[str] = []
-        changed = False
         try:
             for change in changes:
                 if isinstance(change, Command):
@@ -256,36 +254,13 @@ class _Host:
                         if not result.ok:
                             why = last_line(result.stderr or result.stdout)
                             return OpResult(op.label, "failed", f"exit {result.exit_status}: {why}", tuple(done))
-                    changed = True
-                elif isinstance(change, Upload):
+                else:
                     done.append(f"upload {len(change.data)} bytes to {change.path}")
                     if not self.check:
                         await self.connector.upload(change.data, change.path, change.mode)
-                    changed = True
-                else:
-                    changed |= await self.fetch(change)
-                    done.append(f"{change.command} > controller:{change.dest}")
         except HostError as exc:
             return OpResult(op.label, "failed", exc.reason, tuple(done))
-        reason = "would change" if self.check and changed else ""
-        return OpResult(op.label, "changed" if changed else "ok", reason, tuple(done) if changed else ())
-
-    async def fetch(self, change: Fetch) -> bool:
-        result = await self.connector.run(change.command)
-        if not result.ok:
-            raise HostError(self.host.name, f"{change.command}: exit {result.exit_status}: {last_line(result.stderr)}")
-        content = change.transform(result.stdout)
-        dest, same = await asyncio.to_thread(_compare_local, change.dest, content, change.mode)
-        if not same and not self.check:
-            await self.local.upload(content.encode(), dest, change.mode)
-        return not same
-
-
-def _compare_local(dest: str, content: str, mode: int) -> tuple[str, bool]:
-    """The expanded path and whether it already holds `content` with `mode`."""
-    path = Path(dest).expanduser()
-    same = path.exists() and path.read_text() == content and (path.stat().st_mode & 0o7777) == mode
-    return str(path), same
+        return OpResult(op.label, "changed", "would change" if self.check else "", tuple(done))
 
 
 # --- all hosts ------------------------------------------------------------------------------
@@ -293,7 +268,7 @@ def _compare_local(dest: str, content: str, mode: int) -> tuple[str, bool]:
 
 async def apply(
     inventory: Inventory,
-    plan: Plan,
+    operations: HostOperations,
     *,
     hosts: Iterable[Host] | None = None,
     gather: Sequence[Fact[Any]] = (),
@@ -302,20 +277,19 @@ async def apply(
     progress: Callable[[HostReport], None] | None = None,
     throttle: ConnectThrottle | None = None,
 ) -> RunReport:
-    """Apply `plan` to `hosts` (all of the inventory by default); one host's failure stops only that host."""
+    """Apply `operations` to `hosts` (all of the inventory by default); one host's failure stops only that host."""
     if forks < 1:
         raise ValueError(f"forks must be at least 1, not {forks}")  # a semaphore of 0 would wait forever
     started = time.monotonic()
     selected = list(hosts) if hosts is not None else list(inventory.hosts.values())
     connectors = connectors_for(inventory, selected, throttle)
-    local = LocalConnector("controller")
     limit = asyncio.Semaphore(forks)
 
     async def one(host: Host) -> HostReport:
         async with limit:
             t0 = time.monotonic()
-            ops = plan(host) if callable(plan) else plan
-            report = await _Host(host, connectors[host.name], local, check).apply(ops, gather)
+            ops = operations(host) if callable(operations) else operations
+            report = await _Host(host, connectors[host.name], check).apply(ops, gather)
             report.elapsed = time.monotonic() - t0
         if progress:
             progress(report)

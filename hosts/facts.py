@@ -12,7 +12,7 @@ import json
 import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 ABSENT = "@absent@"
@@ -20,8 +20,6 @@ ABSENT = "@absent@"
 
 class Fact(ABC, Generic[T]):
     """Subclasses are frozen dataclasses: equal facts are read once per host."""
-
-    where: ClassVar[Literal["host", "controller"]] = "host"
 
     @abstractmethod
     def command(self) -> str: ...
@@ -162,25 +160,6 @@ class InterfaceMtus(Fact[dict[str, int]]):
 
 
 @dataclass(frozen=True)
-class Binaries(Fact[dict[str, str | None]]):
-    """Where each program is on PATH, None when it is not installed."""
-
-    names: tuple[str, ...]
-
-    def command(self) -> str:
-        names = " ".join(shlex.quote(n) for n in self.names)
-        return f'for b in {names}; do printf "%s\\t%s\\n" "$b" "$(command -v "$b" || true)"; done'
-
-    def process(self, output: str) -> dict[str, str | None]:
-        found: dict[str, str | None] = dict.fromkeys(self.names)
-        for line in output.splitlines():
-            name, _, path = line.partition("\t")
-            if name in found:
-                found[name] = path.strip() or None
-        return found
-
-
-@dataclass(frozen=True)
 class DebPackages(Fact[dict[str, str | None]]):
     """Installed version of each Debian package, None when not installed."""
 
@@ -210,43 +189,6 @@ class KindClusters(Fact[tuple[str, ...]]):
         return tuple(sorted(line.strip() for line in output.splitlines() if line.strip()))
 
 
-def normalize_image(image: str) -> str:
-    """nginx:1.25 -> docker.io/library/nginx:1.25, as containerd names it inside kind nodes."""
-    if "@" in image:
-        return image
-    name, tag = image.rsplit(":", 1) if ":" in image.rsplit("/", 1)[-1] else (image, "latest")
-    first = name.split("/", 1)[0]
-    if "/" not in name:
-        name = f"docker.io/library/{name}"
-    elif "." not in first and ":" not in first and first != "localhost":
-        name = f"docker.io/{name}"
-    return f"{name}:{tag}"
-
-
-@dataclass(frozen=True)
-class KindNodeImages(Fact[dict[str, frozenset[str]]]):
-    """Images in containerd on each node of a kind cluster (no nodes: no cluster)."""
-
-    cluster: str
-
-    def command(self) -> str:
-        c = shlex.quote(self.cluster)
-        return (
-            f"command -v kind >/dev/null || exit 0; for n in $(kind get nodes --name {c} 2>/dev/null); do "
-            'echo "node $n"; docker exec "$n" ctr -n k8s.io images ls -q 2>/dev/null; done'
-        )
-
-    def process(self, output: str) -> dict[str, frozenset[str]]:
-        nodes: dict[str, set[str]] = {}
-        current: set[str] | None = None
-        for line in (ln.strip() for ln in output.splitlines()):
-            if line.startswith("node "):
-                current = nodes.setdefault(line[5:], set())
-            elif line and current is not None and not line.startswith("sha256:"):
-                current.add(line)
-        return {n: frozenset(images) for n, images in nodes.items()}
-
-
 @dataclass(frozen=True)
 class CommandSucceeds(Fact[bool]):
     """Whether a test command exits 0 (its output is discarded)."""
@@ -258,13 +200,6 @@ class CommandSucceeds(Fact[bool]):
 
     def process(self, output: str) -> bool:
         return output.strip() == "yes"
-
-
-@dataclass(frozen=True)
-class ControllerFileText(FileText):
-    """A file on the controller (where meshperf runs), e.g. a fetched kubeconfig."""
-
-    where: ClassVar[Literal["host", "controller"]] = "controller"
 
 
 FACTS_BY_NAME: dict[str, type[Fact[Any]]] = {

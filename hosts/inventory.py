@@ -1,7 +1,7 @@
 """The inventory: hosts, groups, connection settings and per-host variables, validated.
 
-It comes from a stack file (`config: meshperf:hosts: ...`) or a standalone YAML file with the
-same keys (`defaults`, `groups`, `hosts`). Settings resolve defaults < groups (in file order)
+It is a YAML file of its own (`defaults`, `groups`, `hosts`); a stack file cannot carry one,
+since the stack loader refuses keys it does not know. Settings resolve defaults < groups (in file order)
 < host, so a host entry only says what is special about it.
 """
 
@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-STACK_KEY = "meshperf:hosts"
 HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*$", max_length=64)]
 
 
@@ -34,7 +33,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Settings(_Strict):
+class ConnectionSettings(_Strict):
     """Connection settings that defaults and groups may set for many hosts at once."""
 
     connection: Literal["ssh", "local", "kind_node"] | None = None
@@ -45,17 +44,18 @@ class Settings(_Strict):
     host_key_policy: HostKeyPolicy | None = None
     connect_timeout: Annotated[float, Field(gt=0)] | None = None
     command_timeout: Annotated[float, Field(gt=0)] | None = None
-    # OpenSSH's MaxSessions is 10 by default: stay below it.
-    max_sessions: Annotated[int, Field(ge=1, le=64)] | None = None
+    # Sessions open at once on the host's one connection: each command and each upload is one, and
+    # kind nodes reached via this host add theirs. OpenSSH's MaxSessions allows 10 by default.
+    max_sessions: Annotated[int, Field(ge=1, le=10)] | None = None
     become: bool | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
 
 
-class Group(Settings):
+class Group(ConnectionSettings):
     hosts: list[HostName] = Field(default_factory=list)
 
 
-class HostEntry(Settings):
+class HostEntry(ConnectionSettings):
     address: str | None = None
     via: HostName | None = None
     node: str | None = None
@@ -89,7 +89,7 @@ class Host(_Strict):
 
 
 class InventoryFile(_Strict):
-    defaults: Settings = Settings()
+    defaults: ConnectionSettings = ConnectionSettings()
     groups: dict[HostName, Group] = Field(default_factory=dict)
     hosts: dict[HostName, HostEntry | None] = Field(default_factory=dict)
 
@@ -113,7 +113,7 @@ class Inventory(_Strict):
         return [self.hosts[n] for n in dict.fromkeys(names)]
 
 
-def _merge(layers: list[Settings]) -> dict[str, Any]:
+def _merge(layers: list[ConnectionSettings]) -> dict[str, Any]:
     merged: dict[str, Any] = {"vars": {}}
     for layer in layers:
         for key, value in layer.model_dump(
@@ -174,7 +174,7 @@ def inventory_from_data(data: object, where: str = "inventory") -> Inventory:
 
 
 def load_inventory(path: str | Path) -> Inventory:
-    """Read a standalone inventory or the `meshperf:hosts` section of a stack file."""
+    """Read an inventory file."""
     path = Path(path)
     try:
         document = yaml.safe_load(path.read_text())
@@ -182,9 +182,4 @@ def load_inventory(path: str | Path) -> Inventory:
         raise InventoryError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise InventoryError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    if isinstance(document, dict) and "config" in document:
-        config = document["config"]
-        if not isinstance(config, dict) or STACK_KEY not in config:
-            raise InventoryError(f"{path}: stack file has no '{STACK_KEY}' section")
-        return inventory_from_data(config[STACK_KEY], f"{path}: {STACK_KEY}")
     return inventory_from_data(document or {}, str(path))

@@ -9,26 +9,20 @@ from __future__ import annotations
 from manifests.addresses import Addresses
 from manifests.base import (
     CLUSTER,
-    PART_OF,
     ROLE,
-    RUN_ID,
     SCRIPTS_DIR,
     SERVES,
     WORKLOAD,
     Obj,
-    bandwidth_annotations,
-    container_security,
     job_spec,
     meta,
     obj,
-    pod_security,
     pull_policy,
     server_ports,
-    tmp_volume,
     with_logdir,
 )
+from manifests.jobpod import script_pod_template
 from manifests.scene import Scene
-from manifests.testbed import claim_name
 from spec.plan import Case, Plan
 from spec.runner import runner_script
 
@@ -99,56 +93,24 @@ def target_env(scene: Scene, addresses: Addresses, client: str) -> list[Obj]:
 
 def client_template(scene: Scene, addresses: Addresses, client: str) -> Obj:
     """The pod template, before its log folder and hash are set."""
-    stack, plan, kube = scene.stack, scene.plan, scene.kube
-    mount, volume = tmp_volume()
-    labels = {ROLE: "client", WORKLOAD: client}
-    hairpin = serves(plan, client)
-    if hairpin:
-        labels[SERVES] = "true"
+    labels = {ROLE: "client"}
     container: Obj = {
         "name": "runner",
         "image": addresses.tool_image(),
-        "imagePullPolicy": pull_policy(stack, kube),
+        "imagePullPolicy": pull_policy(scene.stack, scene.kube),
         "command": ["sh", f"{SCRIPTS_DIR}/entry.sh"],
-        "env": [
-            {"name": "TMPDIR", "value": "/tmp"},
-            {"name": "LANG", "value": "C"},
-            *target_env(scene, addresses, client),
-        ],
-        "securityContext": container_security(),
+        "env": target_env(scene, addresses, client),
         "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}},
-        "volumeMounts": [
-            {"name": "logs", "mountPath": kube.logs.mount_path},
-            {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
-            mount,
-        ],
     }
-    if hairpin:
-        ports = {p["name"]: p["port"] for p in server_ports(plan)}
+    if serves(scene.plan, client):
+        # A hairpin client is its own server: it declares the server's ports and is selected as one.
+        labels[SERVES] = "true"
+        ports = {p["name"]: p["port"] for p in server_ports(scene.plan)}
         container["ports"] = [
             {"name": name, "containerPort": port, "protocol": "UDP" if name.endswith("udp") else "TCP"}
             for name, port in sorted(ports.items())
         ]
-    _, node = stack.node_of(client)
-    return {
-        "metadata": {
-            "labels": {**PART_OF, **labels},
-            "annotations": {RUN_ID: stack.run_id, **bandwidth_annotations(stack.workloads[client])},
-        },
-        "spec": {
-            "restartPolicy": "Never",
-            "nodeSelector": dict(stack.workloads[client].node_selector),
-            "securityContext": pod_security(),
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "containers": [container],
-            "volumes": [
-                {"name": "logs", "persistentVolumeClaim": {"claimName": claim_name(node.name)}},
-                {"name": "scripts", "configMap": {"name": scripts_name(client), "defaultMode": 0o555}},
-                volume,
-            ],
-        },
-    }
+    return script_pod_template(scene, client, labels, container, scripts=scripts_name(client))
 
 
 def time_limit_s(scene: Scene, client: str) -> int:

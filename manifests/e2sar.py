@@ -13,23 +13,18 @@ from manifests.addresses import Addresses
 from manifests.base import (
     CLUSTER,
     E2SAR_CASE,
-    PART_OF,
     ROLE,
     RUN_ID,
     SCRIPTS_DIR,
-    WORKLOAD,
     Obj,
-    bandwidth_annotations,
-    container_security,
     job_spec,
     meta,
     obj,
-    pod_security,
-    tmp_volume,
     with_logdir,
 )
+from manifests.jobpod import script_pod_template
 from manifests.scene import Scene
-from manifests.testbed import claim_name, masquerade_sources
+from manifests.testbed import masquerade_sources
 from spec.plan import E2SAR_RECEIVER_VAR, E2sarCase
 from spec.runner import e2sar_script
 
@@ -161,49 +156,21 @@ def limit_s(scene: Scene, case: E2sarCase, role: str) -> int:
 
 def e2sar_template(scene: Scene, addresses: Addresses, case: E2sarCase, role: str) -> Obj:
     """The pod template, before its log folder and hash are set: one container, logs on its node's volume."""
-    stack, kube = scene.stack, scene.kube
-    workload = workload_of(case, role)
-    _, node = stack.node_of(workload)
-    mount, volume = tmp_volume()
-    env = [] if role == RECEIVER else [{"name": E2SAR_RECEIVER_VAR, "value": addresses.receiver_ip(case.id)}]
     container: Obj = {
         "name": role.removeprefix("e2sar-"),
         "image": case.image,
-        "imagePullPolicy": kube.image.pull_policy or "IfNotPresent",
+        "imagePullPolicy": scene.kube.image.pull_policy or "IfNotPresent",
         "command": ["sh", f"{SCRIPTS_DIR}/{role}.sh"],
-        "env": [{"name": "TMPDIR", "value": "/tmp"}, {"name": "LANG", "value": "C"}, *env],
-        "securityContext": container_security(),
+        "env": [] if role == RECEIVER else [{"name": E2SAR_RECEIVER_VAR, "value": addresses.receiver_ip(case.id)}],
         "resources": resources(case, role),
-        "volumeMounts": [
-            {"name": "logs", "mountPath": kube.logs.mount_path},
-            {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
-            mount,
-        ],
     }
     if role == RECEIVER:
         container["ports"] = [
             {"name": f"e2sar-{i}", "containerPort": p, "protocol": "UDP"} for i, p in enumerate(udp_ports(case))
         ]
         container["readinessProbe"] = readiness_probe(case)
-    return {
-        "metadata": {
-            "labels": {**PART_OF, WORKLOAD: workload, **selector(case, role, stack.run_id)},
-            "annotations": {RUN_ID: stack.run_id, **bandwidth_annotations(stack.workloads[workload])},
-        },
-        "spec": {
-            "restartPolicy": "Never",
-            "nodeSelector": dict(stack.workloads[workload].node_selector),
-            "securityContext": pod_security(),
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "containers": [container],
-            "volumes": [
-                {"name": "logs", "persistentVolumeClaim": {"claimName": claim_name(node.name)}},
-                {"name": "scripts", "configMap": {"name": scripts_name(case, role), "defaultMode": 0o555}},
-                volume,
-            ],
-        },
-    }
+    labels = selector(case, role, scene.stack.run_id)
+    return script_pod_template(scene, workload_of(case, role), labels, container, scripts=scripts_name(case, role))
 
 
 def e2sar_job(scene: Scene, addresses: Addresses, case: E2sarCase, role: str) -> Obj:

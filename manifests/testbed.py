@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from manifests.addresses import Addresses
 from manifests.base import (
     CLUSTER,
@@ -94,45 +96,31 @@ def clients_egress(scene: Scene, addresses: Addresses, cluster: str) -> Obj:
 def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
     """iperf3 -s and netserver in one pod, each with a readiness probe on its port."""
     mount, volume = tmp_volume()
-    image, pull = addresses.tool_image(), pull_policy(scene.stack, scene.kube)
     ports = {p["name"]: p["port"] for p in server_ports(scene.plan)}
+    server = partial(
+        _server_container, image=addresses.tool_image(), pull=pull_policy(scene.stack, scene.kube), mount=mount
+    )
     containers: list[Obj] = []
     if "iperf3-tcp" in ports:
+        port = ports["iperf3-tcp"]
         containers.append(
-            {
-                "name": "iperf3",
-                "image": image,
-                "imagePullPolicy": pull,
-                "command": ["iperf3", "-s", "-p", str(ports["iperf3-tcp"])],
-                "env": [{"name": "TMPDIR", "value": "/tmp"}],
-                "ports": [
-                    {"name": "iperf3-tcp", "containerPort": ports["iperf3-tcp"], "protocol": "TCP"},
-                    {"name": "iperf3-udp", "containerPort": ports["iperf3-tcp"], "protocol": "UDP"},
-                ],
-                "readinessProbe": _probe(ports["iperf3-tcp"]),
-                "securityContext": container_security(),
-                "resources": _resources(),
-                "volumeMounts": [mount],
-            }
+            server(
+                "iperf3",
+                ["iperf3", "-s", "-p", str(port)],
+                [_port("iperf3-tcp", port, "TCP"), _port("iperf3-udp", port, "UDP")],
+                probe_port=port,
+                env=[{"name": "TMPDIR", "value": "/tmp"}],
+            )
         )
     if "netperf-ctl" in ports:
-        container_ports = [{"name": "netperf-ctl", "containerPort": ports["netperf-ctl"], "protocol": "TCP"}]
-        if "netperf-data" in ports:
-            container_ports.append({"name": "netperf-data", "containerPort": ports["netperf-data"], "protocol": "TCP"})
-        if "netperf-udp" in ports:
-            container_ports.append({"name": "netperf-udp", "containerPort": ports["netperf-udp"], "protocol": "UDP"})
+        wanted = (("netperf-ctl", "TCP"), ("netperf-data", "TCP"), ("netperf-udp", "UDP"))
         containers.append(
-            {
-                "name": "netserver",
-                "image": image,
-                "imagePullPolicy": pull,
-                "command": ["netserver", "-D", "-p", str(ports["netperf-ctl"]), "-4"],
-                "ports": container_ports,
-                "readinessProbe": _probe(ports["netperf-ctl"]),
-                "securityContext": container_security(),
-                "resources": _resources(),
-                "volumeMounts": [mount],
-            }
+            server(
+                "netserver",
+                ["netserver", "-D", "-p", str(ports["netperf-ctl"]), "-4"],
+                [_port(name, ports[name], protocol) for name, protocol in wanted if name in ports],
+                probe_port=ports["netperf-ctl"],
+            )
         )
     spec = {
         "nodeSelector": dict(scene.stack.workloads[workload].node_selector),
@@ -149,6 +137,36 @@ def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
         annotations=bandwidth_annotations(scene.stack.workloads[workload]),
     )
     return obj("v1", "Pod", metadata, spec=spec)
+
+
+def _port(name: str, port: int, protocol: str) -> Obj:
+    return {"name": name, "containerPort": port, "protocol": protocol}
+
+
+def _server_container(
+    name: str,
+    command: list[str],
+    ports: list[Obj],
+    *,
+    probe_port: int,
+    image: str,
+    pull: str,
+    mount: Obj,
+    env: list[Obj] | None = None,
+) -> Obj:
+    """A server's container: ready once `probe_port` accepts, unprivileged, with a writable /tmp."""
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": pull,
+        "command": command,
+        **({"env": env} if env else {}),
+        "ports": ports,
+        "readinessProbe": _probe(probe_port),
+        "securityContext": container_security(),
+        "resources": _resources(),
+        "volumeMounts": [mount],
+    }
 
 
 def _service(

@@ -19,12 +19,12 @@ from results.errors import UnknownOutputError
 from results.figures import Figures, StreamFigure
 from results.index import IndexLine, parse_index
 from results.model import CaseResult, Results
-from results.points import summarize_points
+from results.points import point_summaries
 from results.ss import parse_ss_mss, parse_ss_mss_by_port
 from spec.model import NETPERF_TESTS
 from spec.plan import Case, Plan
+from spec.runner import TIMEOUT_EXIT
 
-TIMEOUT_EXIT = 124  # coreutils timeout's status for a command it had to stop
 _INDEX_NAME = re.compile(r"^index.*\.tsv$")
 # What output each tool must leave: iperf3's protocol, or netperf's test of the same name.
 _EXPECTED: dict[str, tuple[str, str]] = {
@@ -61,7 +61,7 @@ def collect(
         run_id=run_id,
         mss_points=mss_points,
         cases=cases,
-        points=summarize_points(cases),
+        points=point_summaries(cases),
         e2sar_cases=e2sar,
         e2sar_network_policies=e2sar_network_policies if plan.e2sar else None,
     )

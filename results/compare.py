@@ -34,7 +34,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from results.model import PointSummary, Results
-from results.points import summarize_points
+from results.points import point_summaries
 from results.stats import welch
 
 Verdict = Literal["faster", "same", "slower", "missing"]
@@ -185,7 +185,7 @@ def points_from_data(data: object, where: str = "input") -> list[PointSummary]:
             return [PointSummary.model_validate(p) for p in data]
         if isinstance(data, dict) and "cases" in data:
             results = Results.model_validate(data)
-            return list(results.points or summarize_points(results.cases))
+            return list(results.points or point_summaries(results.cases))
         if isinstance(data, dict) and "points" in data:
             return [PointSummary.model_validate(p) for p in data["points"]]
     except ValidationError as exc:

@@ -1,7 +1,7 @@
 """E2SAR `e2sar_perf` output -> figures, for 0.1.4 (the seed's image) and 0.3.x.
 
 A sender log and a receiver log are read apart (`parse_sender`, `parse_receiver`) and put
-together by `e2sar_figures`. The formats are in /work/shared/reference/e2sar.md:
+together by `e2sar_figures`. The formats, as E2SAR's `bin/e2sar_perf.cpp` prints them:
 - the version comes from the `E2SAR Version` line, else from the shape of the text;
 - numbers may carry thousands separators (`10,000`);
 - 0.3.x prints the receiver's periodic `Stats:` block on stderr with a logging prefix on
@@ -23,8 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from results.errors import UnknownOutputError
 from results.index import IndexLine
 from spec.plan import E2sarCase
-
-TIMEOUT_EXIT = 124
+from spec.runner import TIMEOUT_EXIT
 
 _FAILURE = re.compile(r"encountered an error|Unable to create", re.IGNORECASE)
 _NUM = r"(-?[\d,]*\.?\d+(?:[eE][-+]?\d+)?)"

@@ -20,7 +20,7 @@ def point_key_of(point: PointSummary) -> PointKey:
     return point.path, point.tool, point.mss, point.udp_length, point.streams
 
 
-def summarize_points(cases: Iterable[CaseResult]) -> tuple[PointSummary, ...]:
+def point_summaries(cases: Iterable[CaseResult]) -> tuple[PointSummary, ...]:
     """One summary per point, in the order the points first appear among `cases`."""
     groups: dict[PointKey, list[CaseResult]] = {}
     for case in cases:

@@ -25,6 +25,7 @@ INDEX_NAME = "index.tsv"
 ATTEMPTS = 3
 RETRY_PAUSE_S = 1
 LOGDIR_VAR = "MESHPERF_LOGDIR"
+TIMEOUT_EXIT = 124  # the status `timeout` (coreutils, busybox) gives a command it had to stop
 
 # netperf's omni output selectors (-k) per tool: the request/response tests' latency
 # percentiles and rate; UDP_STREAM's receiver figures beside the sender's, whose calls
@@ -37,11 +38,17 @@ NETPERF_KEYS: dict[Tool, str] = {
     "LOCAL_SEND_CALLS,REMOTE_RECV_CALLS,ELAPSED_TIME",
 }
 
-_PRELUDE = """\
+# What every script starts with: its log folder, and the time as the index writes it.
+_LOGDIR_PRELUDE = """\
 set -u
 LOGDIR=${MESHPERF_LOGDIR:?MESHPERF_LOGDIR must name the log folder}
 mkdir -p "$LOGDIR"
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+"""
+
+_PRELUDE = (
+    _LOGDIR_PRELUDE
+    + """\
 # unreachable LOG ERR: the client never reached its server (nothing was measured).
 unreachable() {
     grep -q -e 'unable to connect to server' -e 'establish control' -e 'server is busy' "$1" "$2" 2>/dev/null
@@ -113,6 +120,7 @@ run_case() {
     echo "[meshperf] $id exit=$rc"
 }
 """
+)
 
 
 def case_command(case: Case) -> list[str]:
@@ -179,14 +187,13 @@ def runner_script(client: str, cases: list[Case]) -> str:
 # the exit code all the same, and results/e2sar.py reads failure from the text.
 E2SAR_BIND_IP = "0.0.0.0"
 
-_E2SAR_PRELUDE = """\
-set -u
-LOGDIR=${MESHPERF_LOGDIR:?MESHPERF_LOGDIR must name the log folder}
-mkdir -p "$LOGDIR"
-now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+_E2SAR_PRELUDE = (
+    _LOGDIR_PRELUDE
+    + """\
 # If LANG names a locale that is not installed, e2sar_perf aborts at start.
 LANG=C; LC_ALL=C; export LANG LC_ALL
 """
+)
 
 
 def e2sar_uri(case: E2sarCase, data_host: str | None) -> str:

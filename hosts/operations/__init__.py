@@ -11,19 +11,17 @@ from hosts.operations.base import (
     Change,
     Command,
     FactValues,
-    Fetch,
     Operation,
     OperationError,
     Upload,
 )
 from hosts.operations.files import File, Line
-from hosts.operations.kind import KindCluster, KindImage, Kubeconfig
 from hosts.operations.network import LinkMtu, Route
 from hosts.operations.shell import Shell
 from hosts.operations.sysctl import Sysctl
 
 AnyOperation = Annotated[
-    Sysctl | File | Line | DebPackage | Route | LinkMtu | KindCluster | KindImage | Kubeconfig | Shell,
+    Sysctl | File | Line | DebPackage | Route | LinkMtu | Shell,
     Field(discriminator="op"),
 ]
 
@@ -33,11 +31,7 @@ __all__ = [
     "Command",
     "DebPackage",
     "FactValues",
-    "Fetch",
     "File",
-    "KindCluster",
-    "KindImage",
-    "Kubeconfig",
     "Line",
     "LinkMtu",
     "Operation",

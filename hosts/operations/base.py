@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shlex
 from abc import abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -52,20 +52,7 @@ class Upload:
     mode: int = 0o644
 
 
-@dataclass(frozen=True)
-class Fetch:
-    """Read a command's output on the host, transform it and write it on the controller when it differs.
-
-    It reads only, so it also runs in check mode (which then does not write).
-    """
-
-    command: str
-    dest: str
-    transform: Callable[[str], str] = field(default=lambda text: text, compare=False)
-    mode: int = 0o600
-
-
-Change = Command | Upload | Fetch
+Change = Command | Upload
 
 
 class Operation(BaseModel):

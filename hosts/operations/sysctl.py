@@ -10,7 +10,7 @@ from pydantic import Field
 from hosts.facts import Fact, FileText, SysctlValue, normalize_sysctl, sysctl_path
 from hosts.operations.base import Change, Command, FactValues, Operation, OperationError
 
-KEY = r"^[a-z0-9_][a-z0-9_./-]*$"
+SYSCTL_KEY_PATTERN = r"^[a-z0-9_][a-z0-9_./-]*$"
 
 
 def persisted_values(text: str | None) -> dict[str, str]:
@@ -33,7 +33,7 @@ def sed_escape(key: str) -> str:
 
 class Sysctl(Operation):
     op: Literal["sysctl"] = "sysctl"
-    key: Annotated[str, Field(pattern=KEY)]
+    key: Annotated[str, Field(pattern=SYSCTL_KEY_PATTERN)]
     value: str | int
     persist: bool = True
     persist_file: str = "/etc/sysctl.d/99-meshperf.conf"

@@ -205,7 +205,7 @@ def test_the_readiness_probe_reads_bound_udp_ports(tmp_path: Path) -> None:
         assert (done.returncode == 0) is ready
 
 
-def test_the_wait_gives_the_ready_pods_ip_or_a_reason() -> None:
+def test_the_wait_gives_the_ready_pods_ip_or_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     pending = {"status": {"phase": "Pending"}}
     running = {
         "status": {"phase": "Running", "podIP": "10.244.2.7", "conditions": [{"type": "Ready", "status": "False"}]}
@@ -231,9 +231,17 @@ def test_the_wait_gives_the_ready_pods_ip_or_a_reason() -> None:
     with pytest.raises(ReceiverNotReadyError, match="not ready"):
         asyncio.run(wait_ready_pod(never, "receiver", 0.05, poll_s=0.01))
 
+    asked: list[tuple[str, str | None, str, str]] = []
+
+    def stand_in_api(kubeconfig: str, context: str | None, namespace: str, selector: str) -> Any:
+        """Stand-in for the Kubernetes API's pod list (there is no API here)."""
+        asked.append((kubeconfig, context, namespace, selector))
+        return lambda: _const([ready])
+
+    monkeypatch.setattr("components.e2sar.kube_list_pods", stand_in_api)
     provider = ReadyPodProvider()
-    provider.list_fn = lambda props: lambda: _const([ready])
-    result = provider.create({"namespace": "meshperf", "selector": "a=b", "timeout_s": 1})
+    result = provider.create({"kubeconfig": "kc", "namespace": "meshperf", "selector": "a=b", "timeout_s": 1})
+    assert asked == [("kc", None, "meshperf", "a=b")]
     assert result.outs["pod_ip"] == "10.244.2.7"
     assert provider.diff("x", {"run_id": "1"}, {"run_id": "2"}).replaces == ["run_id"]
 

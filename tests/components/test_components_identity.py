@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import DYNAMIC, STACK_NAMES, Run
+from test_components_schema import as_json
 
 from manifests import Addresses, render
 from spec.load import load_stack
@@ -23,19 +24,8 @@ from spec.model import Stack
 from spec.plan import build_plan
 
 
-def canonical(value: Any) -> Any:
-    """Integral floats as ints (the wire's doubles), recursively; everything else as it is."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: canonical(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [canonical(v) for v in value]
-    return value
-
-
 def text(obj: dict[str, Any]) -> str:
-    return json.dumps(canonical(obj), sort_keys=True, separators=(",", ":"))
+    return json.dumps(as_json(obj), sort_keys=True, separators=(",", ":"))
 
 
 def registered(run: Run) -> Counter[str]:

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from components.hostrun import RunError, host_props
-from components.kind import KindClusterProvider, kind_config, kind_node_names
+from components.kind import KindClusterProvider, container_names, kind_config
 from components.mesh import route_commands
 from spec.kubernetes import KIND_NODE_IMAGES, ClusterSettings, SshHost
 from spec.load import load_stack
@@ -131,7 +131,18 @@ def test_kind_config_carries_labels_subnets_and_api_address() -> None:
         {"role": "control-plane", "image": "img"},
         {"role": "worker", "image": "img", "labels": {"node": "worker1"}},
     ]
-    assert kind_node_names(b) == {"control-plane": "cluster-b-control-plane", "worker": "cluster-b-worker"}
+
+
+def test_container_names_follow_kinds_namer() -> None:
+    """kind's MakeNodeNamer: the first node of a role is `<cluster>-<role>`, the next ones `<role>2`, `<role>3`."""
+    roles = ["control-plane", "worker", "worker", "control-plane", "worker"]
+    assert container_names("m", roles) == [
+        "m-control-plane",
+        "m-worker",
+        "m-worker2",
+        "m-control-plane2",
+        "m-worker3",
+    ]
 
 
 def test_route_commands_connect_every_node_to_the_other_clusters_pods() -> None:

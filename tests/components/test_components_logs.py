@@ -185,7 +185,7 @@ def test_viewers_that_hold_no_log_at_all_are_an_error(tmp_path: Path) -> None:
         ResultsProvider().create({"plan": plan.model_dump_json(), "viewers": empty, "run_id": "1", "jobs": []})
 
 
-def test_results_provider_calls_results_with_the_merged_logs(tmp_path: Path) -> None:
+def test_results_provider_calls_results_with_the_merged_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = build_plan(load_stack("kind-mesh"))
     seen: dict[str, Any] = {}
 
@@ -193,8 +193,8 @@ def test_results_provider_calls_results_with_the_merged_logs(tmp_path: Path) -> 
         seen["plan"], seen["files"] = p, dict(files)
         return {"throughput": {"x": 1.0}, "throughput_by_mss": {}, "latency": {}, "csv": "", "failures": []}
 
+    monkeypatch.setattr("components.results.figures", figures)
     provider = ResultsProvider()
-    provider.figures_fn = figures
     made = provider.create({"plan": plan.model_dump_json(), "viewers": _split_run(tmp_path), "run_id": "7", "jobs": []})
     assert made.id == "results-7" and made.outs["throughput"] == {"x": 1.0}
     assert seen["plan"] == plan

@@ -59,7 +59,9 @@ def test_the_stand_in_kind_create_is_announced(
     assert said[0] == "kind delete cluster meshperf on localhost: started"
 
 
-def test_reading_results_says_which_viewer_it_reads(said: list[str], tmp_path: Path) -> None:
+def test_reading_results_says_which_viewer_it_reads(
+    said: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = build_plan(load_stack("kind-local"))
     (tmp_path / "w1").mkdir()
     (tmp_path / "w1" / "index.tsv").write_text("")
@@ -67,8 +69,8 @@ def test_reading_results_says_which_viewer_it_reads(said: list[str], tmp_path: P
         {"namespace": "meshperf", "pod": "viewer-w1", "logdir": "/logs/1", "folder": str(tmp_path / "w1")},
         {"namespace": "meshperf", "pod": "viewer-gone", "logdir": "/logs/1", "folder": str(tmp_path / "gone")},
     ]
+    monkeypatch.setattr("components.results.figures", lambda _plan, _files: {"failures": {"p1": "no log"}})
     provider = ResultsProvider()
-    provider.figures_fn = lambda _plan, _files: {"failures": {"p1": "no log"}}
     provider.create({"plan": plan.model_dump_json(), "viewers": viewers, "run_id": "1", "jobs": []})
     assert said[0] == "results: reading /logs/1 from viewer meshperf/viewer-w1 (1/2)"
     assert "results: 1 files from viewer meshperf/viewer-w1" in said

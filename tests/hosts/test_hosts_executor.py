@@ -10,7 +10,7 @@ from hosts.connectors import KindNodeConnector, LocalConnector
 from hosts.executor import apply, change_script, fact_script, parse_blocks
 from hosts.facts import Kernel, OsRelease
 from hosts.inventory import inventory_from_data
-from hosts.operations import File, Kubeconfig, Line, Shell
+from hosts.operations import File, Line, Shell
 from hosts.report import summary, to_json
 
 T = "@mp-test"
@@ -48,21 +48,21 @@ def local_inventory(tmp_path, n=3, **extra):
 def test_apply_local_idempotent_and_check_mode(tmp_path):
     inv = local_inventory(tmp_path)
 
-    def plan(host):
+    def operations(host):
         return [
             File(path=f"{tmp_path}/{host.name}.txt", content=f"{host.name}\n", mode="0600"),
             Line(path=f"{tmp_path}/{host.name}.conf", line="x = 1"),
         ]
 
-    check = asyncio.run(apply(inv, plan, check=True, gather=[Kernel(), OsRelease()]))
+    check = asyncio.run(apply(inv, operations, check=True, gather=[Kernel(), OsRelease()]))
     assert check.changed == 6 and not check.failed
     assert list(tmp_path.iterdir()) == []
     assert "check mode, nothing was changed" in summary(check)
     assert check.hosts[0].facts["Kernel()"]
-    first = asyncio.run(apply(inv, plan))
+    first = asyncio.run(apply(inv, operations))
     assert first.changed == 6 and not first.failed
     assert (tmp_path / "l1.txt").read_text() == "l1\n"
-    second = asyncio.run(apply(inv, plan))
+    second = asyncio.run(apply(inv, operations))
     assert second.changed == 0 and [h.count("ok") for h in second.hosts] == [2, 2, 2]
     assert '"status": "ok"' in to_json(second)
 
@@ -70,11 +70,11 @@ def test_apply_local_idempotent_and_check_mode(tmp_path):
 def test_failure_stops_that_host_only_and_names_the_reason(tmp_path):
     inv = local_inventory(tmp_path, 2)
 
-    def plan(host):
+    def operations(host):
         bad = "echo broken >&2; exit 3" if host.name == "l0" else "true"
         return [Shell(run=bad), Shell(run=f"touch {tmp_path}/{host.name}.after")]
 
-    run = asyncio.run(apply(inv, plan))
+    run = asyncio.run(apply(inv, operations))
     l0, l1 = run.hosts
     assert [r.status for r in l0.results] == ["failed", "failed"]
     assert l0.results[0].reason == "exit 3: broken"
@@ -91,28 +91,6 @@ def test_hanging_command_is_cut_by_its_timeout(tmp_path):
     assert result.status == "failed"
     assert result.reason == "command timed out after 0.5s: sh -s"
     assert run.elapsed < 10
-
-
-def test_fetch_writes_on_the_controller_once(tmp_path, monkeypatch):
-    """A Fetch (kubeconfig) reads on the host, writes locally only when the content differs."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "kind").write_text(
-        "#!/bin/sh\nprintf 'clusters:\\n- cluster:\\n    server: https://127.0.0.1:4000\\n'\n"
-    )
-    (bin_dir / "kind").chmod(0o755)
-    inv = local_inventory(tmp_path, 1)
-    dest = tmp_path / "kube" / "config"
-    plan = [Kubeconfig(cluster="m", dest=str(dest), server="https://10.0.0.9:6443")]
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    check = asyncio.run(apply(inv, plan, check=True))
-    assert check.hosts[0].results[0].status == "changed" and not dest.exists()
-    first = asyncio.run(apply(inv, plan))
-    assert first.hosts[0].results[0].status == "changed"
-    assert dest.read_text() == "clusters:\n- cluster:\n    server: https://10.0.0.9:6443\n"
-    assert dest.stat().st_mode & 0o777 == 0o600
-    again = asyncio.run(apply(inv, plan))
-    assert again.hosts[0].results[0].status == "ok"
 
 
 def test_kind_node_connector_wraps_docker_exec():
@@ -138,8 +116,8 @@ def test_kind_node_runs_through_its_parent(tmp_path, monkeypatch):
             }
         }
     )
-    plan = [File(path=str(tmp_path / "on-node"), content="x\n"), Shell(run=f"echo $NODE > {tmp_path}/node-name")]
+    operations = [File(path=str(tmp_path / "on-node"), content="x\n"), Shell(run=f"echo $NODE > {tmp_path}/node-name")]
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    run = asyncio.run(apply(inv, plan, hosts=[inv.hosts["w1"]]))
+    run = asyncio.run(apply(inv, operations, hosts=[inv.hosts["w1"]]))
     assert [r.status for r in run.hosts[0].results] == ["changed", "changed"], run.hosts[0]
     assert (tmp_path / "node-name").read_text() == "mesh-worker\n"

@@ -8,7 +8,6 @@ import subprocess
 import pytest
 
 from hosts.facts import (
-    Binaries,
     CommandSucceeds,
     DebPackages,
     FileInfo,
@@ -17,13 +16,11 @@ from hosts.facts import (
     InterfaceMtus,
     Kernel,
     KindClusters,
-    KindNodeImages,
     OsRelease,
     Route,
     Routes,
     SysctlValue,
     normalize_dst,
-    normalize_image,
     sysctl_path,
 )
 
@@ -60,12 +57,6 @@ OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Lin
             FileInfo(0o644, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", 6),
         ),
         (FileState("/etc/x"), "4755 0\ne3b0  -\n", FileInfo(0o4755, "e3b0", 0)),
-        (
-            Binaries(("kind", "docker")),
-            "kind\t/usr/local/bin/kind\ndocker\t\n",
-            {"kind": "/usr/local/bin/kind", "docker": None},
-        ),
-        (Binaries(("ip",)), "", {"ip": None}),
         (
             DebPackages(("curl", "iperf3")),
             "curl\tinstall ok installed\t7.88.1-10\niperf3\tdeinstall ok config-files\t3.12-1\n",
@@ -104,34 +95,6 @@ def test_interface_mtus_from_ip_json():
     assert InterfaceMtus().process(output) == {"lo": 65536, "eth0": 1500}
 
 
-def test_kind_node_images():
-    output = (
-        "node mesh-control-plane\ndocker.io/library/nginx:1.25\nsha256:abcd\nregistry.k8s.io/pause:3.9\n"
-        "node mesh-worker\nregistry.k8s.io/pause:3.9\n"
-    )
-    assert KindNodeImages("mesh").process(output) == {
-        "mesh-control-plane": frozenset({"docker.io/library/nginx:1.25", "registry.k8s.io/pause:3.9"}),
-        "mesh-worker": frozenset({"registry.k8s.io/pause:3.9"}),
-    }
-    assert KindNodeImages("mesh").process("") == {}
-
-
-@pytest.mark.parametrize(
-    ("image", "expected"),
-    [
-        ("nginx", "docker.io/library/nginx:latest"),
-        ("nginx:1.25", "docker.io/library/nginx:1.25"),
-        ("networkstatic/iperf3:3.16", "docker.io/networkstatic/iperf3:3.16"),
-        ("ghcr.io/org/tool:v1", "ghcr.io/org/tool:v1"),
-        ("localhost:5000/tool", "localhost:5000/tool:latest"),
-        ("localhost/tool:2", "localhost/tool:2"),
-        ("nginx@sha256:abc", "nginx@sha256:abc"),
-    ],
-)
-def test_normalize_image(image, expected):
-    assert normalize_image(image) == expected
-
-
 @pytest.mark.parametrize(
     ("dst", "expected"),
     [
@@ -158,10 +121,8 @@ def test_sysctl_path():
         SysctlValue("net.nope.nothing"),
         FileText("/nonexistent/x"),
         FileState("/nonexistent/x"),
-        Binaries(("sh", "surely-not-installed")),
         DebPackages(("surely-not-installed",)),
         KindClusters(),
-        KindNodeImages("none"),
         CommandSucceeds("false"),
     ],
 )

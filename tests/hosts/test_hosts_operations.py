@@ -14,8 +14,6 @@ from hosts.facts import (
     FileState,
     FileText,
     InterfaceMtus,
-    KindClusters,
-    KindNodeImages,
     Routes,
     SysctlValue,
 )
@@ -26,11 +24,7 @@ from hosts.operations import (
     Command,
     DebPackage,
     FactValues,
-    Fetch,
     File,
-    KindCluster,
-    KindImage,
-    Kubeconfig,
     Line,
     LinkMtu,
     OperationError,
@@ -303,72 +297,6 @@ def test_link_mtu(mtus, expected):
 def test_link_mtu_unknown_interface():
     with pytest.raises(OperationError, match="no interface eth9"):
         LinkMtu(dev="eth9", mtu=1400).changes(FactValues({InterfaceMtus(): {"eth0": 1500}}))
-
-
-KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
-KC = "/tmp/meshperf-kind-a.yaml"
-
-
-@pytest.mark.parametrize(
-    ("clusters", "op", "expected"),
-    [
-        (("a",), KindCluster(name="a"), []),
-        ((), KindCluster(name="a"), ["kind create cluster --name a --wait 120s"]),
-        (
-            (),
-            KindCluster(name="a", config=KIND_CONFIG, image="kindest/node:v1.31.0"),
-            [
-                f"printf '%s' '{KIND_CONFIG}' > {KC}.meshperf-tmp && chmod 644 {KC}.meshperf-tmp"
-                f" && mv -f {KC}.meshperf-tmp {KC}",
-                f"kind create cluster --name a --wait 120s --image kindest/node:v1.31.0 --config {KC}",
-            ],
-        ),
-        (("a", "b"), KindCluster(name="b", state="absent"), ["kind delete cluster --name b"]),
-        (("a",), KindCluster(name="b", state="absent"), []),
-    ],
-)
-def test_kind_cluster(clusters, op, expected):
-    assert commands(op, {KindClusters(): clusters}) == expected
-
-
-@pytest.mark.parametrize(
-    ("nodes", "expected"),
-    [
-        (
-            {
-                "m-control-plane": frozenset({"docker.io/library/iperf3:1"}),
-                "m-worker": frozenset({"docker.io/library/iperf3:1"}),
-            },
-            [],
-        ),
-        (
-            {"m-control-plane": frozenset({"docker.io/library/iperf3:1"}), "m-worker": frozenset()},
-            ["kind load docker-image iperf3:1 --name m"],
-        ),
-        ({}, ["kind load docker-image iperf3:1 --name m"]),
-    ],
-)
-def test_kind_image(nodes, expected):
-    assert commands(KindImage(cluster="m", image="iperf3:1"), {KindNodeImages("m"): nodes}) == expected
-
-
-KUBECONFIG = (
-    "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: X\n"
-    "    server: https://127.0.0.1:40123\n  name: kind-m\n"
-)
-
-
-def test_kubeconfig_fetch_and_rewrite():
-    op = Kubeconfig(cluster="m", dest="~/.kube/m", server="https://10.0.0.5:6443")
-    (change,) = op.changes(FactValues({}))
-    assert isinstance(change, Fetch)
-    assert change.command == "kind get kubeconfig --name m"
-    assert change.dest == "~/.kube/m"
-    assert change.transform(KUBECONFIG) == KUBECONFIG.replace("https://127.0.0.1:40123", "https://10.0.0.5:6443")
-    internal = Kubeconfig(cluster="m", dest="/k", internal=True)
-    (change,) = internal.changes(FactValues({}))
-    assert change.command == "kind get kubeconfig --name m --internal"
-    assert change.transform(KUBECONFIG) == KUBECONFIG
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from results.plots import (
     throughput_figure,
     write_comparison,
 )
-from results.points import summarize_points
+from results.points import point_summaries
 from results.report_json import results_json
 from results.reports import write_reports
 from spec.model import NetPath
@@ -64,7 +64,7 @@ def repeated(results: Results, n: int = 4, run_id: str = "rep") -> Results:
             if case.latency_us is not None and case.latency_us.p50 is not None:
                 update["latency_us"] = case.latency_us.model_copy(update={"p50": case.latency_us.p50 * f})
             cases.append(case.model_copy(update=update))
-    return results.model_copy(update={"cases": tuple(cases), "points": summarize_points(cases), "run_id": run_id})
+    return results.model_copy(update={"cases": tuple(cases), "points": point_summaries(cases), "run_id": run_id})
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -160,7 +160,7 @@ def test_log_axis_when_the_range_is_wide(results: Results) -> None:
         else c
         for c in results.cases
     ]
-    wide = results.model_copy(update={"cases": tuple(slow), "points": summarize_points(slow)})
+    wide = results.model_copy(update={"cases": tuple(slow), "points": point_summaries(slow)})
     ax = throughput_figure(wide).axes[0]
     assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
     assert throughput_figure(wide, log_y=False).axes[0].get_yscale() == "linear"
