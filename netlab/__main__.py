@@ -48,7 +48,7 @@ async def _up(args: argparse.Namespace) -> int:
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    outcome = await run_lab(stack, name, args.runs_dir, _say)
+    outcome = await run_lab(stack, name, args.runs_dir, _say, profile="quick" if args.quick else "default")
     _say("")
     _say(results_table(outcome.results))
     if e2sar := e2sar_table(outcome.results):

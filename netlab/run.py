@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from netlab import probe
 from netlab.e2sar import mark_skipped, run_e2sar, write_e2sar_scripts
 from netlab.lab import Lab
 from results.collect import case_result, collect
+from results.context import run_context
 from results.index import parse_index
 from results.logs import read_log_folder
 from results.model import Results
 from results.reports import case_summary, write_reports
+from results.version import meshperf_version
 from spec.model import Stack
 from spec.plan import Plan, build_plan
 from spec.runner import runner_script
@@ -74,8 +77,15 @@ def run_folder(runs_dir: Path, stack_name: str) -> Path:
     return folder
 
 
-async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[str], None] = print) -> RunOutcome:
-    """Build the lab, run every client's script in turn, and always write what was measured."""
+async def run_lab(
+    stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[str], None] = print, profile: str = "default"
+) -> RunOutcome:
+    """Build the lab, run every client's script in turn, and always write what was measured.
+
+    `profile` names how `stack` was derived from the stack file ("default": as written;
+    "quick"), for the run block; the run folder's name is the run's label.
+    """
+    started = datetime.now(UTC)
     plan = build_plan(stack)
     folder = run_folder(runs_dir, stack_name)
     logs, scripts = folder / "logs", folder / "scripts"
@@ -103,6 +113,19 @@ async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[
     finally:
         warnings = lab.warnings
     results = collect(plan, read_log_folder(logs), stack=stack_name, run_id=stack.run_id)
+    context = run_context(
+        stack,
+        stack_name=stack_name,
+        label=folder.name,
+        profile=profile,
+        tool_versions=probe.tool_versions(),
+        kernel=probe.kernel(),
+        cpus=probe.cpus(),
+        meshperf_version=meshperf_version(),
+        started=started,
+        ended=datetime.now(UTC),
+    )
+    results = results.model_copy(update={"run": context})
     if skipped:
         results = mark_skipped(results, skipped)
     write_reports(results, folder)

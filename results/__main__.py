@@ -20,12 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from results.collect import collect
+from results.context import kubernetes_label, run_context
 from results.detect import parse_output
 from results.e2sar import e2sar_figures, parse_receiver, parse_sender
 from results.errors import UnknownOutputError
 from results.logs import read_log_folder
 from results.report_table import results_table
 from results.reports import write_reports
+from results.version import meshperf_version
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("logdir", type=Path)
     report.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml) or stack file")
     report.add_argument("--out", type=Path, help="folder for the report files (default: the log folder)")
+    report.add_argument("--label", help="the run's label in its reports (default: 'run RUN_ID', with the hash)")
+    report.add_argument("--content-hash", help="hash of what the run's Jobs ran (Kubernetes), shown in the label")
     e2sar = commands.add_parser("e2sar", help="print an E2SAR sender and receiver log's figures as JSON")
     e2sar.add_argument("sender_log", type=Path)
     e2sar.add_argument("receiver_log", type=Path)
@@ -56,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _parse(args.file)
     if args.command == "e2sar":
         return _e2sar(args.sender_log, args.receiver_log)
-    return _report(args.logdir, args.stack, args.out or args.logdir)
+    return _report(args.logdir, args.stack, args.out or args.logdir, args.label, args.content_hash)
 
 
 def _parse(file: Path) -> int:
@@ -89,7 +93,7 @@ def _e2sar(sender_log: Path, receiver_log: Path) -> int:
     return 0
 
 
-def _report(logdir: Path, stack_name: str, out: Path) -> int:
+def _report(logdir: Path, stack_name: str, out: Path, label: str | None, content_hash: str | None) -> int:
     # spec.load reads YAML: imported here so that `parse` needs nothing beyond the parsers.
     from spec.load import StackError, load_stack
     from spec.plan import build_plan
@@ -101,6 +105,21 @@ def _report(logdir: Path, stack_name: str, out: Path) -> int:
         print(str(exc).splitlines()[0], file=sys.stderr)
         return 1
     results = collect(build_plan(stack), files, stack=stack_name, run_id=stack.run_id)
+    starts = [c.start for c in results.cases if c.start is not None]
+    ends = [c.end for c in results.cases if c.end is not None]
+    context = run_context(
+        stack,
+        stack_name=stack_name,
+        label=label or kubernetes_label(stack.run_id, content_hash),
+        profile="default",
+        tool_versions={},  # a log folder does not say which tool versions wrote it
+        kernel=None,
+        cpus=None,
+        meshperf_version=meshperf_version(),
+        started=min(starts) if starts else None,
+        ended=max(ends) if ends else None,
+    )
+    results = results.model_copy(update={"run": context})
     write_reports(results, out)
     print(results_table(results), end="")
     return 0

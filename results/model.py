@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from results.context import RunContext
 from results.e2sar import E2sarResult
 from results.figures import Latency
 from results.seed import EXTRA_ROWS, SEED_ROWS, SeedRow
@@ -98,16 +99,22 @@ class PointSummary(BaseModel):
 
 
 class Results(BaseModel):
-    """All cases of one run, with the seed's views of them."""
+    """All cases of one run, with the seed's views of them, and the context it ran in (`run`)."""
 
     model_config = ConfigDict(frozen=True)
 
     stack: str = ""
     run_id: str = ""
+    run: RunContext | None = None
     mss_points: tuple[int, ...] = ()
     cases: tuple[CaseResult, ...] = ()
     points: tuple[PointSummary, ...] = ()
     e2sar_cases: tuple[E2sarResult, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How reports name this run: its run block's label, else its run id."""
+        return self.run.label if self.run is not None else f"run {self.run_id or '-'}"
 
     def point(self, tool: Tool, path: NetPath, mss: int | None = None) -> PointSummary | None:
         return next((p for p in self.points if p.tool == tool and p.path == path and p.mss == mss), None)

@@ -1,15 +1,18 @@
 """A plain-text table for the terminal: throughput per path and tool, latency, failures.
 
 Fixed-width columns so that it reads the same in a CI log as in a terminal. A cell shows
-`-` when the plan had no such case and `FAIL` when it had some but none succeeded. A
-throughput cell is the best point's median (over the MSS sweep for TCP) and, when the point
-was repeated, `+-` half its 95 % confidence interval in percent of the mean.
+`-` when the plan had no such case and `FAIL` when it had some but none succeeded. The TCP
+cell is the maximum over the MSS sweep (the seed CSV's Maximum) and its header says so;
+every throughput cell is a point's single sample or, when the point was repeated, its
+median with `+-` half its 95 % confidence interval in percent of the mean. The run's
+context (its `run` block) heads the table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from results.context import context_rows
 from results.model import CaseResult, PointSummary, Results
 from results.points import point_key, point_key_of
 from spec.model import NetPath, Tool
@@ -17,7 +20,7 @@ from spec.plan import PATH_LABELS
 
 _COLUMNS: tuple[tuple[str, int], ...] = (
     ("path", 34),
-    ("TCP Mbit/s (MSS)", 18),
+    ("TCP max Mbit/s (MSS)", 21),
     ("UDP Mbit/s (loss)", 19),
     ("netperf Mbit/s", 15),
     ("RR p50 us", 10),
@@ -27,8 +30,9 @@ _COLUMNS: tuple[tuple[str, int], ...] = (
 
 def results_table(results: Results) -> str:
     failures = results.failures()
-    title = f"meshperf results: stack {results.stack or '-'}, run {results.run_id or '-'}"
-    lines = [title, f"{len(results.cases)} cases, {len(failures)} failed", "", _line([name for name, _ in _COLUMNS])]
+    title = f"meshperf results: {results.stack or 'unnamed stack'}, {results.label}"
+    lines = [title, *_context(results), f"{len(results.cases)} cases, {len(failures)} failed", ""]
+    lines.append(_line([name for name, _ in _COLUMNS]))
     lines.append(_line(["-" * width for _, width in _COLUMNS]))
     for path in NetPath:
         if not any(c.path == path for c in results.cases):
@@ -45,12 +49,38 @@ def results_table(results: Results) -> str:
                 ]
             )
         )
-    if any(p.n > 1 for p in results.points):
-        lines += ["", "+-: half the 95 % confidence interval of the mean over the repeats, in % of the mean"]
+    lines += ["", *_legend(results)]
     if failures:
         lines += ["", f"failures ({len(failures)}):"]
         lines += [f"  {case_id}: {reason}" for case_id, reason in failures.items()]
     return "\n".join(lines) + "\n"
+
+
+def _context(results: Results) -> list[str]:
+    """The run block in a few lines (`name: text`), the label and stack being in the title."""
+    if results.run is None:
+        return []
+    rows = dict(context_rows(results.run))
+    when = f"{rows['started']} .. {rows['ended']}"
+    return [
+        f"profile {rows['profile']}, repeats {rows['repeats']}; durations: {rows['durations']}",
+        f"tools: {rows['tools']}; kernel {rows['kernel']}, {rows['CPUs']} CPUs; link {rows['link']}",
+        f"meshperf {rows['meshperf']}; {when}",
+    ]
+
+
+def _legend(results: Results) -> list[str]:
+    """What the cells are: single samples or medians, and the TCP column's maximum."""
+    tcp = [p for p in results.points if p.tool == "iperf3_tcp"]
+    repeated = any(p.n > 1 for p in results.points)
+    each = "the median over its repeats" if repeated else "a single sample"
+    lines = [f"each figure is {each}"]
+    if tcp:
+        mss = len({p.mss for p in tcp})
+        lines[0] += f"; TCP max: the highest of the path's {mss} MSS points, at the MSS in brackets"
+    if repeated:
+        lines.append("+-: half the 95 % confidence interval of the mean over the repeats, in % of the mean")
+    return lines
 
 
 def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResult], str]) -> str:

@@ -216,19 +216,21 @@ def build_plan(stack: Stack) -> Plan:
 
 def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
     client, target = PATH_ENDS[path]
+    steady = suite.steady_state
+    fixed_s = steady.fixed_tools_s if steady is not None and steady.fixed_tools_s is not None else suite.duration_s
     common = {
         "path": path,
         "tool": tool,
         "client": client,
         "target": Target(workload=target, address="vip" if path in VIP_PATHS else "pod"),
-        "duration_s": suite.duration_s,
+        "duration_s": suite.duration_s if tool == "iperf3_tcp" else fixed_s,
         "omit_s": suite.omit_s,
     }
     prefix = f"p{int(path)}-{tool.replace('_', '-')}"
     if tool == "iperf3_tcp":
-        steady = {"steady": suite.steady_state}
         return [
-            Case(id=f"{prefix}-mss{m}", mss=m, port=suite.ports.iperf3, **common, **steady) for m in suite.mss_points()
+            Case(id=f"{prefix}-mss{m}", mss=m, port=suite.ports.iperf3, steady=steady, **common)
+            for m in suite.mss_points()
         ]
     if tool == "iperf3_udp":
         return [

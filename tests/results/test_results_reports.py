@@ -129,10 +129,11 @@ def test_json_round_trips(results: Results) -> None:
 def test_table(results: Results) -> None:
     text = results_table(results)
     lines = text.splitlines()
-    assert lines[0] == "meshperf results: stack lab, run 7"
+    assert lines[0] == "meshperf results: lab, run 7"
     assert f"{len(results.cases)} cases, {len(EXPECTED_FAILURES)} failed" in text
     header = next(line for line in lines if line.startswith("path"))
-    assert "TCP Mbit/s" in header and "RR p99 us" in header
+    assert "TCP max Mbit/s (MSS)" in header and "RR p99 us" in header
+    assert "TCP max: the highest of the path's 2 MSS points" in text and "each figure is a single sample" in text
     rows = {line.split("  ")[0]: line for line in lines if line[:2] in ("1 ", "2 ", "3 ", "4 ", "5 ", "6 ")}
     assert set(rows) == {
         "1 Same VM using Pod IP",
