@@ -126,7 +126,14 @@ def _report(logdir: Path, stack_name: str, out: Path, label: str | None, content
 
 
 def _compare(baseline: Path, current: Path, threshold: float, confidence: float) -> int:
-    from results.compare import CompareInputError, compare_points, comparison_table, gate_failed, load_points
+    from results.compare import (
+        CompareInputError,
+        compare_points,
+        comparison_table,
+        gate_failed,
+        load_points,
+        run_name,
+    )
 
     if not 0.5 <= confidence < 1 or threshold < 0:
         print("compare: --confidence must lie in [0.5, 1) and --threshold be >= 0", file=sys.stderr)
@@ -137,7 +144,8 @@ def _compare(baseline: Path, current: Path, threshold: float, confidence: float)
         print(str(exc), file=sys.stderr)
         return 2
     comparisons = compare_points(before, now, threshold, confidence)
-    print(comparison_table(comparisons, threshold, confidence), end="")
+    names = (run_name(baseline), run_name(current))
+    print(comparison_table(comparisons, threshold, confidence, names), end="")
     return 1 if gate_failed(comparisons) else 0
 
 

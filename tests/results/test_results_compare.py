@@ -172,3 +172,48 @@ def test_results_json_without_points_are_summarised_from_cases(tmp_path: Path) -
     path.write_text(json.dumps(doc))
     (only,) = load_points(path)
     assert only.key == "p6-iperf3_tcp-mss536" and only.n == 0 and only.n_failed == 1
+
+
+def _labelled(tmp_path: Path, label: str, values: list[float]) -> Path:
+    from results.context import run_context
+    from spec.model import Stack
+
+    context = run_context(
+        Stack(),
+        stack_name="kind-mesh",
+        label=label,
+        profile="default",
+        tool_versions={"iperf3": "iperf 3.12"},
+        kernel="6.1",
+        cpus=2,
+        meshperf_version="v-test",
+    )
+    path = tmp_path / f"{label}.json"
+    path.write_text(Results(stack="kind-mesh", run_id="1", run=context, points=(point(values),)).model_dump_json())
+    return path
+
+
+def test_compare_names_both_runs_in_its_output_and_plot(tmp_path: Path) -> None:
+    from results.plots import comparison_figure
+
+    base = _labelled(tmp_path, "kind-mesh-20261129T100000Z", BASE)
+    now = _labelled(tmp_path, "kind-mesh-20261129T110000Z", [1001.0, 999.0, 1003.0, 997.0, 1000.0])
+    done = _cli(str(base), str(now), "--plot", str(tmp_path / "plot"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == "baseline: kind-mesh kind-mesh-20261129T100000Z"
+    assert lines[2] == "current:  kind-mesh kind-mesh-20261129T110000Z"
+    figure = comparison_figure(
+        Results.model_validate_json(base.read_text()), Results.model_validate_json(now.read_text())
+    )
+    title = figure.get_suptitle()
+    assert "kind-mesh-20261129T100000Z" in title and "kind-mesh-20261129T110000Z" in title
+
+
+def test_mann_whitney_is_shown_beside_welch_for_throughput() -> None:
+    c = verdict(point(BASE), point([900.0, 905.0, 895.0, 902.0, 898.0]))
+    # Every current value below every baseline value, n = 5 and 5: exact two-sided p = 2 / C(10, 5).
+    assert c.mann_whitney_p == pytest.approx(2 / 252)
+    rr = point(BASE).model_copy(update={"tool": "netperf_rr", "metric": "transactions_per_s", "mss": None})
+    assert verdict(rr, rr).mann_whitney_p is None  # transactions/s: Welch only
+    assert verdict(point([1000.0]), point([900.0])).mann_whitney_p is None  # n = 1: no test at all

@@ -1,4 +1,4 @@
-"""The statistics on known samples: quantiles against the printed t table, intervals by hand."""
+"""The statistics on known samples: quantiles against the printed t table, intervals and tests by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from results.stats import T_975, summarize, t_cdf, t_quantile, welch
+from results.stats import mann_whitney, summarize, t_quantile, welch
+
+# t(0.975, df) for df = 1..30, from the standard printed tables (3 decimals).
+T_975: tuple[float, ...] = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
 
 
 def test_t_quantiles_match_the_printed_table() -> None:
@@ -18,10 +25,12 @@ def test_t_quantiles_match_the_printed_table() -> None:
     assert t_quantile(0.025, 3) == pytest.approx(-3.182, abs=1e-3)
 
 
-def test_t_cdf_known_values() -> None:
-    assert t_cdf(0.0, 7) == pytest.approx(0.5)
-    assert t_cdf(1.0, 1) == pytest.approx(0.75)  # Cauchy: 1/2 + atan(1)/pi
-    assert t_cdf(-2.228, 10) == pytest.approx(0.025, abs=1e-4)
+def test_t_quantile_of_the_cauchy() -> None:
+    # df 1 is the Cauchy distribution: t(p) = tan(pi (p - 1/2)).
+    assert t_quantile(0.75, 1) == pytest.approx(1.0)
+    assert t_quantile(0.9, 1) == pytest.approx(math.tan(math.pi * 0.4))
+    with pytest.raises(ValueError):
+        t_quantile(1.0, 3)
 
 
 def test_summary_of_a_known_sample() -> None:
@@ -55,10 +64,10 @@ def test_welch_on_a_known_pair() -> None:
     assert w.diff == pytest.approx(-1.25)
     assert w.df == pytest.approx(3.7229, abs=1e-3)
     se = math.sqrt(statistics_var(a) / 4 + statistics_var(b) / 4)
-    assert w.ci_high - w.diff == pytest.approx(t_quantile(0.975, w.df) * se)
-    assert w.p_value == pytest.approx(2 * (1 - t_cdf(1.25 / se, w.df)))
     assert se == pytest.approx(0.45222, abs=1e-4)
-    assert 0.05 < w.p_value < 0.06
+    # t(0.975, 3.7229) = 2.8599, between the table's 3.182 (df 3) and 2.776 (df 4)
+    assert w.ci_high - w.diff == pytest.approx(2.8599 * se, abs=1e-3)
+    assert w.p_value == pytest.approx(0.0549, abs=5e-4)
     assert w.ci_low < 0 < w.ci_high
     assert welch(a, b, level=0.90).ci_high < 0  # at 90 % it is
     same = welch([5.0, 5.0], [5.0, 5.0])
@@ -70,3 +79,16 @@ def test_welch_on_a_known_pair() -> None:
 def statistics_var(values: list[float]) -> float:
     mean = sum(values) / len(values)
     return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+def test_mann_whitney_on_known_pairs() -> None:
+    # Every value of b below every value of a: U = 0; with n = 4 and 4 the exact two-sided
+    # p is 2 / C(8, 4) = 2 / 70.
+    low = mann_whitney([10.0, 11.0, 12.0, 13.0], [1.0, 2.0, 3.0, 4.0])
+    assert low.u == 0 and low.p_value == pytest.approx(2 / 70)
+    # Two against two: the smallest p a rank test can give is 2 / C(4, 2) = 1/3.
+    assert mann_whitney([1.0, 2.0], [3.0, 4.0]).p_value == pytest.approx(1 / 3)
+    even = mann_whitney([1.0, 3.0], [2.0, 4.0])
+    assert even.u == 3 and even.p_value > 0.5
+    with pytest.raises(ValueError):
+        mann_whitney([], [1.0])
