@@ -42,8 +42,16 @@ class RunOutcome:
     warnings: list[str]
 
 
+def clock(seconds: float) -> str:
+    """0:42, 12:05, 1:02:03."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 class Progress:
-    """Live lines: one per case as it ends, with its figure or its failure."""
+    """Live lines: one per case as it ends, with its figure or its failure, the time since the
+    first case began and an estimate of the time left (the mean case so far, times the cases left)."""
 
     def __init__(self, plan: Plan, logdir: Path, say: Callable[[str], None]) -> None:
         self.plan = plan
@@ -52,10 +60,13 @@ class Progress:
         self.by_id = {c.id: c for c in plan.cases}
         self.done = 0
         self.started: dict[str, float] = {}
+        self.began: float | None = None
 
     def __call__(self, line: str) -> None:
         if m := LINE_RE.match(line):
             self.started[m["id"]] = time.monotonic()
+            if self.began is None:
+                self.began = self.started[m["id"]]
         elif (m := END_RE.match(line)) and m["id"] in self.by_id:
             self.done += 1
             case = self.by_id[m["id"]]
@@ -64,7 +75,12 @@ class Progress:
             files = {p.name: p.read_text(errors="replace") for p in self.logdir.glob(f"{case.id}.*")}
             index = parse_index(f"{case.id}\t\t\t{m['rc']}").get(case.id)
             summary = case_summary(case_result(case, index, files))
-            self.say(f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {summary} ({took:.1f} s)")
+            elapsed = time.monotonic() - (self.began or time.monotonic())
+            left = elapsed / self.done * (len(self.plan.cases) - self.done)
+            self.say(
+                f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {summary} ({took:.1f} s)"
+                f"  elapsed {clock(elapsed)}, about {clock(left)} left"
+            )
 
 
 def run_folder(runs_dir: Path, stack_name: str) -> Path:
@@ -94,7 +110,9 @@ async def run_lab(
     for client in plan.clients():
         (scripts / f"{client}.sh").write_text(runner_script(client, plan.cases_of(client)))
     write_e2sar_scripts(plan, scripts)
-    say(f"[lab] {len(plan.cases)} cases from {len(plan.clients())} clients, about {plan.total_seconds()} s of tests")
+    steady = any(c.steady is not None for c in plan.cases)
+    bound = f"at most {clock(plan.total_seconds())} of tests" + (" (steady-state cases stop earlier)" if steady else "")
+    say(f"[lab] {len(plan.cases)} cases from {len(plan.clients())} clients, {bound}")
     interrupted = False
     skipped: str | None = None
     warnings: list[str] = []
