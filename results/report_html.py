@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import base64
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from matplotlib.figure import Figure
 
 from results.context import context_rows
 from results.humanize import human
@@ -63,8 +62,10 @@ class Section:
     caption: str = ""
 
 
-def report_html(results: Results) -> str:
-    """The page; pure (the pictures are drawn in memory)."""
+def report_html(results: Results, svgs: Mapping[str, str] | None = None) -> str:
+    """The page; pure. `svgs` holds the pictures ("throughput", "latency") as SVG text when
+    they were drawn already; missing ones are drawn here, in memory."""
+    svgs = svgs or {}
     seed_head, seed_rows = _seed_table(results)
     return _ENV.get_template("report.html.j2").render(
         title=f"meshperf: {results.stack or 'unnamed stack'}, {results.label}",
@@ -73,10 +74,10 @@ def report_html(results: Results) -> str:
         seed_head=seed_head,
         seed_rows=seed_rows,
         sections=[
-            _tcp_section(results),
+            _tcp_section(results, svgs.get("throughput")),
             _udp_section(results),
             _stream_section(results),
-            _rr_section(results),
+            _rr_section(results, svgs.get("latency")),
             _e2sar_section(results),
         ],
         repeats=_repeats_section(results),
@@ -137,7 +138,7 @@ def _ok(cases: Sequence[CaseResult], value: Callable[[CaseResult], float | int |
     return statistics.median(values) if values else None
 
 
-def _tcp_section(results: Results) -> Section:
+def _tcp_section(results: Results, svg: str | None) -> Section:
     rows = []
     for path in _paths(results, "iperf3_tcp"):
         points = [p for p in _points(results, "iperf3_tcp", path) if p.median is not None]
@@ -163,7 +164,7 @@ def _tcp_section(results: Results) -> Section:
         head=("path", "Mbit/s", "at MSS", "what the figure is", "n", "how cases ended"),
         rows=tuple(rows),
         empty="No iperf3 TCP cases in this run.",
-        picture=_data_uri(throughput_figure(results)) if rows else None,
+        picture=_data_uri(svg or figure_svg(throughput_figure(results))) if rows else None,
         picture_alt="iperf3 TCP throughput against MSS per path",
         caption="iperf3 TCP throughput against the MSS asked, one line per path. A failed case is a gap in"
         " its line and a cross in the red band at the top.",
@@ -223,7 +224,7 @@ def _stream_section(results: Results) -> Section:
 LATENCY_NAMES = ("p50", "p90", "p99", "mean", "min", "max")
 
 
-def _rr_section(results: Results) -> Section:
+def _rr_section(results: Results, svg: str | None) -> Section:
     rows = []
     for path in _paths(results, "netperf_rr"):
         cases = results.cases_of("netperf_rr", path)
@@ -248,7 +249,7 @@ def _rr_section(results: Results) -> Section:
         head=("path", *(f"{n} us" for n in LATENCY_NAMES), "transactions/s", "what the figure is"),
         rows=tuple(rows),
         empty="No netperf TCP_RR cases in this run.",
-        picture=_data_uri(latency_figure(results)) if rows else None,
+        picture=_data_uri(svg or figure_svg(latency_figure(results))) if rows else None,
         picture_alt="netperf TCP_RR latency per path",
         caption="netperf TCP_RR round-trip latency percentiles per path, in microseconds.",
     )
@@ -341,5 +342,5 @@ def _skips(results: Results) -> list[tuple[str, str]]:
     return [(r.case_id, r.error or "skipped") for r in results.e2sar_cases if r.skipped]
 
 
-def _data_uri(fig: Figure) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(figure_svg(fig).encode()).decode("ascii")
+def _data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
