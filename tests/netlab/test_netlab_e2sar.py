@@ -28,6 +28,7 @@ EVENTS, DROP = 2000, 100
 def _stack(tmp_path: Path, netperf: dict[str, object]) -> Path:
     document = json.loads(json.dumps(MESH))
     suites = document["config"]["meshperf:suites"]
+    suites["netperf"].pop("steady_state")  # fixed-duration cases, as each test sets them
     suites["netperf"].update(netperf)
     suites["e2sar"].update({"rates_gbps": [0.1], "num_events": EVENTS, "duration_s": 2, "threads": 2})
     path = tmp_path / "Pulumi.e2sartest.yaml"
