@@ -25,6 +25,7 @@ from results.detect import parse_output
 from results.e2sar import e2sar_figures, parse_receiver, parse_sender
 from results.errors import UnknownOutputError
 from results.logs import read_log_folder
+from results.report_json import results_json
 from results.report_table import results_table
 from results.reports import write_reports
 from results.version import meshperf_version
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("--out", type=Path, help="folder for the report files (default: the log folder)")
     report.add_argument("--label", help="the run's label in its reports (default: 'run RUN_ID', with the hash)")
     report.add_argument("--content-hash", help="hash of what the run's Jobs ran (Kubernetes), shown in the label")
+    report.add_argument("--json", action="store_true", help="print results.json instead of the table")
     e2sar = commands.add_parser("e2sar", help="print an E2SAR sender and receiver log's figures as JSON")
     e2sar.add_argument("sender_log", type=Path)
     e2sar.add_argument("receiver_log", type=Path)
@@ -50,9 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     compare.add_argument("--threshold", type=float, default=5.0, help="percent change that matters (default 5)")
     compare.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
     compare.add_argument("--plot", type=Path, metavar="DIR", help="also draw DIR/comparison.png and .svg")
+    compare.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of a table")
     args = parser.parse_args(argv)
     if args.command == "compare":
-        code = _compare(args.baseline, args.current, args.threshold, args.confidence)
+        code = _compare(args.baseline, args.current, args.threshold, args.confidence, args.json)
         if args.plot is not None and code != 2:
             _plot_comparison(args.baseline, args.current, args.plot)
         return code
@@ -60,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _parse(args.file)
     if args.command == "e2sar":
         return _e2sar(args.sender_log, args.receiver_log)
-    return _report(args.logdir, args.stack, args.out or args.logdir, args.label, args.content_hash)
+    return _report(args.logdir, args.stack, args.out or args.logdir, args.label, args.content_hash, args.json)
 
 
 def _parse(file: Path) -> int:
@@ -93,7 +96,9 @@ def _e2sar(sender_log: Path, receiver_log: Path) -> int:
     return 0
 
 
-def _report(logdir: Path, stack_name: str, out: Path, label: str | None, content_hash: str | None) -> int:
+def _report(
+    logdir: Path, stack_name: str, out: Path, label: str | None, content_hash: str | None, as_json: bool
+) -> int:
     # spec.load reads YAML: imported here so that `parse` needs nothing beyond the parsers.
     from spec.load import StackError, load_stack
     from spec.plan import build_plan
@@ -121,11 +126,11 @@ def _report(logdir: Path, stack_name: str, out: Path, label: str | None, content
     )
     results = results.model_copy(update={"run": context})
     write_reports(results, out)
-    print(results_table(results), end="")
+    print(results_json(results) if as_json else results_table(results), end="")
     return 0
 
 
-def _compare(baseline: Path, current: Path, threshold: float, confidence: float) -> int:
+def _compare(baseline: Path, current: Path, threshold: float, confidence: float, as_json: bool) -> int:
     from results.compare import (
         CompareInputError,
         compare_points,
@@ -145,7 +150,17 @@ def _compare(baseline: Path, current: Path, threshold: float, confidence: float)
         return 2
     comparisons = compare_points(before, now, threshold, confidence)
     names = (run_name(baseline), run_name(current))
-    print(comparison_table(comparisons, threshold, confidence, names), end="")
+    if as_json:
+        document = {
+            "baseline": names[0],
+            "current": names[1],
+            "threshold_pct": threshold,
+            "confidence": confidence,
+            "points": [c.model_dump(mode="json") for c in comparisons],
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(comparison_table(comparisons, threshold, confidence, names), end="")
     return 1 if gate_failed(comparisons) else 0
 
 

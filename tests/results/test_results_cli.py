@@ -99,6 +99,8 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
     assert saved["run"]["label"] == "run r7 (0123456789ab)"
     assert saved["run"]["durations"] == {t: 2.0 for t in ("iperf3_tcp", "iperf3_udp", "netperf_stream", "netperf_rr")}
     assert saved["run"]["mss"] == [536, 1376] and saved["run"]["kernel"] is None
+    as_json = run("report", str(logs), "--stack", str(stack), "--out", str(out), "--json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["run"]["label"] == "run r7"
 
 
 def test_report_with_a_bad_stack_is_one_line(tmp_path: Path) -> None:

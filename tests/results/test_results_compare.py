@@ -208,6 +208,13 @@ def test_compare_names_both_runs_in_its_output_and_plot(tmp_path: Path) -> None:
     )
     title = figure.get_suptitle()
     assert "kind-mesh-20261129T100000Z" in title and "kind-mesh-20261129T110000Z" in title
+    as_json = _cli(str(base), str(now), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    assert document["baseline"] == "kind-mesh kind-mesh-20261129T100000Z"
+    assert document["current"] == "kind-mesh kind-mesh-20261129T110000Z"
+    (only,) = document["points"]
+    assert only["verdict"] == "same" and only["mann_whitney_p"] is not None
 
 
 def test_mann_whitney_is_shown_beside_welch_for_throughput() -> None:
