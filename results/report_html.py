@@ -35,6 +35,8 @@ _ENV = Environment(
     lstrip_blocks=True,
 )
 _ENV.filters["human"] = human
+# Columns of words rather than figures (left-aligned, wrapped): "what the figure is", "how cases ended".
+_ENV.tests["words"] = lambda header: str(header).startswith(("what", "how"))
 
 
 @dataclass(frozen=True)
