@@ -1,6 +1,6 @@
 """A plain-text table for the terminal: throughput per path and tool, latency, failures.
 
-Fixed-width columns so that it reads the same in a CI log as in a terminal. A cell shows
+Columns laid out by rich (`results.textable`), so that it reads the same in a CI log as in a terminal. A cell shows
 `-` when the plan had no such case and `FAIL` when it had some but none succeeded. The TCP
 cell is the maximum over the MSS sweep (the seed CSV's Maximum) and its header says so;
 every throughput cell is a point's single sample or, when the point was repeated, its
@@ -15,40 +15,30 @@ from collections.abc import Callable
 from results.context import context_rows
 from results.model import CaseResult, PointSummary, Results
 from results.points import point_key, point_key_of
+from results.textable import new_table, render
 from spec.model import NetPath, Tool
 from spec.plan import PATH_LABELS
 
-_COLUMNS: tuple[tuple[str, int], ...] = (
-    ("path", 34),
-    ("TCP max Mbit/s (MSS)", 21),
-    ("UDP Mbit/s (loss)", 19),
-    ("netperf Mbit/s", 15),
-    ("RR p50 us", 10),
-    ("RR p99 us", 10),
-)
+COLUMNS = ("path", "TCP max Mbit/s (MSS)", "UDP Mbit/s (loss)", "netperf Mbit/s", "RR p50 us", "RR p99 us")
 
 
 def results_table(results: Results) -> str:
     failures = results.failures()
     title = f"meshperf results: {results.stack or 'unnamed stack'}, {results.label}"
     lines = [title, *_context(results), f"{len(results.cases)} cases, {len(failures)} failed", ""]
-    lines.append(_line([name for name, _ in _COLUMNS]))
-    lines.append(_line(["-" * width for _, width in _COLUMNS]))
+    table = new_table(*COLUMNS)
     for path in NetPath:
         if not any(c.path == path for c in results.cases):
             continue
-        lines.append(
-            _line(
-                [
-                    f"{int(path)} {PATH_LABELS[path]}",
-                    _throughput(results, "iperf3_tcp", path, 0, lambda c: f" ({c.mss_requested})"),
-                    _throughput(results, "iperf3_udp", path, 0, _loss),
-                    _throughput(results, "netperf_stream", path, 2, lambda c: ""),
-                    _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
-                    _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
-                ]
-            )
+        table.add_row(
+            f"{int(path)} {PATH_LABELS[path]}",
+            _throughput(results, "iperf3_tcp", path, 0, lambda c: f" ({c.mss_requested})"),
+            _throughput(results, "iperf3_udp", path, 0, _loss),
+            _throughput(results, "netperf_stream", path, 2, lambda c: ""),
+            _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
+            _cell(results, "netperf_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
         )
+    lines.append(render(table).rstrip("\n"))
     lines += ["", *_legend(results)]
     if failures:
         lines += ["", f"failures ({len(failures)}):"]
@@ -115,10 +105,3 @@ def _loss(case: CaseResult) -> str:
 
 def _number(value: float | None, decimals: int = 0) -> str:
     return "?" if value is None else f"{value:.{decimals}f}"
-
-
-def _line(cells: list[str]) -> str:
-    first, *rest = cells
-    width0 = _COLUMNS[0][1]
-    right = "".join(f" {cell:>{width}}" for cell, (_, width) in zip(rest, _COLUMNS[1:], strict=True))
-    return f"{first[:width0]:<{width0}}{right}".rstrip()

@@ -126,6 +126,15 @@ def test_json_round_trips(results: Results) -> None:
     assert '"stack": "lab"' in text
 
 
+TABLE_SNAPSHOT = """\
+path                              TCP max Mbit/s (MSS)   UDP Mbit/s (loss)   netperf Mbit/s   RR p50 us   RR p99 us
+───────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+1 Same VM using Pod IP                     1683 (1376)        155 (52.46%)          1726.04          14        2650
+2 Same VM using Virtual IP                   960 (536)         109 (2.50%)            47.59          14        1589
+3 Remote VM using Pod IP                          FAIL                FAIL             FAIL        FAIL        FAIL
+5 Hairpin Pod to own Virtual IP            2003 (1376)                FAIL             FAIL           ?           ?"""
+
+
 def test_table(results: Results) -> None:
     text = results_table(results)
     lines = text.splitlines()
@@ -144,8 +153,11 @@ def test_table(results: Results) -> None:
     assert rows["3 Remote VM using Pod IP"].split()[-5:] == ["FAIL"] * 5
     assert "960 (536)" in rows["2 Same VM using Virtual IP"]
     assert f"{tbf_mbps():.2f}" in rows["2 Same VM using Virtual IP"]
-    widths = {len(line) for line in lines[3:9] if line.startswith(("path", "---"))}
-    assert len(widths) == 1  # header and rule line up
+    start = lines.index(header)
+    assert lines[start + 1 : start + 6] and set(lines[start + 1]) == {"─"}
+    block = lines[start : start + 6]
+    assert block == TABLE_SNAPSHOT.splitlines()  # at rich's fixed width: every column lines up
+    assert {len(line) for line in block} == {len(header)}  # right-aligned to one edge
     assert f"failures ({len(EXPECTED_FAILURES)}):" in text
     for case_id in EXPECTED_FAILURES:
         assert f"  {case_id}: " in text
