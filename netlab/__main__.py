@@ -13,6 +13,15 @@ import signal
 import sys
 from pathlib import Path
 
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
 from netlab.namespaces import LabError, list_namespaces, orphaned_labs, release, remove_namespaces
 from netlab.run import run_lab
 from results.model import Results
@@ -27,6 +36,20 @@ LAB_NS_RE = re.compile(r"^(mp[0-9a-f]{6})-")
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def _bar() -> Progress:
+    """rich's progress bar: cases done, time elapsed and an estimate of the time left."""
+    return Progress(
+        TextColumn("cases"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        transient=True,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +71,20 @@ async def _up(args: argparse.Namespace) -> int:
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    outcome = await run_lab(stack, name, args.runs_dir, _say, profile="quick" if args.quick else "default")
+    profile = "quick" if args.quick else "default"
+    if sys.stdout.isatty():  # a live bar under the case lines; plain lines (for logs) otherwise
+        with _bar() as bar:
+            cases = bar.add_task("cases", total=None)
+
+            def say(line: str) -> None:
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(cases, completed=done, total=total)
+
+            outcome = await run_lab(stack, name, args.runs_dir, say, profile, advance)
+    else:
+        outcome = await run_lab(stack, name, args.runs_dir, _say, profile)
     _say("")
     _say(results_table(outcome.results))
     if e2sar := e2sar_table(outcome.results):

@@ -53,10 +53,13 @@ class Progress:
     """Live lines: one per case as it ends, with its figure or its failure, the time since the
     first case began and an estimate of the time left (the mean case so far, times the cases left)."""
 
-    def __init__(self, plan: Plan, logdir: Path, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, plan: Plan, logdir: Path, say: Callable[[str], None], advance: Callable[[int, int], None] | None = None
+    ) -> None:
         self.plan = plan
         self.logdir = logdir
         self.say = say
+        self.advance = advance  # (cases done, cases planned): a progress bar's, on a terminal
         self.by_id = {c.id: c for c in plan.cases}
         self.done = 0
         self.started: dict[str, float] = {}
@@ -81,6 +84,8 @@ class Progress:
                 f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {summary} ({took:.1f} s)"
                 f"  elapsed {clock(elapsed)}, about {clock(left)} left"
             )
+            if self.advance is not None:
+                self.advance(self.done, len(self.plan.cases))
 
 
 def run_folder(runs_dir: Path, stack_name: str) -> Path:
@@ -94,7 +99,12 @@ def run_folder(runs_dir: Path, stack_name: str) -> Path:
 
 
 async def run_lab(
-    stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[str], None] = print, profile: str = "default"
+    stack: Stack,
+    stack_name: str,
+    runs_dir: Path,
+    say: Callable[[str], None] = print,
+    profile: str = "default",
+    advance: Callable[[int, int], None] | None = None,
 ) -> RunOutcome:
     """Build the lab, run every client's script in turn, and always write what was measured.
 
@@ -119,7 +129,7 @@ async def run_lab(
     lab = Lab(stack, plan, folder, say)
     try:
         async with lab:
-            progress = Progress(plan, logs, say)
+            progress = Progress(plan, logs, say, advance)
             for client in plan.clients():
                 limit = plan.time_limit_s(client) + CLIENT_SLACK_S
                 await lab.run_script(client, scripts / f"{client}.sh", logs, limit, on_line=progress)

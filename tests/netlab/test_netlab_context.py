@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
+import pty
+import re
+import select
 import subprocess
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -72,3 +77,49 @@ def test_a_quick_run_records_its_context(tmp_path: Path) -> None:
     assert f"<title>meshperf: ctx, {folder.name}</title>" in page and "run 1" not in page
     again, _ = _quick_run(tmp_path)
     assert json.loads((again / "results.json").read_text())["run"]["label"] == again.name != folder.name
+
+
+@pytest.mark.usefixtures("clean_machine")
+def test_on_a_terminal_a_progress_bar_shows_elapsed_and_time_left(tmp_path: Path) -> None:
+    """stdout a pseudo-terminal: rich's bar (cases done, elapsed, left) under the case lines."""
+    document = json.loads(json.dumps(MESH))
+    config = document["config"]
+    config["meshperf:suites"]["netperf"].update({"paths": [6], "tools": ["iperf3_udp"]})
+    config["meshperf:suites"]["e2sar"]["enabled"] = False
+    stack = tmp_path / "Pulumi.tty.yaml"
+    stack.write_text(yaml.safe_dump(document))
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [*netlab_argv(tmp_path, stack), "--quick"],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        env={**netlab_env(), "COLUMNS": "120", "TERM": "xterm"},
+    )
+    os.close(terminal)
+    seen = b""
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 1)
+            if ready:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # the terminal closed: the run is over
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            elif proc.poll() is not None:
+                break
+        assert proc.wait(timeout=30) == 0, seen.decode(errors="replace")[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(controller)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))  # colours and cursor moves
+    assert re.search(r"cases .*1/1 elapsed \d:\d\d:\d\d left", text), text[-2000:]
+    assert "p6-iperf3-udp-len1400" in text and "about 0:00 left" in text
+    assert "run folder: " in text
