@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="build the lab, run the stack's suites, write the results, remove the lab")
     up.add_argument("-s", "--stack", default=DEFAULT_STACK, help=f"stack name or file (default {DEFAULT_STACK})")
     up.add_argument("--quick", action="store_true", help="two MSS points and 1 s cases: about a minute")
+    up.add_argument("-q", "--quiet", action="store_true", help="no line per case: only the table and the run folder")
     up.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go (default runs/)")
     sub.add_parser("clean", help="remove lab namespaces and their processes left by a killed run")
     return parser
@@ -82,9 +83,9 @@ async def _up(args: argparse.Namespace) -> int:
             def advance(done: int, total: int) -> None:
                 bar.update(cases, completed=done, total=total)
 
-            outcome = await run_lab(stack, name, args.runs_dir, say, profile, advance)
+            outcome = await run_lab(stack, name, args.runs_dir, say, profile, advance, not args.quiet)
     else:
-        outcome = await run_lab(stack, name, args.runs_dir, _say, profile)
+        outcome = await run_lab(stack, name, args.runs_dir, _say, profile, case_lines=not args.quiet)
     _say("")
     _say(results_table(outcome.results))
     if e2sar := e2sar_table(outcome.results):

@@ -88,6 +88,10 @@ class Progress:
                 self.advance(self.done, len(self.plan.cases))
 
 
+def _silent(line: str) -> None:
+    """Drops a line (`-q`)."""
+
+
 def run_folder(runs_dir: Path, stack_name: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = runs_dir / f"{stack_name}-{stamp}"
@@ -105,11 +109,13 @@ async def run_lab(
     say: Callable[[str], None] = print,
     profile: str = "default",
     advance: Callable[[int, int], None] | None = None,
+    case_lines: bool = True,
 ) -> RunOutcome:
     """Build the lab, run every client's script in turn, and always write what was measured.
 
     `profile` names how `stack` was derived from the stack file ("default": as written;
-    "quick"), for the run block; the run folder's name is the run's label.
+    "quick"), for the run block; the run folder's name is the run's label. `case_lines` off
+    (`-q`) keeps the line per case from `say`.
     """
     started = datetime.now(UTC)
     plan = build_plan(stack)
@@ -129,7 +135,7 @@ async def run_lab(
     lab = Lab(stack, plan, folder, say)
     try:
         async with lab:
-            progress = Progress(plan, logs, say, advance)
+            progress = Progress(plan, logs, say if case_lines else _silent, advance)
             for client in plan.clients():
                 limit = plan.time_limit_s(client) + CLIENT_SLACK_S
                 await lab.run_script(client, scripts / f"{client}.sh", logs, limit, on_line=progress)

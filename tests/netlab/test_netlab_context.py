@@ -36,7 +36,7 @@ RUN_KEYS = {
 }
 
 
-def _quick_run(tmp_path: Path) -> tuple[Path, str]:
+def _quick_run(tmp_path: Path, *options: str) -> tuple[Path, str]:
     """`netlab up --quick` on kind-mesh cut to path 6, TCP and UDP (its steady_state kept)."""
     document = json.loads(json.dumps(MESH))
     config = document["config"]
@@ -45,7 +45,7 @@ def _quick_run(tmp_path: Path) -> tuple[Path, str]:
     stack = tmp_path / "Pulumi.ctx.yaml"
     stack.write_text(yaml.safe_dump(document))
     done = subprocess.run(
-        [*netlab_argv(tmp_path, stack), "--quick"],
+        [*netlab_argv(tmp_path, stack), "--quick", *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -75,7 +75,9 @@ def test_a_quick_run_records_its_context(tmp_path: Path) -> None:
     assert "profile quick, repeats 1" in output
     page = (folder / "report.html").read_text()
     assert f"<title>meshperf: ctx, {folder.name}</title>" in page and "run 1" not in page
-    again, _ = _quick_run(tmp_path)
+    assert re.search(r"^\[ ?1/\d+\] p6-iperf3-tcp-mss96 ", output, re.MULTILINE)  # a line per case
+    again, quiet = _quick_run(tmp_path, "-q")
+    assert not re.search(r"^\[ ?\d+/\d+\] ", quiet, re.MULTILINE) and "meshperf results: ctx" in quiet
     assert json.loads((again / "results.json").read_text())["run"]["label"] == again.name != folder.name
 
 
