@@ -97,8 +97,10 @@ def test_load_standalone_and_stack_file(tmp_path):
     with pytest.raises(InventoryError, match="stack file has no 'meshperf:hosts' section"):
         load_inventory(no_hosts)
     bad = tmp_path / "bad.yaml"
-    bad.write_text("hosts: [")
-    with pytest.raises(InventoryError, match="not valid YAML"):
+    bad.write_text("hosts:\n  - a\n  b: [")
+    with pytest.raises(
+        InventoryError, match=rf"^{bad}:3:3: not valid YAML: expected <block end>"
+    ):  # file:line:column, from 1
         load_inventory(bad)
     with pytest.raises(InventoryError, match="cannot read"):
         load_inventory(tmp_path / "missing.yaml")
