@@ -30,8 +30,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("deploy", type=Path, help="deploy YAML: gather and operations")
     run.add_argument("--check", action="store_true", help="show what would change, change nothing")
     facts = sub.add_parser("facts", help="read facts and print them as JSON")
-    facts.add_argument("inventory", type=Path)
-    facts.add_argument("facts", nargs="+", choices=sorted(FACTS_BY_NAME))
+    facts.add_argument("inventory", type=Path, help="inventory YAML or a stack file with meshperf:hosts")
+    facts.add_argument("facts", nargs="+", choices=sorted(FACTS_BY_NAME), help="facts to read (the JSON keys)")
     for p in (run, facts):
         p.add_argument("--limit", help="comma-separated hosts and groups")
         p.add_argument("--forks", type=int, default=64, help="hosts worked on at once (default 64)")

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from hosts.facts import FACTS_BY_NAME, Fact
-from hosts.inventory import Host
+from hosts.inventory import Host, yaml_error
 from hosts.operations import AnyOperation, Operation
 
 OPERATION = TypeAdapter[Operation](AnyOperation)
@@ -86,7 +86,7 @@ def load_deploy(path: str | Path) -> Deploy:
     except OSError as exc:
         raise DeployError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise DeployError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise DeployError(yaml_error(path, exc)) from None
     try:
         return Deploy.model_validate(data)
     except ValidationError as exc:

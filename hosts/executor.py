@@ -160,7 +160,7 @@ class _Host:
         except HostError as exc:
             report.error = exc.reason
             return report
-        report.facts = {f.label: v for f, v in values.items() if f in gather and not isinstance(v, FactError)}
+        report.facts = {f.name: v for f, v in values.items() if f in gather and not isinstance(v, FactError)}
         for fact in gather:
             if isinstance(values[fact], FactError):
                 report.error = str(values[fact])

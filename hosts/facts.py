@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -31,6 +32,14 @@ class Fact(ABC, Generic[T]):
     def label(self) -> str:
         args = ", ".join(str(v) for v in vars(self).values())
         return f"{type(self).__name__}({args})"
+
+    @property
+    def name(self) -> str:
+        """The fact's plain name, as `hosts facts` takes it and its JSON keys it: `os_release`,
+        `sysctl(net.ipv4.ip_forward)` for a fact with arguments."""
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        args = ", ".join(str(v) for v in vars(self).values())
+        return f"{snake}({args})" if args else snake
 
 
 def sysctl_path(key: str) -> str:

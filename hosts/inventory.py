@@ -173,6 +173,17 @@ def inventory_from_data(data: object, where: str = "inventory") -> Inventory:
         raise InventoryError(f"{where}: {exc}") from None
 
 
+def yaml_error(path: Path, exc: yaml.YAMLError) -> str:
+    """'FILE:LINE:COLUMN: not valid YAML: what' (line and column from 1), for inventories and deploys.
+
+    The same few lines as spec.load's: hosts stands alone (DESIGN.md), so it does not import spec.
+    """
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}: not valid YAML: {what}"
+
+
 def load_inventory(path: str | Path) -> Inventory:
     """Read an inventory file."""
     path = Path(path)
@@ -181,5 +192,5 @@ def load_inventory(path: str | Path) -> Inventory:
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise InventoryError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise InventoryError(yaml_error(path, exc)) from None
     return inventory_from_data(document or {}, str(path))

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from typing import Any, TextIO
 
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
 from hosts.executor import HostReport, RunReport
+
+TABLE_WIDTH = 160  # the summary table's width in characters, the same in a terminal and a log
 
 
 def host_line(report: HostReport, done: int, total: int) -> str:
@@ -41,22 +48,26 @@ class Progress:
 
 
 def summary(run: RunReport) -> str:
-    rows = [("host", "ok", "changed", "failed", "time", "")]
+    """A row per host (rich's table, rendered as plain text), then the totals."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="")
+    for name in ("host", "ok", "changed", "failed", "time"):
+        table.add_column(name, justify="left" if name == "host" else "right", no_wrap=True, min_width=len(name))
+    table.add_column("", justify="left", overflow="fold")  # why a host failed
     for h in sorted(run.hosts, key=lambda h: h.host):
         if h.error:
-            rows.append((h.host, "-", "-", "-", f"{h.elapsed:.1f}s", f"unreachable: {h.error}"))
+            table.add_row(h.host, "-", "-", "-", f"{h.elapsed:.1f}s", f"unreachable: {h.error}")
             continue
         failed = next((r for r in h.results if r.status == "failed"), None)
         note = f"{failed.label}: {failed.reason}" if failed else ""
-        rows.append(
-            (h.host, str(h.count("ok")), str(h.count("changed")), str(h.count("failed")), f"{h.elapsed:.1f}s", note)
+        table.add_row(
+            h.host, str(h.count("ok")), str(h.count("changed")), str(h.count("failed")), f"{h.elapsed:.1f}s", note
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths, strict=True)) + "  " + row[5] for row in rows]
+    out = io.StringIO()
+    Console(file=out, width=TABLE_WIDTH, color_system=None, force_terminal=False, highlight=False).print(table)
     mode = "check mode, nothing was changed: " if run.check else ""
     verb = "would change" if run.check else "changed"
     total = f"{mode}{len(run.hosts)} hosts, {run.changed} {verb}, {len(run.failed)} failed, in {run.elapsed:.1f}s"
-    return "\n".join(line.rstrip() for line in lines) + "\n" + total
+    return "".join(f"{line.rstrip()}\n" for line in out.getvalue().splitlines()) + total
 
 
 def _plain(value: Any) -> Any:

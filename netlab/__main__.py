@@ -13,6 +13,15 @@ import signal
 import sys
 from pathlib import Path
 
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
 from netlab.namespaces import LabError, list_namespaces, orphaned_labs, release, remove_namespaces
 from netlab.run import run_lab
 from results.model import Results
@@ -30,12 +39,27 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
+def _bar() -> Progress:
+    """rich's progress bar: cases done, time elapsed and an estimate of the time left."""
+    return Progress(
+        TextColumn("cases"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m netlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="build the lab, run the stack's suites, write the results, remove the lab")
     up.add_argument("-s", "--stack", default=DEFAULT_STACK, help=f"stack name or file (default {DEFAULT_STACK})")
     up.add_argument("--quick", action="store_true", help="two MSS points and 1 s cases: about a minute")
+    up.add_argument("-q", "--quiet", action="store_true", help="no line per case: only the table and the run folder")
     up.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go (default runs/)")
     sub.add_parser("clean", help="remove lab namespaces and their processes left by a killed run")
     return parser
@@ -50,7 +74,20 @@ async def _up(args: argparse.Namespace) -> int:
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    outcome = await run_lab(stack, name, args.runs_dir, _say)
+    profile = "quick" if args.quick else "default"
+    if sys.stdout.isatty():  # a live bar under the case lines; plain lines (for logs) otherwise
+        with _bar() as bar:
+            cases = bar.add_task("cases", total=None)
+
+            def say(line: str) -> None:
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(cases, completed=done, total=total)
+
+            outcome = await run_lab(stack, name, args.runs_dir, say, profile, advance, not args.quiet)
+    else:
+        outcome = await run_lab(stack, name, args.runs_dir, _say, profile, case_lines=not args.quiet)
     _say("")
     _say(results_table(outcome.results))
     if e2sar := e2sar_table(outcome.results):

@@ -16,13 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from manifests import clients
+from netlab import probe
 from netlab.e2sar import mark_skipped, run_e2sar, write_e2sar_scripts
 from netlab.lab import Lab
 from results.collect import case_result, collect
+from results.context import run_context
 from results.index import parse_index
 from results.logs import read_log_folder
 from results.model import Results
 from results.reports import case_summary, write_reports
+from results.version import meshperf_version
 from spec.model import Stack
 from spec.plan import Plan, build_plan
 from spec.runner import runner_script
@@ -40,25 +43,42 @@ class RunOutcome:
     warnings: list[str]
 
 
+def clock(seconds: float) -> str:
+    """0:42, 12:05, 1:02:03."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 class Progress:
-    """Live lines: one per case as it ends, with its figure or its failure, and for a failed case the
-    NetworkPolicy drops counted while it ran (`denied`, case id -> what dropped)."""
+    """Live lines: one per case as it ends, with its figure or its failure, the time since the
+    first case began and an estimate of the time left (the mean case so far, times the cases left),
+    and for a failed case the NetworkPolicy drops counted while it ran (`denied`, case id -> what dropped)."""
 
     def __init__(
-        self, plan: Plan, logdir: Path, say: Callable[[str], None], drops: Callable[[], list[str]] | None = None
+        self,
+        plan: Plan,
+        logdir: Path,
+        say: Callable[[str], None],
+        drops: Callable[[], list[str]] | None = None,
+        advance: Callable[[int, int], None] | None = None,
     ) -> None:
         self.plan = plan
         self.logdir = logdir
         self.say = say
         self.drops = drops
+        self.advance = advance  # (cases done, cases planned): a progress bar's, on a terminal
         self.by_id = {c.id: c for c in plan.cases}
         self.done = 0
         self.started: dict[str, float] = {}
+        self.began: float | None = None
         self.denied: dict[str, list[str]] = {}
 
     def __call__(self, line: str) -> None:
         if m := LINE_RE.match(line):
             self.started[m["id"]] = time.monotonic()
+            if self.began is None:
+                self.began = self.started[m["id"]]
         elif (m := END_RE.match(line)) and m["id"] in self.by_id:
             self.done += 1
             case = self.by_id[m["id"]]
@@ -67,8 +87,11 @@ class Progress:
             files = {p.name: p.read_text(errors="replace") for p in self.logdir.glob(f"{case.id}.*")}
             index = parse_index(f"{case.id}\t\t\t{m['rc']}").get(case.id)
             result = case_result(case, index, files)
+            elapsed = time.monotonic() - (self.began or time.monotonic())
+            left = elapsed / self.done * (len(self.plan.cases) - self.done)
             self.say(
                 f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {case_summary(result)} ({took:.1f} s)"
+                f"  elapsed {clock(elapsed)}, about {clock(left)} left"
             )
             # Read at every case's end, shown for failed ones: the next case may already have sent a packet.
             denied = self.drops() if self.drops is not None else []
@@ -76,6 +99,8 @@ class Progress:
                 self.denied[case.id] = denied
                 for line in denied:
                     self.say(f"      {line}")
+            if self.advance is not None:
+                self.advance(self.done, len(self.plan.cases))
 
 
 def with_policy_reasons(results: Results, denied: dict[str, list[str]]) -> Results:
@@ -89,6 +114,10 @@ def with_policy_reasons(results: Results, denied: dict[str, list[str]]) -> Resul
     return results.model_copy(update={"cases": cases})
 
 
+def _silent(line: str) -> None:
+    """Drops a line (`-q`)."""
+
+
 def run_folder(runs_dir: Path, stack_name: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = runs_dir / f"{stack_name}-{stamp}"
@@ -99,8 +128,22 @@ def run_folder(runs_dir: Path, stack_name: str) -> Path:
     return folder
 
 
-async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[str], None] = print) -> RunOutcome:
-    """Build the lab, run every client's script in turn, and always write what was measured."""
+async def run_lab(
+    stack: Stack,
+    stack_name: str,
+    runs_dir: Path,
+    say: Callable[[str], None] = print,
+    profile: str = "default",
+    advance: Callable[[int, int], None] | None = None,
+    case_lines: bool = True,
+) -> RunOutcome:
+    """Build the lab, run every client's script in turn, and always write what was measured.
+
+    `profile` names how `stack` was derived from the stack file ("default": as written;
+    "quick"), for the run block; the run folder's name is the run's label. `case_lines` off
+    (`-q`) keeps the line per case from `say`.
+    """
+    started = datetime.now(UTC)
     plan = build_plan(stack)
     folder = run_folder(runs_dir, stack_name)
     logs, scripts = folder / "logs", folder / "scripts"
@@ -109,12 +152,16 @@ async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[
     for client in plan.clients():
         (scripts / f"{client}.sh").write_text(runner_script(client, plan.cases_of(client)))
     write_e2sar_scripts(plan, scripts)
-    say(f"[lab] {len(plan.cases)} cases from {len(plan.clients())} clients, about {plan.total_seconds()} s of tests")
+    steady = any(c.steady is not None for c in plan.cases)
+    bound = f"at most {clock(plan.total_seconds())} of tests" + (" (steady-state cases stop earlier)" if steady else "")
+    say(f"[lab] {len(plan.cases)} cases from {len(plan.clients())} clients, {bound}")
     interrupted = False
     skipped: str | None = None
     warnings: list[str] = []
     lab = Lab(stack, plan, folder, say)
-    progress = Progress(plan, logs, say, lambda: [str(d) for d in lab.new_policy_drops()])
+    progress = Progress(
+        plan, logs, say if case_lines else _silent, lambda: [str(d) for d in lab.new_policy_drops()], advance
+    )
     try:
         async with lab:
             for client in plan.clients():
@@ -135,7 +182,19 @@ async def run_lab(stack: Stack, stack_name: str, runs_dir: Path, say: Callable[[
         run_id=stack.run_id,
         e2sar_network_policies=stack.suites.e2sar.network_policies,
     )
-    results = with_policy_reasons(collected, progress.denied)
+    context = run_context(
+        stack,
+        stack_name=stack_name,
+        label=folder.name,
+        profile=profile,
+        tool_versions=probe.tool_versions(),
+        kernel=probe.kernel(),
+        cpus=probe.cpus(),
+        meshperf_version=meshperf_version(),
+        started=started,
+        ended=datetime.now(UTC),
+    )
+    results = with_policy_reasons(collected, progress.denied).model_copy(update={"run": context})
     if skipped:
         results = mark_skipped(results, skipped)
     write_reports(results, folder)

@@ -7,7 +7,8 @@ exit 1 when a case failed. e2sar: a sender log and a receiver log (the seed's, o
 meshperf's) -> the E2SAR figures as JSON. compare: `python -m results compare BASELINE
 CURRENT [--threshold 5] [--confidence 0.95]`, each a results.json, a run folder or a saved
 `points` stack output -> a verdict per point (`results.compare`); exit 1 when a point is
-slower or missing in the current run; with `--plot DIR` also DIR/comparison.png and .svg.
+slower or missing in the current run; with `--plot DIR` also DIR/comparison.png and .svg;
+`--json` prints the verdicts (and `report --json` results.json) instead of a table.
 check-outputs: a live run's `throughput` and `failures` outputs (the kind workflow) -> exit 1
 when a case failed or a (path, tool) of the plan has no figure.
 
@@ -25,12 +26,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from results.collect import collect
+from results.context import kubernetes_label, run_context
 from results.detect import parse_output
 from results.e2sar import e2sar_figures, parse_receiver, parse_sender
 from results.errors import UnknownOutputError
 from results.logs import read_log_folder
+from results.report_json import results_json
 from results.report_table import results_table
 from results.reports import OutputFolderError, ensure_writable_folder, write_reports
+from results.version import meshperf_version
 
 BAD_INPUT = 2
 
@@ -39,17 +43,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m results", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     parse = commands.add_parser("parse", help="print one raw output's figures as JSON")
-    parse.add_argument("file", type=Path)
+    parse.add_argument("file", type=Path, help="a raw output: iperf3 -J (3.1 or 3.12), netperf classic or omni")
     report = commands.add_parser("report", help="aggregate a log folder into reports")
-    report.add_argument("logdir", type=Path)
+    report.add_argument("logdir", type=Path, help="a log folder: raw outputs and index.tsv, as a run wrote them")
     report.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml) or stack file")
     report.add_argument("--out", type=Path, help="folder for the report files (default: the log folder)")
+    report.add_argument("--label", help="the run's label in its reports (default: 'run RUN_ID', with the hash)")
+    report.add_argument("--content-hash", help="hash of what the run's Jobs ran (Kubernetes), shown in the label")
+    report.add_argument("--json", action="store_true", help="print results.json instead of the table")
     e2sar = commands.add_parser("e2sar", help="print an E2SAR sender and receiver log's figures as JSON")
-    e2sar.add_argument("sender_log", type=Path)
-    e2sar.add_argument("receiver_log", type=Path)
+    e2sar.add_argument("sender_log", type=Path, help="the sender's log (stdout and stderr)")
+    e2sar.add_argument("receiver_log", type=Path, help="the receiver's log (stdout and stderr)")
     compare = commands.add_parser("compare", help="verdict per point against a baseline; exit 1 if any is slower")
-    compare.add_argument("baseline", type=Path)
-    compare.add_argument("current", type=Path)
+    compare.add_argument("baseline", type=Path, help="results.json, a run folder, or a saved points output")
+    compare.add_argument("current", type=Path, help="the run to judge, in the same forms")
     compare.add_argument("--threshold", type=float, default=5.0, help="percent change that matters (default 5)")
     compare.add_argument("--confidence", type=float, default=0.95, help="confidence level (default 0.95)")
     compare.add_argument("--plot", type=Path, metavar="DIR", help="also draw DIR/comparison.png and .svg")
@@ -57,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--allow-missing", action="store_true", help="a point without a figure in the current run does not fail"
     )
     compare.add_argument("--force", action="store_true", help="compare runs of different durations, profile or MSS")
+    compare.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of a table")
     outputs = commands.add_parser("check-outputs", help="a live run's stack outputs: no failure, every path measured")
     outputs.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml) or stack file")
     outputs.add_argument("throughput", type=Path, help="`pulumi stack output throughput --json` saved to a file")
@@ -75,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _parse(args.file)
     if args.command == "e2sar":
         return _e2sar(args.sender_log, args.receiver_log)
-    return _report(args.logdir, args.stack, args.out or args.logdir)
+    return _report(args.logdir, args.stack, args.out or args.logdir, args.label, args.content_hash, args.json)
 
 
 def _say(text: str) -> None:
@@ -135,7 +143,9 @@ def _not_e2sar(log: Path, role: str, exc: OSError | UnknownOutputError) -> str:
     return f"{log}: not an e2sar_perf {role} log: {exc}"
 
 
-def _report(logdir: Path, stack_name: str, out: Path) -> int:
+def _report(
+    logdir: Path, stack_name: str, out: Path, label: str | None, content_hash: str | None, as_json: bool
+) -> int:
     # spec.load reads YAML: imported here so that `parse` needs nothing beyond the parsers.
     from spec.load import StackError, load_stack
     from spec.plan import build_plan
@@ -156,8 +166,23 @@ def _report(logdir: Path, stack_name: str, out: Path) -> int:
         run_id=stack.run_id,
         e2sar_network_policies=stack.suites.e2sar.network_policies,
     )
+    starts = [c.start for c in results.cases if c.start is not None]
+    ends = [c.end for c in results.cases if c.end is not None]
+    context = run_context(
+        stack,
+        stack_name=stack_name,
+        label=label or kubernetes_label(stack.run_id, content_hash),
+        profile="default",
+        tool_versions={},  # a log folder does not say which tool versions wrote it
+        kernel=None,
+        cpus=None,
+        meshperf_version=meshperf_version(),
+        started=min(starts) if starts else None,
+        ended=max(ends) if ends else None,
+    )
+    results = results.model_copy(update={"run": context})
     write_reports(results, out)
-    _say(results_table(results))
+    _say(results_json(results) if as_json else results_table(results))
     failed = len(results.failures()) + len(results.e2sar_failures())
     if failed:
         print(f"{failed} cases failed: see {out / 'results.json'} for why", file=sys.stderr)
@@ -186,7 +211,7 @@ def _check_outputs(stack_name: str, throughput_file: Path, failures_file: Path) 
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from results.compare import CompareInputError, compare_points, comparison_table, gate_failed, load_run
+    from results.compare import CompareInputError, compare_points, comparison_table, gate_failed, load_run, run_name
     from results.compare import not_comparable as differs
 
     if not 0.5 <= args.confidence < 1 or not 0 <= args.threshold < float("inf"):
@@ -198,7 +223,18 @@ def _compare(args: argparse.Namespace) -> int:
     if not args.force and (difference := differs(before_facts, now_facts)):
         return _bad(f"compare: not comparable: {difference} (--force compares them anyway)")
     comparisons = compare_points(before, now, args.threshold, args.confidence)
-    _say(comparison_table(comparisons, args.threshold, args.confidence))
+    names = (run_name(args.baseline), run_name(args.current))
+    if args.json:
+        document = {
+            "baseline": names[0],
+            "current": names[1],
+            "threshold_pct": args.threshold,
+            "confidence": args.confidence,
+            "points": [c.model_dump(mode="json") for c in comparisons],
+        }
+        _say(json.dumps(document, indent=2) + "\n")
+    else:
+        _say(comparison_table(comparisons, args.threshold, args.confidence, names))
     return 1 if gate_failed(comparisons, args.allow_missing) else 0
 
 

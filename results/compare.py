@@ -15,6 +15,10 @@ The verdict of a point (higher figures are better: Mbit/s, transactions/s):
   Missing in the current run fails the gate (a dead run is no pass) unless the caller
   allows it; missing only in the baseline (a new point) is reported and does not.
 
+Beside Welch, throughput points with n >= 2 on both sides get the Mann-Whitney rank test's
+p-value (`mann_whitney_p`, column `MW p`): throughput is not normally distributed, and a rank
+test does not assume it. It is shown, not used for the verdict.
+
 Two runs are compared only when they measured the same thing: the same case durations,
 the same profile (quick or full) and the same MSS points (`not_comparable`). They are read
 from the `run` block of a results.json where it has one, else from what the results
@@ -33,9 +37,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from results.context import duration_text
 from results.model import PointSummary, Results
 from results.points import point_summaries
-from results.stats import welch
+from results.stats import mann_whitney, welch
+from spec.model import SteadyState
 
 Verdict = Literal["faster", "same", "slower", "missing"]
 WELCH = "welch"
@@ -60,6 +66,7 @@ class PointComparison(BaseModel):
     change_ci_low_pct: float | None = None
     change_ci_high_pct: float | None = None
     p_value: float | None = None
+    mann_whitney_p: float | None = None  # throughput, n >= 2 on both sides: the rank test's two-sided p
 
 
 class CompareInputError(ValueError):
@@ -102,6 +109,9 @@ def verdict(
             change_ci_low_pct=low,
             change_ci_high_pct=high,
             p_value=test.p_value,
+            mann_whitney_p=(
+                mann_whitney(baseline.values, current.values).p_value if some.metric == "throughput_mbps" else None
+            ),
             **base,
         )
     assert baseline.median is not None and current.median is not None
@@ -138,7 +148,7 @@ class RunFacts(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     profile: str | None = None
-    durations: dict[str, float] | None = None
+    durations: dict[str, float | SteadyState] | None = None  # seconds, or how a steady-state case stops
     mss: tuple[int, ...] | None = None
 
 
@@ -152,7 +162,11 @@ def run_facts(data: object, points: Sequence[PointSummary]) -> RunFacts:
     durations = run.get("durations")
     return RunFacts(
         profile=run.get("profile"),
-        durations={str(k): float(v) for k, v in durations.items()} if isinstance(durations, dict) else None,
+        durations=(
+            {str(k): SteadyState.model_validate(v) if isinstance(v, dict) else float(v) for k, v in durations.items()}
+            if isinstance(durations, dict)
+            else None
+        ),
         mss=tuple(sorted({int(m) for m in mss})) or None,
     )
 
@@ -165,7 +179,10 @@ def not_comparable(baseline: RunFacts, current: RunFacts) -> str | None:
         for tool in sorted(baseline.durations.keys() | current.durations.keys()):
             before, now = baseline.durations.get(tool), current.durations.get(tool)
             if before is not None and now is not None and before != now:
-                return f"case durations differ: {tool} {before:g} s in the baseline, {now:g} s in the current run"
+                return (
+                    f"case durations differ: {tool} {duration_text(before)} in the baseline, "
+                    f"{duration_text(now)} in the current run"
+                )
     if baseline.mss is not None and current.mss is not None and baseline.mss != current.mss:
         only_before = sorted(set(baseline.mss) - set(current.mss))
         only_now = sorted(set(current.mss) - set(baseline.mss))
@@ -218,13 +235,34 @@ def load_run(path: Path) -> tuple[list[PointSummary], RunFacts]:
         raise CompareInputError(f"{file}: run: {str(exc).splitlines()[0]}") from None
 
 
-def comparison_table(comparisons: Sequence[PointComparison], threshold_pct: float, confidence: float) -> str:
+def run_name(path: Path) -> str:
+    """How compare names a run: its run block's label, else stack and run id, else the file's name."""
+    file = path / "results.json" if path.is_dir() else path
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return file.name
+    if isinstance(data, dict):
+        run = data.get("run")
+        if isinstance(run, dict) and run.get("label"):
+            return f"{run.get('stack', '?')} {run['label']}"
+        if data.get("stack") or data.get("run_id"):
+            return f"{data.get('stack') or '?'} run {data.get('run_id') or '?'}"
+    return str(file)
+
+
+def comparison_table(
+    comparisons: Sequence[PointComparison], threshold_pct: float, confidence: float, names: tuple[str, str] = ("", "")
+) -> str:
+    """The verdicts as text; `names` (baseline, current) head it."""
     head = (
         f"{'point':<30} {'n b/c':>6} {'baseline':>11} {'current':>11} {'change %':>9} "
-        f"{'CI of change %':>17} {'p':>6}  verdict"
+        f"{'CI of change %':>17} {'p':>6} {'MW p':>6}  verdict"
     )
     lines = [
         f"meshperf compare: threshold {threshold_pct:g} %, confidence {confidence:g}",
+        f"baseline: {names[0] or '-'}",
+        f"current:  {names[1] or '-'}",
         head,
         "-" * len(head),
     ]
@@ -237,10 +275,13 @@ def comparison_table(comparisons: Sequence[PointComparison], threshold_pct: floa
         note = "" if c.rule == WELCH else f"  ({c.rule})"
         lines.append(
             f"{c.key:<30} {f'{c.n_baseline}/{c.n_current}':>6} {_num(c.baseline):>11} {_num(c.current):>11} "
-            f"{_num(c.change_pct, '+.1f'):>9} {ci:>17} {_num(c.p_value, '.3f'):>6}  {c.verdict}{note}"
+            f"{_num(c.change_pct, '+.1f'):>9} {ci:>17} {_num(c.p_value, '.3f'):>6} {_num(c.mann_whitney_p, '.3f'):>6}"
+            f"  {c.verdict}{note}"
         )
     counts = {v: sum(c.verdict == v for c in comparisons) for v in ("slower", "same", "faster", "missing")}
     lines += ["", ", ".join(f"{n} {v}" for v, n in counts.items())]
+    if any(c.mann_whitney_p is not None for c in comparisons):
+        lines.append("p: Welch's t-test (the verdict's); MW p: Mann-Whitney rank test, shown beside it for throughput")
     return "\n".join(lines) + "\n"
 
 

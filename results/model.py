@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from results.context import RunContext
 from results.e2sar import E2sarResult
 from results.figures import Latency, StreamFigure
 from results.seed import EXTRA_ROWS, SEED_ROWS, SeedRow
@@ -103,18 +104,24 @@ class PointSummary(BaseModel):
 
 
 class Results(BaseModel):
-    """All cases of one run, with the seed's views of them."""
+    """All cases of one run, with the seed's views of them, and the context it ran in (`run`)."""
 
     model_config = ConfigDict(frozen=True)
 
     stack: str = ""
     run_id: str = ""
+    run: RunContext | None = None
     mss_points: tuple[int, ...] = ()
     cases: tuple[CaseResult, ...] = ()
     points: tuple[PointSummary, ...] = ()
     e2sar_cases: tuple[E2sarResult, ...] = ()
     # Whether NetworkPolicies selected the E2SAR pods (`suites.e2sar.network_policies`) while they ran.
     e2sar_network_policies: Literal["exempt", "enforced"] | None = None
+
+    @property
+    def label(self) -> str:
+        """How reports name this run: its run block's label, else its run id."""
+        return self.run.label if self.run is not None else f"run {self.run_id or '-'}"
 
     def point(self, tool: Tool, path: NetPath, mss: int | None = None, streams: int = 1) -> PointSummary | None:
         return next(

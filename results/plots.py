@@ -342,12 +342,13 @@ def write_comparison(baseline: Results, current: Results, out: Path, stem: str =
 
 
 def _run_name(results: Results) -> str:
-    return f"{results.stack or '?'}/{results.run_id or '?'}"
+    """The run's label (its run block), else stack/run id."""
+    return results.run.label if results.run else f"{results.stack or '?'}/{results.run_id or '?'}"
 
 
 def _run_words(results: Results) -> str:
     failed = len(results.failures())
-    return f"stack {results.stack or '-'}, run {results.run_id or '-'}: {len(results.cases)} cases, {failed} failed"
+    return f"{results.stack or '-'}, {results.label}: {len(results.cases)} cases, {failed} failed"
 
 
 def _wrap(text: str) -> str:

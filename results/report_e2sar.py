@@ -11,6 +11,7 @@ import csv
 import io
 
 from results.model import Results
+from results.textable import new_table, render
 
 CSV_NAME = "results-e2sar.csv"
 COLUMNS = (
@@ -48,22 +49,25 @@ def e2sar_csv(results: Results) -> str:
 
 
 def e2sar_table(results: Results) -> str:
-    """A few lines per rate for the terminal; '' when the run had no E2SAR pairs."""
+    """A row per rate for the terminal, then why the pairs without figures have none; '' when
+    the run had no E2SAR pairs."""
     if not results.e2sar_cases:
         return ""
-    head = f"{'E2SAR rate':<12} {'sent':>10} {'received':>10} {'loss':>8} {'loss %':>8} {'e2sar lost':>10} {'Gbps':>7}"
-    lines = [head, "-" * len(head)]
+    table = new_table("E2SAR rate", "sent", "received", "loss", "loss %", "e2sar lost", "Gbps", "status")
+    table.columns[-1].justify = "left"
+    reasons = []
     for r in results.e2sar_cases:
         if not r.ok:
-            lines.append(f"{r.rate_key:<12} {'SKIPPED' if r.skipped else 'FAIL'}: {r.error}")
+            status = "SKIPPED" if r.skipped else "FAIL"
+            table.add_row(r.rate_key, *["-"] * 6, status)
+            reasons.append(f"  {r.case_id} {status.lower()}: {r.error}")
             continue
         pct = "?" if r.loss_percent is None else f"{r.loss_percent:.3f}"
         gbps = "-" if r.achieved_gbps is None else f"{r.achieved_gbps:.3f}"
-        lines.append(
-            f"{r.rate_key:<12} {_n(r.events_sent):>10} {_n(r.events_received):>10} {_n(r.loss):>8} {pct:>8} "
-            f"{_n(r.e2sar_lost):>10} {gbps:>7}"
+        table.add_row(
+            r.rate_key, _n(r.events_sent), _n(r.events_received), _n(r.loss), pct, _n(r.e2sar_lost), gbps, "ok"
         )
-    return "\n".join(lines) + "\n"
+    return render(table) + "".join(f"{line}\n" for line in reasons)
 
 
 def _n(value: int | None) -> str:

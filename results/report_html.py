@@ -1,183 +1,349 @@
-"""One self-contained HTML page of a run: its pictures, the seed's table, latency, failures.
+"""One self-contained HTML page of a run, rendered with Jinja2 (autoescaped) from `templates/report.html.j2`.
 
 Everything is inside the file: the pictures are SVG as `data:` URIs, the style is inline,
 there is no script and no external URL, so the page opens the same from a CI artifact, a
-mail attachment or a browser with no network. The seed table holds the cells of
-`results.csv` (the same function writes both), so the page and the CSV cannot disagree.
+mail attachment or a browser with no network. The page shows every tool's figures with
+what each one is (a single sample, a median of n with its 95 % interval, a maximum over
+the MSS sweep), rounded for people; the CSV and JSON files beside it keep full precision.
+The seed table holds the cells of `results.csv` (the same function writes both), rounded.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
-from html import escape
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-from matplotlib.figure import Figure
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from results.model import Results
-from results.plots import figure_svg, latency_figure, latency_point, path_label, throughput_figure
+from results.context import context_rows
+from results.humanize import human
+from results.model import CaseResult, PointSummary, Results
+from results.plots import figure_svg, latency_figure, latency_value, path_label, throughput_figure
 from results.report_seed_csv import seed_csv
-from spec.model import NetPath
+from spec.model import NetPath, Tool
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
-h1 { font-size: 1.6em; margin-bottom: 0.2em; }
-h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: right; white-space: nowrap; }
-th { background: #f3f3f3; }
-td.label, th.label { text-align: left; }
-td.none { color: #c0392b; text-align: center; }
-td.reason { text-align: left; white-space: normal; font-family: monospace; }
-table.meta td, table.meta th { text-align: left; white-space: normal; }
-.scroll { overflow-x: auto; }
-figure { margin: 1em 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { font-size: 0.85em; color: #555; }
-p.note { font-size: 0.85em; color: #555; }
-"""
 HTML_REPORT = "report.html"
-NONE_CELL = '<td class="none" title="no figure: failed or not run">&ndash;</td>'
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "j2"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["human"] = human
+# Columns of words rather than figures (left-aligned, wrapped): "what the figure is", "how cases ended".
+_ENV.tests["words"] = lambda header: str(header).startswith(("what", "how"))
 
 
-def report_html(results: Results) -> str:
-    """The page; pure (the pictures are drawn in memory)."""
-    title = f"meshperf: stack {results.stack or '-'}, run {results.run_id or '-'}"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title>",
-        f"<style>{_STYLE}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{escape(title)}</h1>",
-        _metadata(results),
-        "<h2>Throughput against MSS</h2>",
-        _figure(
-            throughput_figure(results),
-            "iperf3 TCP throughput against MSS per path",
-            "iperf3 TCP throughput against the MSS asked, one line per path. A failed case is a gap in"
-            " its line and a cross in the red band at the top.",
-        ),
-        "<h2>Throughput per path (the seed's table)</h2>",
-        '<p class="note">The cells of results.csv, in Mbit/s: iperf3 TCP per MSS, iperf3 UDP and netperf'
-        " TCP_STREAM; Maximum over the row. &ndash; marks a case without a figure (failed or not run).</p>",
-        _seed_table(results),
-        "<h2>Latency</h2>",
-        _figure(
-            latency_figure(results),
-            "netperf TCP_RR latency per path",
-            "netperf TCP_RR round-trip latency percentiles per path, in microseconds.",
-        ),
-        _latency_table(results),
-        _repeats_table(results),
-        _failures(results),
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(p for p in parts if p) + "\n"
+@dataclass(frozen=True)
+class Row:
+    """One table row: a label and its cells, already rounded for people ('' leaves a cell empty)."""
+
+    label: str
+    cells: tuple[str, ...]
+    missing: bool = False  # no figure: the row is marked
+    pad: int = 0  # empty cells after the figures (the seed table's UDP and netperf rows)
 
 
-def _metadata(results: Results) -> str:
-    failures = results.failures()
-    starts = [c.start for c in results.cases if c.start is not None]
-    ends = [c.end for c in results.cases if c.end is not None]
-    rows: list[tuple[str, str]] = [
-        ("stack", results.stack or "-"),
-        ("run id", results.run_id or "-"),
-        ("cases", f"{len(results.cases)} ({len(results.cases) - len(failures)} with figures, {len(failures)} failed)"),
-        ("paths", ", ".join(path_label(p) for p in NetPath if any(c.path == p for c in results.cases)) or "-"),
-        ("MSS points", ", ".join(str(m) for m in results.mss_points) or "-"),
-        ("first case started", min(starts).isoformat() if starts else "-"),
-        ("last case ended", max(ends).isoformat() if ends else "-"),
-        ("files", "results.csv, results-tidy.csv, results.json, logs/ (raw tool output), next to this page"),
-    ]
-    body = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(v)}</td></tr>' for k, v in rows)
-    return f'<table class="meta">{body}</table>'
+@dataclass(frozen=True)
+class Section:
+    """A titled table with a note saying what its figures are."""
+
+    id: str
+    title: str
+    note: str
+    head: tuple[str, ...]
+    rows: tuple[Row, ...]
+    empty: str = ""  # said instead of the table when there are no rows
+    picture: str | None = None  # a data: URI
+    picture_alt: str = ""
+    caption: str = ""
 
 
-def _figure(fig: Figure, alt: str, caption: str) -> str:
-    data = base64.b64encode(figure_svg(fig).encode()).decode("ascii")
-    return (
-        f'<figure><img src="data:image/svg+xml;base64,{data}" alt="{escape(alt)}">'
-        f"<figcaption>{escape(caption)}</figcaption></figure>"
+def report_html(results: Results, svgs: Mapping[str, str] | None = None) -> str:
+    """The page; pure. `svgs` holds the pictures ("throughput", "latency") as SVG text when
+    they were drawn already; missing ones are drawn here, in memory."""
+    svgs = svgs or {}
+    seed_head, seed_rows = _seed_table(results)
+    return _ENV.get_template("report.html.j2").render(
+        title=f"meshperf: {results.stack or 'unnamed stack'}, {results.label}",
+        context=_context_rows(results),
+        summary=_case_counts(results),
+        seed_head=seed_head,
+        seed_rows=seed_rows,
+        sections=[
+            _tcp_section(results, svgs.get("throughput")),
+            _udp_section(results),
+            _stream_section(results),
+            _rr_section(results, svgs.get("latency")),
+            _e2sar_section(results),
+        ],
+        repeats=_repeats_section(results),
+        failures=_failures(results),
+        skips=_skips(results),
     )
 
 
-def _seed_table(results: Results) -> str:
+def _context_rows(results: Results) -> list[tuple[str, str]]:
+    run = results.run
+    if run is None:
+        starts = [c.start for c in results.cases if c.start is not None]
+        ends = [c.end for c in results.cases if c.end is not None]
+        return [
+            ("stack", results.stack or "-"),
+            ("run", results.label),
+            ("context", "not recorded (a log folder read back without its run block)"),
+            ("MSS points", ", ".join(str(m) for m in results.mss_points) or "-"),
+            ("first case started", min(starts).isoformat() if starts else "-"),
+            ("last case ended", max(ends).isoformat() if ends else "-"),
+        ]
+    return context_rows(run)
+
+
+def _case_counts(results: Results) -> str:
+    failed = len(results.failures())
+    text = f"{len(results.cases)} cases, {len(results.cases) - failed} with figures, {failed} failed"
+    if results.e2sar_cases:
+        skipped = sum(r.skipped for r in results.e2sar_cases)
+        ok = sum(r.ok for r in results.e2sar_cases)
+        text += f"; E2SAR: {len(results.e2sar_cases)} pairs, {ok} with figures, {skipped} skipped"
+    return text
+
+
+def what_it_is(point: PointSummary) -> str:
+    """A figure's kind: a single sample, or the median of n with its 95 % interval of the mean."""
+    if point.n <= 1:
+        return "single sample"
+    interval = (
+        f", 95 % CI {human(point.ci95_low)}..{human(point.ci95_high)}"
+        if point.ci95_low is not None and point.ci95_high is not None
+        else ""
+    )
+    return f"median of n={point.n}{interval}"
+
+
+def _points(results: Results, tool: Tool, path: NetPath) -> list[PointSummary]:
+    """A tool's single-stream points on a path (the seed's; parallel streams are in the terminal table)."""
+    return [p for p in results.points if p.tool == tool and p.path == path and p.streams == 1]
+
+
+def _paths(results: Results, tool: Tool) -> list[NetPath]:
+    return [p for p in NetPath if results.cases_of(tool, p)]
+
+
+def _ok(cases: Sequence[CaseResult], value: Callable[[CaseResult], float | int | None]) -> float | None:
+    """The median of a figure over the cases that have it."""
+    values = [float(v) for c in cases if c.ok and (v := value(c)) is not None]
+    return statistics.median(values) if values else None
+
+
+def _tcp_section(results: Results, svg: str | None) -> Section:
+    rows = []
+    for path in _paths(results, "iperf3_tcp"):
+        points = [p for p in _points(results, "iperf3_tcp", path) if p.median is not None]
+        if not points:
+            rows.append(Row(path_label(path), ("", "", "no figure: every case failed", "", ""), missing=True))
+            continue
+        best = max(points, key=lambda p: p.median or 0.0)
+        of = "single samples" if all(p.n <= 1 for p in points) else "medians over repeats"
+        kind = f"maximum over {len(points)} MSS points ({of}); this point: {what_it_is(best)}"
+        steady = [p for p in points if p.stopped_stable is not None]
+        stopped = (
+            f"{sum(p.stopped_stable or 0 for p in steady)} of {sum(p.n for p in steady)} stopped steady, "
+            f"median {human(statistics.median(p.duration_s_median or 0.0 for p in steady))} s"
+            if steady
+            else "fixed duration"
+        )
+        rows.append(Row(path_label(path), (human(best.median), str(best.mss), kind, str(best.n), stopped)))
+    return Section(
+        id="tcp",
+        title="iperf3 TCP throughput",
+        note="Per path the best MSS point, in Mbit/s (sender side), and what that figure is; every MSS "
+        "point is in the seed's table below and in the picture.",
+        head=("path", "Mbit/s", "at MSS", "what the figure is", "n", "how cases ended"),
+        rows=tuple(rows),
+        empty="No iperf3 TCP cases in this run.",
+        picture=_data_uri(svg or figure_svg(throughput_figure(results))) if rows else None,
+        picture_alt="iperf3 TCP throughput against MSS per path",
+        caption="iperf3 TCP throughput against the MSS asked, one line per path. A failed case is a gap in"
+        " its line and a cross in the red band at the top.",
+    )
+
+
+def _udp_section(results: Results) -> Section:
+    rows = []
+    for path in _paths(results, "iperf3_udp"):
+        cases = results.cases_of("iperf3_udp", path)
+        points = [p for p in _points(results, "iperf3_udp", path) if p.median is not None]
+        if not points:
+            rows.append(Row(path_label(path), ("", "", "", "", "no figure: every case failed"), missing=True))
+            continue
+        point = points[0]
+        rows.append(
+            Row(
+                path_label(path),
+                (
+                    human(point.median),
+                    human(_ok(cases, lambda c: c.loss_percent)),
+                    human(_ok(cases, lambda c: c.lost_packets)),
+                    human(_ok(cases, lambda c: c.jitter_ms)),
+                    what_it_is(point),
+                ),
+            )
+        )
+    return Section(
+        id="udp",
+        title="iperf3 UDP: throughput, loss and jitter",
+        note="What the receiver got: Mbit/s that arrived, the share of datagrams lost, and jitter; with "
+        "repeats, each the median over the repeats.",
+        head=("path", "Mbit/s received", "loss %", "lost datagrams", "jitter ms", "what the figure is"),
+        rows=tuple(rows),
+        empty="No iperf3 UDP cases in this run.",
+    )
+
+
+def _stream_section(results: Results) -> Section:
+    rows = []
+    for path in _paths(results, "tcp_stream"):
+        points = [p for p in _points(results, "tcp_stream", path) if p.median is not None]
+        if not points:
+            rows.append(Row(path_label(path), ("", "no figure: every case failed"), missing=True))
+            continue
+        rows.append(Row(path_label(path), (human(points[0].median), what_it_is(points[0]))))
+    return Section(
+        id="netperf-stream",
+        title="netperf TCP_STREAM throughput",
+        note="Mbit/s per path.",
+        head=("path", "Mbit/s", "what the figure is"),
+        rows=tuple(rows),
+        empty="No netperf TCP_STREAM cases in this run.",
+    )
+
+
+LATENCY_NAMES = ("p50", "p90", "p99", "mean", "min", "max")
+
+
+def _rr_section(results: Results, svg: str | None) -> Section:
+    rows = []
+    for path in _paths(results, "tcp_rr"):
+        cases = results.cases_of("tcp_rr", path)
+        ok = [c for c in cases if c.ok]
+        if not ok:
+            rows.append(Row(path_label(path), ("",) * (len(LATENCY_NAMES) + 1) + ("no figure",), missing=True))
+            continue
+        latency = [_ok(ok, latency_value(name)) for name in LATENCY_NAMES]
+        points = _points(results, "tcp_rr", path)
+        kind = what_it_is(points[0]) if points else "single sample"
+        rows.append(
+            Row(
+                path_label(path),
+                (*(human(v) for v in latency), human(_ok(ok, lambda c: c.transactions_per_s)), kind),
+            )
+        )
+    return Section(
+        id="rr",
+        title="netperf TCP_RR latency",
+        note="Round-trip latency percentiles in microseconds and transactions/s; with repeats, each the "
+        "median over the repeats (the interval is of transactions/s).",
+        head=("path", *(f"{n} us" for n in LATENCY_NAMES), "transactions/s", "what the figure is"),
+        rows=tuple(rows),
+        empty="No netperf TCP_RR cases in this run.",
+        picture=_data_uri(svg or figure_svg(latency_figure(results))) if rows else None,
+        picture_alt="netperf TCP_RR latency per path",
+        caption="netperf TCP_RR round-trip latency percentiles per path, in microseconds.",
+    )
+
+
+def _e2sar_section(results: Results) -> Section:
+    ran = [r for r in results.e2sar_cases if not r.skipped]
+    rows = []
+    for r in ran:
+        if not r.ok:
+            rows.append(Row(r.rate_key, ("", "", "", "", "", "", f"failed: {r.error}"), missing=True))
+            continue
+        rows.append(
+            Row(
+                r.rate_key,
+                (
+                    human(r.events_sent),
+                    human(r.events_received),
+                    human(r.loss),
+                    human(r.loss_percent),
+                    human(r.e2sar_lost),
+                    human(r.achieved_gbps),
+                    "single sample",
+                ),
+            )
+        )
+    skipped = [r for r in results.e2sar_cases if r.skipped]
+    if not results.e2sar_cases:
+        empty = "The E2SAR suite is off in this stack."
+    elif skipped and not ran:
+        empty = f"The E2SAR suite was skipped: {skipped[0].error}"
+    else:
+        empty = ""
+    return Section(
+        id="e2sar",
+        title="E2SAR: loss against rate",
+        note="Events sent and received per rate; loss counted from both sides (sent minus received) beside "
+        "E2SAR's own lost counter.",
+        head=("rate", "events sent", "received", "loss", "loss %", "E2SAR lost", "achieved Gbit/s", "what"),
+        rows=tuple(rows),
+        empty=empty,
+    )
+
+
+def _seed_table(results: Results) -> tuple[list[str], list[Row]]:
+    """results.csv's cells (the seed's layout), rounded; UDP and netperf rows hold one figure."""
     lines = seed_csv(results).splitlines()
     header = [cell.strip() for cell in lines[0].split(";")[:-1]]
-    width = len(header)
-    head = '<th class="label">' + escape(header[0]) + "</th>" + "".join(f"<th>{escape(h)}</th>" for h in header[1:])
     rows = []
     for line in lines[1:]:
         label, *cells = (cell.strip() for cell in line.split(";")[:-1])
-        tds = [_cell(c) for c in cells]
-        if len(cells) < width - 1:  # UDP and netperf: one figure, under the first MSS as in the CSV
-            tds.append(f'<td colspan="{width - 1 - len(cells)}"></td>')
-        rows.append(f'<tr><td class="label">{escape(label)}</td>{"".join(tds)}</tr>')
-    return _table(head, rows, scroll=True)
+        shown = tuple(human(float(c)) if c else "" for c in cells)
+        rows.append(Row(label, shown, pad=len(header) - 1 - len(shown)))
+    return header, rows
 
 
-def _cell(text: str) -> str:
-    return f"<td>{escape(text)}</td>" if text else NONE_CELL
-
-
-def _latency_table(results: Results) -> str:
-    paths = [p for p in NetPath if results.cases_of("tcp_rr", p)]
-    if not paths:
-        return '<p class="note">No netperf TCP_RR cases in this run.</p>'
-    names = ("p50", "p90", "p99", "mean", "min", "max")
-    head = '<th class="label">path</th>' + "".join(f"<th>{n} (us)</th>" for n in names) + "<th>transactions/s</th>"
-    rows = []
-    for path in paths:
-        cells = [_number(latency_point(results, path, n).y, 1) for n in names]
-        rates = [c.transactions_per_s for c in results.cases_of("tcp_rr", path) if c.ok and c.transactions_per_s]
-        rate = sorted(rates)[len(rates) // 2] if rates else None
-        rows.append(f'<tr><td class="label">{escape(path_label(path))}</td>{"".join(cells)}{_number(rate, 0)}</tr>')
-    note = '<p class="note">Median over repeats where a point was measured more than once.</p>'
-    return _table(head, rows) + note
-
-
-def _repeats_table(results: Results) -> str:
+def _repeats_section(results: Results) -> Section | None:
     """Every point's summary, when the run measured any point more than once."""
     if not any(p.n + p.n_failed > 1 for p in results.points):
-        return ""
-    repeated = results.points
-    names = ("n", "failed", "median", "min", "max", "95 % CI low", "95 % CI high")
-    head = '<th class="label">point</th><th class="label">metric</th>' + "".join(f"<th>{n}</th>" for n in names)
-    rows = []
-    for s in repeated:
-        cells = [
-            f"<td>{s.n}</td>",
-            f"<td>{s.n_failed}</td>",
-            *(_number(v, 1) for v in (s.median, s.min, s.max, s.ci95_low, s.ci95_high)),
-        ]
-        rows.append(
-            f'<tr><td class="label">{escape(s.key)}</td><td class="label">{escape(s.metric)}</td>{"".join(cells)}</tr>'
+        return None
+    rows = tuple(
+        Row(
+            p.key,
+            (
+                p.metric,
+                str(p.n),
+                str(p.n_failed),
+                *(human(v) for v in (p.median, p.min, p.max, p.ci95_low, p.ci95_high)),
+            ),
         )
-    return "<h2>Repeats</h2>" + _table(head, rows, scroll=True)
+        for p in results.points
+    )
+    return Section(
+        id="repeats",
+        title="Repeats",
+        note="Every point over its repeats: the 95 % interval is of the mean (Student's t).",
+        head=("point", "metric", "n", "failed", "median", "min", "max", "95 % CI low", "95 % CI high"),
+        rows=rows,
+    )
 
 
-def _failures(results: Results) -> str:
-    failures = results.failures()
-    if not failures:
-        return "<h2>Failures</h2><p>None: every case has its figures.</p>"
-    head = '<th class="label">case</th><th class="label">reason</th>'
-    rows = [
-        f'<tr><td class="label">{escape(case_id)}</td><td class="reason">{escape(reason)}</td></tr>'
-        for case_id, reason in failures.items()
-    ]
-    return f"<h2>Failures ({len(failures)})</h2>" + _table(head, rows)
+def _failures(results: Results) -> list[tuple[str, str]]:
+    """Cases and E2SAR pairs that were run (or meant to be) and have no figures, with why."""
+    failed = list(results.failures().items())
+    failed += [(r.case_id, r.error or "failed") for r in results.e2sar_cases if not r.ok and not r.skipped]
+    return failed
 
 
-def _table(head: str, rows: Iterable[str], scroll: bool = False) -> str:
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    return f'<div class="scroll">{table}</div>' if scroll else table
+def _skips(results: Results) -> list[tuple[str, str]]:
+    return [(r.case_id, r.error or "skipped") for r in results.e2sar_cases if r.skipped]
 
 
-def _number(value: float | None, decimals: int) -> str:
-    return NONE_CELL if value is None else f"<td>{value:.{decimals}f}</td>"
+def _data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")

@@ -1,53 +1,46 @@
 """A plain-text table for the terminal: throughput per path and tool, latency, failures.
 
-Fixed-width columns so that it reads the same in a CI log as in a terminal. A cell shows
-`-` when the plan had no such case and `FAIL` when it had some but none succeeded. A
-throughput cell is the best point's median (over the MSS sweep for TCP) and, when the point
-was repeated, `+-` half its 95 % confidence interval in percent of the mean.
+Columns laid out by rich (`results.textable`), so that it reads the same in a CI log as in a terminal. A cell shows
+`-` when the plan had no such case and `FAIL` when it had some but none succeeded. The TCP
+cell is the maximum over the MSS sweep (the seed CSV's Maximum) and its header says so;
+every throughput cell is a point's single sample or, when the point was repeated, its
+median with `+-` half its 95 % confidence interval in percent of the mean. The run's
+context (its `run` block) heads the table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from results.context import context_rows
 from results.model import CaseResult, PointSummary, Results
 from results.points import point_key, point_key_of
+from results.textable import new_table, render
 from spec.model import NetPath, Tool
 from spec.plan import PATH_LABELS
 
-_COLUMNS: tuple[tuple[str, int], ...] = (
-    ("path", 34),
-    ("TCP Mbit/s (MSS)", 18),
-    ("UDP Mbit/s (loss)", 19),
-    ("netperf Mbit/s", 15),
-    ("RR p50 us", 10),
-    ("RR p99 us", 10),
-)
+COLUMNS = ("path", "TCP max Mbit/s (MSS)", "UDP Mbit/s (loss)", "netperf Mbit/s", "RR p50 us", "RR p99 us")
 
 
 def results_table(results: Results) -> str:
     failures = results.failures()
-    title = f"meshperf results: stack {results.stack or '-'}, run {results.run_id or '-'}"
-    lines = [title, f"{len(results.cases)} cases, {len(failures)} failed", "", _line([name for name, _ in _COLUMNS])]
-    lines.append(_line(["-" * width for _, width in _COLUMNS]))
+    title = f"meshperf results: {results.stack or 'unnamed stack'}, {results.label}"
+    lines = [title, *_context(results), f"{len(results.cases)} cases, {len(failures)} failed", ""]
+    table = new_table(*COLUMNS)
     for path in NetPath:
         if not any(c.path == path for c in results.cases):
             continue
-        lines.append(
-            _line(
-                [
-                    f"{int(path)} {PATH_LABELS[path]}",
-                    _throughput(results, "iperf3_tcp", path, 0, lambda c: f" ({c.mss_requested})"),
-                    _throughput(results, "iperf3_udp", path, 0, _loss),
-                    _throughput(results, "tcp_stream", path, 2, lambda c: ""),
-                    _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
-                    _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
-                ]
-            )
+        table.add_row(
+            f"{int(path)} {PATH_LABELS[path]}",
+            _throughput(results, "iperf3_tcp", path, 0, lambda c: f" ({c.mss_requested})"),
+            _throughput(results, "iperf3_udp", path, 0, _loss),
+            _throughput(results, "tcp_stream", path, 2, lambda c: ""),
+            _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
+            _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
         )
+    lines.append(render(table).rstrip("\n"))
     lines += _more_table(results)
-    if any(p.n > 1 for p in results.points):
-        lines += ["", "+-: half the 95 % confidence interval of the mean over the repeats, in % of the mean"]
+    lines += ["", *_legend(results)]
     if failures:
         lines += ["", f"failures ({len(failures)}):"]
         lines += [f"  {case_id}: {reason}" for case_id, reason in failures.items()]
@@ -63,13 +56,13 @@ def _more_table(results: Results) -> list[str]:
     streams = max((c.streams for c in results.cases), default=1)
     if streams == 1 and not any(c.tool in _MORE_TOOLS for c in results.cases):
         return []
-    columns = (
-        ("path", 34),
-        (f"TCP x{streams} Mbit/s", 14),
-        (f"UDP x{streams} Mbit/s (loss)", 24),
-        ("CRR conn/s (p50 us)", 20),
-        ("UDP_RR tr/s (p50 us)", 21),
-        ("UDP_STREAM Mbit/s (loss)", 25),
+    table = new_table(
+        "path",
+        f"TCP x{streams} Mbit/s",
+        f"UDP x{streams} Mbit/s (loss)",
+        "CRR conn/s (p50 us)",
+        "UDP_RR tr/s (p50 us)",
+        "UDP_STREAM Mbit/s (loss)",
     )
 
     def rate(c: CaseResult) -> str:
@@ -79,19 +72,44 @@ def _more_table(results: Results) -> list[str]:
     def parallel(tool: Tool, path: NetPath, show: Callable[[CaseResult], str]) -> str:
         return _cell(results, tool, path, show, streams) if streams > 1 else "-"
 
-    lines = ["", _line([name for name, _ in columns], columns), _line(["-" * width for _, width in columns], columns)]
     for path in NetPath:
         if not any(c.path == path for c in results.cases):
             continue
-        cells = [
+        table.add_row(
             f"{int(path)} {PATH_LABELS[path]}",
             parallel("iperf3_tcp", path, lambda c: _number(c.throughput_mbps)),
             parallel("iperf3_udp", path, lambda c: _number(c.throughput_mbps) + _loss(c)),
             _cell(results, "tcp_crr", path, rate),
             _cell(results, "udp_rr", path, rate),
             _cell(results, "udp_stream", path, lambda c: _number(c.throughput_mbps) + _loss(c)),
-        ]
-        lines.append(_line(cells, columns))
+        )
+    return ["", render(table).rstrip("\n")]
+
+
+def _context(results: Results) -> list[str]:
+    """The run block in a few lines (`name: text`), the label and stack being in the title."""
+    if results.run is None:
+        return []
+    rows = dict(context_rows(results.run))
+    when = f"{rows['started']} .. {rows['ended']}"
+    return [
+        f"profile {rows['profile']}, repeats {rows['repeats']}; durations: {rows['durations']}",
+        f"tools: {rows['tools']}; kernel {rows['kernel']}, {rows['CPUs']} CPUs; link {rows['link']}",
+        f"meshperf {rows['meshperf']}; {when}",
+    ]
+
+
+def _legend(results: Results) -> list[str]:
+    """What the cells are: single samples or medians, and the TCP column's maximum."""
+    tcp = [p for p in results.points if p.tool == "iperf3_tcp" and p.streams == 1]
+    repeated = any(p.n > 1 for p in results.points)
+    each = "the median over its repeats" if repeated else "a single sample"
+    lines = [f"each figure is {each}"]
+    if tcp:
+        mss = len({p.mss for p in tcp})
+        lines[0] += f"; TCP max: the highest of the path's {mss} MSS points, at the MSS in brackets"
+    if repeated:
+        lines.append("+-: half the 95 % confidence interval of the mean over the repeats, in % of the mean")
     return lines
 
 
@@ -127,10 +145,3 @@ def _loss(case: CaseResult) -> str:
 
 def _number(value: float | None, decimals: int = 0) -> str:
     return "?" if value is None else f"{value:.{decimals}f}"
-
-
-def _line(cells: list[str], columns: tuple[tuple[str, int], ...] = _COLUMNS) -> str:
-    first, *rest = cells
-    width0 = columns[0][1]
-    right = "".join(f" {cell:>{width}}" for cell, (_, width) in zip(rest, columns[1:], strict=True))
-    return f"{first[:width0]:<{width0}}{right}".rstrip()

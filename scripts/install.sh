@@ -46,4 +46,6 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+# The project itself, editable: the `meshperf` command (.venv/bin/meshperf) works from any folder.
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 echo "install.sh: ready (.venv)"

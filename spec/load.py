@@ -46,6 +46,14 @@ def describe(exc: ValidationError) -> str:
     return f"{NAMESPACE}:{key}: {message}{more}" if key else f"{NAMESPACE}:{message}{more}"
 
 
+def yaml_error(path: Path, exc: yaml.YAMLError) -> str:
+    """'FILE:LINE:COLUMN: not valid YAML: what', as compilers say it (line and column from 1)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}: not valid YAML: {what}"
+
+
 def stack_file(name_or_path: str) -> Path:
     """`kind-mesh` -> stacks/Pulumi.kind-mesh.yaml; a path (a `/` in it, or a .yaml/.yml name) as it is."""
     path = Path(name_or_path)
@@ -74,7 +82,7 @@ def load_stack(name_or_path: str) -> Stack:
     except UnicodeDecodeError:
         raise StackError(f"{path}: not a text file") from None
     except yaml.YAMLError as exc:
-        raise StackError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise StackError(yaml_error(path, exc)) from None
     config = document.get("config", {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise StackError(f"{path}: 'config' must be a mapping")

@@ -228,6 +228,10 @@ class SteadyState(Strict):
     at `max_s` whatever happens. The raw log records which of the two ended it. The defaults
     are the settings bench/matrix_time measured; on a long-RTT path, whose slow start lasts
     longer, raise `omit_s`.
+
+    The fixed-duration tools (iperf3 UDP, netperf) run `fixed_tools_s` seconds while this is
+    on (None: the suite's `duration_s`), as bench/matrix_time ran them (2 s); so removing the
+    one `steady_state` key gives back the seed's method, every case `duration_s` long.
     """
 
     tolerance_pct: Annotated[float, Field(gt=0, le=50)] = 3.0
@@ -236,6 +240,7 @@ class SteadyState(Strict):
     max_s: Annotated[int, Field(ge=1, le=3600)] = 10
     omit_s: Annotated[float, Field(ge=0, le=60)] = 0.2
     interval_s: Annotated[float, Field(ge=0.1, le=10)] = 0.1
+    fixed_tools_s: Annotated[int, Field(ge=1, le=3600)] | None = None
 
     @model_validator(mode="after")
     def _order(self) -> SteadyState:

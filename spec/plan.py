@@ -218,12 +218,14 @@ def build_plan(stack: Stack) -> Plan:
 
 def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
     client, target = PATH_ENDS[path]
+    steady = suite.steady_state
+    fixed_s = steady.fixed_tools_s if steady is not None and steady.fixed_tools_s is not None else suite.duration_s
     common = {
         "path": path,
         "tool": tool,
         "client": client,
         "target": Target(workload=target, address="vip" if path in VIP_PATHS else "pod"),
-        "duration_s": suite.duration_s,
+        "duration_s": suite.duration_s if tool == "iperf3_tcp" else fixed_s,
         "omit_s": suite.omit_s,
     }
     prefix = f"p{int(path)}-{tool.replace('_', '-')}"
@@ -238,7 +240,7 @@ def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
                 mss=m,
                 streams=n,
                 port=suite.ports.iperf3,
-                steady=suite.steady_state if n == 1 else None,
+                steady=steady if n == 1 else None,
                 **common,
             )
             for m, n in [*((m, 1) for m in mss), *((max(mss), n) for n in parallel)]

@@ -21,7 +21,8 @@ def quick(stack: Stack) -> Stack:
     netperf = suite.model_copy(update=update)
     if (steady := suite.steady_state) is not None:  # steady-state cases: cut at the first window they can judge
         quick_max = min(steady.max_s, math.ceil(max(steady.min_s, steady.omit_s + steady.window_s)) + 1)
-        netperf = netperf.model_copy(update={"steady_state": steady.model_copy(update={"max_s": quick_max})})
+        quick_steady = steady.model_copy(update={"max_s": quick_max, "fixed_tools_s": QUICK_DURATION_S})
+        netperf = netperf.model_copy(update={"steady_state": quick_steady})
     e2sar = _quick_e2sar(stack)
     return stack.model_copy(update={"suites": stack.suites.model_copy(update={"netperf": netperf, "e2sar": e2sar})})
 

@@ -107,7 +107,8 @@ run_case() {
             (sleep 0.5; ss -tni state established "( dport = :$probe )" > "$LOGDIR/$id.ss" 2>&1) &
         fi
         case $1 in
-            steady) shift; steady "$limit" "$@" > "$log" 2> "$err" ;;
+            # The shift is in a subshell: a retry must see the word `steady` again.
+            steady) (shift; steady "$limit" "$@") > "$log" 2> "$err" ;;
             *) timeout "$limit" "$@" > "$log" 2> "$err" ;;
         esac
         rc=$?

@@ -225,7 +225,7 @@ def _lab_run() -> dict[str, str]:
 def plan_logs(plan: Plan) -> dict[str, str]:
     """A log folder of `plan`: the lab run's raw output of the plan's cases, and their index lines.
 
-    The lab run is kind-mesh's plan at 1 s per case; case ids name path, tool and MSS, so every
+    The lab run is kind-mesh's plan as shipped; case ids name path, tool and MSS, so every
     shipped stack's netperf cases are in it. Cases it lacks (E2SAR: the lab run had no
     `e2sar_perf`) are missing, as after a Job that never wrote them.
     """

@@ -83,18 +83,20 @@ def test_run_id_reaches_the_program_as_text(tmp_path: Path) -> None:
 
 def test_path_values_are_typed_as_the_cli_types_them(tmp_path: Path) -> None:
     cli = PulumiCli.from_files(ROOT, "kind-local")
-    cli.run("pulumi config set --path meshperf:suites.netperf.duration_s 3")
+    # The shipped stacks stop TCP on steady state; the fixed-duration tools run `fixed_tools_s`.
+    cli.run("pulumi config set --path meshperf:suites.netperf.steady_state.fixed_tools_s 3")
     cli.run("pulumi config set --path meshperf:suites.e2sar.rate_gbps 0.2")
     suites = cli.config["meshperf:suites"]
     # Integers become numbers; a decimal stays a string (object.go `coerce`).
-    assert suites["netperf"]["duration_s"] == 3
+    assert suites["netperf"]["steady_state"]["fixed_tools_s"] == 3
     assert suites["e2sar"]["rate_gbps"] == "0.2"
     cli.write(tmp_path)
     run = run_program("kind-local", cli.program_config(), project_dir=tmp_path)
     scripts = [
         c.inputs["data"]["runner.sh"] for c in run.of_type("core/v1:ConfigMap") if "runner.sh" in c.inputs["data"]
     ]
-    assert scripts and all(" -t 3 " in s for s in scripts if "iperf3" in s)
+    udp = [line for s in scripts for line in s.splitlines() if "iperf3 -c" in line and " -u " in line]
+    assert udp and all(" -t 3 " in line for line in udp)
 
 
 def test_cli_rules() -> None:

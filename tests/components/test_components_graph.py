@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 import pytest
 import yaml
 from conftest import DYNAMIC, LAB_RUN, STACK_NAMES, STACKS, Run, run_program, stack_config
 
+from results.detect import parse_output
 from spec.load import load_stack
 from spec.plan import build_plan
 
@@ -206,13 +206,14 @@ def test_outputs_come_from_results_and_secrets_stay_secret(runs: dict[str, Run],
     for key in ("throughput", "throughput_by_mss", "latency", "csv", "failures"):
         assert run.secret[key] is False
     # The figures are this stack's, computed from a log folder of its own plan (conftest.plan_logs):
-    # its MSS points, its paths, and each value what iperf3 itself wrote in that case's raw log.
+    # its MSS points, its paths, and each value the one in that case's raw log (a steady-state case's
+    # text log: the running mean its watcher stopped on, as results.detect reads it).
     row = run.outputs["throughput_by_mss"]["1 iperf TCP. Same VM using Pod IP"]
     points = sorted({c.mss for c in plan.cases if c.path == 1 and c.tool == "iperf3_tcp" and c.mss is not None})
     assert sorted(int(m) for m in row) == points
     for mss in points:
-        raw = json.loads((LAB_RUN / f"p1-iperf3-tcp-mss{mss}.json").read_text())
-        assert row[str(mss)] == pytest.approx(raw["end"]["sum_received"]["bits_per_second"] / 1e6)
+        raw = parse_output((LAB_RUN / f"p1-iperf3-tcp-mss{mss}.txt").read_text())
+        assert raw.ok and row[str(mss)] == pytest.approx(raw.throughput_mbps)
     remote = [v for key, r in run.outputs["throughput_by_mss"].items() if "Remote Cluster" in key for v in r.values()]
     if 6 in stack.suites.netperf.paths:
         assert remote and all(v is not None for v in remote)

@@ -152,7 +152,7 @@ def test_results_provider_on_a_lab_run(tmp_path: Path) -> None:
     plan = build_plan(load_stack("kind-mesh"))
     viewers = _split_run(tmp_path)
     # One case's log lost, and one viewer gone: failures and a read error, not an exception.
-    (tmp_path / "w1" / "p1-iperf3-tcp-mss96.json").unlink()
+    (tmp_path / "w1" / "p1-iperf3-tcp-mss96.txt").unlink()
     viewers.append({"namespace": "meshperf", "pod": "viewer-gone", "logdir": "/logs/1", "folder": str(tmp_path / "x")})
     made = ResultsProvider().create({"plan": plan.model_dump_json(), "viewers": viewers, "run_id": "1", "jobs": []})
     outs = made.outs

@@ -11,6 +11,7 @@ path at or under one of them forces replacement, provider.go `convertPatchToDiff
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pulumi.runtime import rpc
 from components.e2sar import ReadyPodProvider
 from components.results import ResultsProvider
 from manifests import CONTENT_HASH
+from results.detect import parse_output
 from spec.plan import Plan
 
 JOB_FORCE_NEW = (".metadata.name", ".metadata.namespace", ".spec.completions", ".spec.parallelism")
@@ -163,9 +165,10 @@ def test_results_reads_only_the_folders_of_this_runs_jobs(before: Run, tmp_path:
     logs = plan_logs(plan)
     stale = tmp_path / "worker" / "logs" / "1-0000000000000000"
     stale.mkdir(parents=True)
-    old = json.loads(logs["p1-iperf3-tcp-mss96.json"])
-    old["end"]["sum_received"]["bits_per_second"] = 1e6
-    (stale / "p1-iperf3-tcp-mss96.json").write_text(json.dumps(old))
+    # The same steady-state text log with every rate 1 Mbit/s: a figure no fresh case has.
+    old = re.sub(r"\d+(\.\d+)? Kbits/sec", "1000 Kbits/sec", logs["p1-iperf3-tcp-mss96.txt"])
+    assert parse_output(old).throughput_mbps == pytest.approx(1.0)
+    (stale / "p1-iperf3-tcp-mss96.txt").write_text(old)
     (stale / "index.tsv").write_text("p1-iperf3-tcp-mss96\t2026-11-01T00:00:00Z\t2026-11-01T00:00:01Z\t0\t1\n")
     viewers = []
     for viewer, job in zip(props["viewers"], jobs(before).values(), strict=True):
@@ -180,6 +183,7 @@ def test_results_reads_only_the_folders_of_this_runs_jobs(before: Run, tmp_path:
         (folder / "index.tsv").write_text("".join(f"{line}\n" for line in index))
         viewers.append({**viewer, "folder": str(folder)})
     outs = ResultsProvider().create({**props, "viewers": viewers}).outs
-    fresh = json.loads(logs["p1-iperf3-tcp-mss96.json"])["end"]["sum_received"]["bits_per_second"] / 1e6
+    fresh = parse_output(logs["p1-iperf3-tcp-mss96.txt"]).throughput_mbps
+    assert fresh is not None and fresh > 10
     assert outs["throughput_by_mss"]["1 iperf TCP. Same VM using Pod IP"]["96"] == pytest.approx(fresh)
     assert outs["failures"] == {} and outs["read_errors"] == []

@@ -58,7 +58,7 @@ def test_apply_local_idempotent_and_check_mode(tmp_path):
     assert check.changed == 6 and not check.failed
     assert list(tmp_path.iterdir()) == []
     assert "check mode, nothing was changed" in summary(check)
-    assert check.hosts[0].facts["Kernel()"]
+    assert check.hosts[0].facts["kernel"]
     first = asyncio.run(apply(inv, operations))
     assert first.changed == 6 and not first.failed
     assert (tmp_path / "l1.txt").read_text() == "l1\n"

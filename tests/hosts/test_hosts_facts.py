@@ -144,3 +144,10 @@ def test_file_facts_read_real_files(tmp_path):
             assert value == "hello\n"
         else:
             assert value == FileInfo(0o640, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03", 6)
+
+
+def test_fact_names_are_the_plain_names_the_command_line_takes() -> None:
+    from hosts.facts import FACTS_BY_NAME, SysctlValue
+
+    assert {name: fact().name for name, fact in FACTS_BY_NAME.items()} == {name: name for name in FACTS_BY_NAME}
+    assert SysctlValue("net.ipv4.ip_forward").name == "sysctl_value(net.ipv4.ip_forward)"

@@ -98,8 +98,10 @@ def test_load_inventory_file(tmp_path):
     with pytest.raises(InventoryError, match=r"Pulumi.ci.yaml: config: unknown key$"):
         load_inventory(stack)
     bad = tmp_path / "bad.yaml"
-    bad.write_text("hosts: [")
-    with pytest.raises(InventoryError, match="not valid YAML"):
+    bad.write_text("hosts:\n  - a\n  b: [")
+    with pytest.raises(
+        InventoryError, match=rf"^{bad}:3:3: not valid YAML: expected <block end>"
+    ):  # file:line:column, from 1
         load_inventory(bad)
     with pytest.raises(InventoryError, match="cannot read"):
         load_inventory(tmp_path / "missing.yaml")

@@ -72,7 +72,7 @@ def test_check_apply_and_again(lab):
         assert (h.workdir / "motd").read_text() == "meshperf\n"
         assert (h.workdir / "motd").stat().st_mode & 0o777 == 0o640
         assert (h.workdir / "hosts.conf").read_text() == LINE + "\n"
-    assert all(h["facts"]["OsRelease()"]["ID"] for h in report["hosts"])
+    assert all(h["facts"]["os_release"]["ID"] for h in report["hosts"])
 
     status, report, output = apply_cli(lab, lab.inventory(), DEPLOY)
     assert status == 0, output

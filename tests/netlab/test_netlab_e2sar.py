@@ -33,6 +33,7 @@ EVENTS = 2000
 def _stack(tmp_path: Path, netperf: dict[str, object], **e2sar: object) -> Path:
     document = json.loads(json.dumps(MESH))
     suites = document["config"]["meshperf:suites"]
+    suites["netperf"].pop("steady_state")  # fixed-duration cases, as each test sets them
     suites["netperf"].update(netperf)
     suites["e2sar"].update({"rates_gbps": [0.1], "num_events": EVENTS, "duration_s": 2, "threads": 2, **e2sar})
     path = tmp_path / "Pulumi.e2sartest.yaml"

@@ -27,6 +27,7 @@ def _stack_file(tmp_path: Path, **suite: Any) -> Path:
     document = json.loads(json.dumps(MESH))
     config = document["config"]
     config["meshperf:link"] = {"mtu": LINK_MTU, "rate": "5gbit"}
+    config["meshperf:suites"]["netperf"].pop("steady_state")  # fixed-duration cases, as each test sets them
     config["meshperf:suites"]["netperf"].update({"mss": [536, 1376], "duration_s": 1, **suite})
     path = tmp_path / "Pulumi.labtest.yaml"
     path.write_text(yaml.safe_dump(document))

@@ -81,11 +81,11 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
         (logs / name).parent.mkdir(parents=True, exist_ok=True)
         (logs / name).write_text(text)
     out = tmp_path / "out"
-    done = run("report", str(logs), "--stack", str(stack), "--out", str(out))
+    done = run("report", str(logs), "--stack", str(stack), "--out", str(out), "--content-hash", "0123456789abcdef")
     # The synthetic folder holds failed cases on purpose: the reports are written, and the exit says so.
     assert done.returncode == 1, done.stderr
     assert done.stderr == f"{len(EXPECTED_FAILURES)} cases failed: see {out / 'results.json'} for why\n"
-    assert done.stdout.startswith(f"meshperf results: stack {stack}, run r7")
+    assert done.stdout.startswith(f"meshperf results: {stack}, run r7 (0123456789ab)")
     assert sorted(p.name for p in out.iterdir()) == [
         "latency.png",
         "latency.svg",
@@ -97,7 +97,13 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
         "throughput-vs-mss.svg",
     ]
     assert (out / "results.csv").read_text().splitlines()[0].endswith("; Maximum; 536; 1376;")
-    assert json.loads((out / "results.json").read_text())["run_id"] == "r7"
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["run_id"] == "r7"
+    assert saved["run"]["label"] == "run r7 (0123456789ab)"
+    assert saved["run"]["durations"] == {t: 2.0 for t in ("iperf3_tcp", "iperf3_udp", "tcp_stream", "tcp_rr")}
+    assert saved["run"]["mss"] == [536, 1376] and saved["run"]["kernel"] is None
+    as_json = run("report", str(logs), "--stack", str(stack), "--out", str(out), "--json")
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["run"]["label"] == "run r7"
 
 
 def test_report_with_a_bad_stack_is_one_line(tmp_path: Path) -> None:

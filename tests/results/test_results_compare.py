@@ -194,7 +194,27 @@ def test_cli_gate_fails_on_a_dead_current_run(tmp_path: Path) -> None:
         assert _cli(str(base), str(current), "--force", "--allow-missing").returncode == 0
 
 
-RUN = {"profile": "full", "durations": {"iperf3_tcp": 10, "netperf_rr": 10}, "mss": [1376]}
+def _run_block(label: str = "kind-mesh-20261129T100000Z") -> dict[str, Any]:
+    """The `run` block a lab run records (results.context), as JSON."""
+    from results.context import run_context
+    from spec.model import Stack
+
+    context = run_context(
+        Stack(),
+        stack_name="kind-mesh",
+        label=label,
+        profile="full",
+        tool_versions={"iperf3": "iperf 3.12"},
+        kernel="6.1",
+        cpus=2,
+        meshperf_version="v-test",
+    )
+    block: dict[str, Any] = json.loads(context.model_dump_json())
+    return block
+
+
+RUN = {**_run_block(), "durations": {"iperf3_tcp": 10, "tcp_rr": 10}, "mss": [1376]}
+STEADY = {"tolerance_pct": 3.0, "window_s": 0.5, "min_s": 1.0, "max_s": 10.0, "omit_s": 0.0}
 
 
 @pytest.mark.parametrize(
@@ -202,10 +222,15 @@ RUN = {"profile": "full", "durations": {"iperf3_tcp": 10, "netperf_rr": 10}, "ms
     [
         ({**RUN, "profile": "quick"}, "profiles differ: full in the baseline, quick in the current run"),
         (
-            {**RUN, "durations": {"iperf3_tcp": 1, "netperf_rr": 10}},
+            {**RUN, "durations": {"iperf3_tcp": 1, "tcp_rr": 10}},
             "case durations differ: iperf3_tcp 10 s in the baseline, 1 s in the current run",
         ),
         ({**RUN, "mss": [96, 1376]}, "MSS points differ: only in the baseline -, only now [96]"),
+        (
+            {**RUN, "durations": {"iperf3_tcp": STEADY, "tcp_rr": 10}},
+            "case durations differ: iperf3_tcp 10 s in the baseline, until steady"
+            " (within 3 % over 0.5 s, 1..10 s, first 0 s left out) in the current run",
+        ),
     ],
 )
 def test_cli_refuses_runs_that_are_not_comparable(tmp_path: Path, current_run: dict[str, Any], line: str) -> None:
@@ -243,3 +268,55 @@ def test_cli_output_into_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert done.stdout.startswith("meshperf compare: threshold 5 %")
     assert (tmp_path / "plot" / "comparison.png").stat().st_size > 0
+
+
+def _labelled(tmp_path: Path, label: str, values: list[float]) -> Path:
+    from results.context import run_context
+    from spec.model import Stack
+
+    context = run_context(
+        Stack(),
+        stack_name="kind-mesh",
+        label=label,
+        profile="default",
+        tool_versions={"iperf3": "iperf 3.12"},
+        kernel="6.1",
+        cpus=2,
+        meshperf_version="v-test",
+    )
+    path = tmp_path / f"{label}.json"
+    path.write_text(Results(stack="kind-mesh", run_id="1", run=context, points=(point(values),)).model_dump_json())
+    return path
+
+
+def test_compare_names_both_runs_in_its_output_and_plot(tmp_path: Path) -> None:
+    from results.plots import comparison_figure
+
+    base = _labelled(tmp_path, "kind-mesh-20261129T100000Z", BASE)
+    now = _labelled(tmp_path, "kind-mesh-20261129T110000Z", [1001.0, 999.0, 1003.0, 997.0, 1000.0])
+    done = _cli(str(base), str(now), "--plot", str(tmp_path / "plot"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == "baseline: kind-mesh kind-mesh-20261129T100000Z"
+    assert lines[2] == "current:  kind-mesh kind-mesh-20261129T110000Z"
+    figure = comparison_figure(
+        Results.model_validate_json(base.read_text()), Results.model_validate_json(now.read_text())
+    )
+    title = figure.get_suptitle()
+    assert "kind-mesh-20261129T100000Z" in title and "kind-mesh-20261129T110000Z" in title
+    as_json = _cli(str(base), str(now), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    assert document["baseline"] == "kind-mesh kind-mesh-20261129T100000Z"
+    assert document["current"] == "kind-mesh kind-mesh-20261129T110000Z"
+    (only,) = document["points"]
+    assert only["verdict"] == "same" and only["mann_whitney_p"] is not None
+
+
+def test_mann_whitney_is_shown_beside_welch_for_throughput() -> None:
+    c = verdict(point(BASE), point([900.0, 905.0, 895.0, 902.0, 898.0]))
+    # Every current value below every baseline value, n = 5 and 5: exact two-sided p = 2 / C(10, 5).
+    assert c.mann_whitney_p == pytest.approx(2 / 252)
+    rr = point(BASE).model_copy(update={"tool": "tcp_rr", "metric": "transactions_per_s", "mss": None})
+    assert verdict(rr, rr).mann_whitney_p is None  # transactions/s: Welch only
+    assert verdict(point([1000.0]), point([900.0])).mann_whitney_p is None  # n = 1: no test at all

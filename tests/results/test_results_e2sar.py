@@ -139,7 +139,13 @@ def test_collect_gives_every_rate_its_figures_or_its_reason() -> None:
     rows = list(csv.DictReader(io.StringIO(e2sar_csv(results))))
     assert [r["rate_gbps"] for r in rows] == ["0.1", "1.5"]
     assert rows[0]["events_sent"] == "10000" and rows[0]["loss"] == "1200" and rows[1]["error"]
-    assert "FAIL" in e2sar_table(results)
+    assert e2sar_table(results).splitlines()[:4] == [  # a snapshot: the columns line up
+        "E2SAR rate    sent   received   loss   loss %   e2sar lost   Gbps   status",
+        "─" * 74,
+        "0.1 Gbps     10000       8800   1200   12.000            2      -   ok",
+        "1.5 Gbps         -          -      -        -            -      -   FAIL",
+    ]
+    assert e2sar_table(results).splitlines()[4].startswith("  e2sar-1500m fail: e2sar-1500m-sender.txt: not run")
     assert json.loads(results.model_dump_json())["e2sar_cases"][0]["loss"] == 1200
 
 

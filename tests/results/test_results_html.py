@@ -25,9 +25,12 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
-from results_testkit import EXPECTED_FAILURES, small_plan, synthetic_folder
+from e2sar_samples import RECEIVER_014, SENDER_014
+from results_testkit import EXPECTED_FAILURES, small_plan, small_stack, synthetic_folder
 
 from results.collect import collect
+from results.context import run_context
+from results.e2sar import E2sarResult, parse_e2sar_pair
 from results.model import Results
 from results.report_html import report_html
 from results.reports import write_reports
@@ -118,9 +121,44 @@ def chromium(url: str, profile: Path, *mode: str) -> Browser:
     return Browser(proc.returncode, stdout, stderr)
 
 
+def _pair(rate: float, **figures: object) -> E2sarResult:
+    label = f"e2sar-{int(rate * 1000)}m"
+    return E2sarResult.model_validate(
+        {
+            **figures,
+            "case_id": label,
+            "rate_gbps_planned": rate,
+            "sender_workload": "w3",
+            "receiver_workload": "w2",
+            "sender_log": f"{label}-sender.txt",
+            "receiver_log": f"{label}-receiver.txt",
+        }
+    )
+
+
+LABEL = "lab-20261129T161701Z"
+
+
 @pytest.fixture(scope="module")
 def results() -> Results:
-    return collect(small_plan(), synthetic_folder(), stack="lab", run_id="7")
+    """The synthetic run (UDP with loss, failures of every kind), with its run block and two
+    E2SAR pairs parsed from hand-written stand-in logs: one with figures, one that timed out."""
+    measured = collect(small_plan(), synthetic_folder(), stack="lab", run_id="7")
+    context = run_context(
+        small_stack(),
+        stack_name="lab",
+        label=LABEL,
+        profile="default",
+        tool_versions={"iperf3": "iperf 3.12 (cJSON 1.7.15)", "netperf": "Netperf version 2.7.0"},
+        kernel="6.1.0-test",
+        cpus=2,
+        meshperf_version="v0-test",
+    )
+    pairs = (
+        _pair(0.1, **parse_e2sar_pair(SENDER_014, RECEIVER_014).model_dump()),
+        _pair(1.0, ok=False, error="e2sar-1000m-receiver.txt: timed out (exit 124)"),
+    )
+    return measured.model_copy(update={"run": context, "e2sar_cases": pairs})
 
 
 @pytest.fixture(scope="module")
@@ -157,16 +195,72 @@ def test_the_dom_holds_the_tables_and_the_pictures(report: Path, results: Result
     assert browser.returncode == 0, browser.stderr[-2000:]
     assert browser.page_messages() == []
     dom = browser.stdout
-    assert "<title>meshperf: stack lab, run 7</title>" in dom
+    assert f"<title>meshperf: lab, {LABEL}</title>" in dom
+    assert "run 1" not in dom
     assert dom.count('<img src="data:image/svg+xml;base64,') == 2
     for label in results.throughput():
         if label[0].isdigit():  # the seed's 16 rows
             assert f'<td class="label">{label}</td>' in dom
     assert "<th>536</th><th>1376</th>" in dom
-    assert "p99 (us)" in dom
+    assert "p99 us" in dom
     for case_id in EXPECTED_FAILURES:
         assert f'<td class="label">{case_id}</td>' in dom
     assert "Connection refused" in dom
+
+
+def _section(dom: str, section_id: str) -> str:
+    match = re.search(rf'<section id="{section_id}">(.*?)</section>', dom, re.DOTALL)
+    assert match, f"no section {section_id!r} in the page"
+    return match[1]
+
+
+def test_every_section_is_there_with_its_figures_labelled(report: Path, tmp_path: Path) -> None:
+    dom = chromium(report.as_uri(), tmp_path / "profile", "--dump-dom").stdout
+    context = _section(dom, "context")
+    for name, value in (
+        ("run", LABEL),
+        ("profile", "default"),
+        ("durations", "iperf3_udp: 2 s"),
+        ("tools", "iperf3: iperf 3.12"),
+        ("kernel", "6.1.0-test"),
+        ("link", "MTU 1500, rate unshaped"),
+        ("CPUs", "2"),
+        ("meshperf", "v0-test"),
+    ):
+        assert re.search(rf'<th scope="row">{name}</th><td>[^<]*{re.escape(value)}', context), name
+    tcp = _section(dom, "tcp")
+    assert "maximum over 2 MSS points (single samples)" in tcp
+    assert "13183.000000" not in dom  # numbers rounded for people
+    udp = _section(dom, "udp")
+    assert "loss %" in udp and "jitter ms" in udp and "single sample" in udp
+    assert "netperf" in _section(dom, "netperf-stream").lower()
+    assert "p50 us" in _section(dom, "rr")
+    e2sar = _section(dom, "e2sar")
+    assert '<td class="label">0.1 Gbps</td><td>10000</td><td>9871</td><td>129</td>' in e2sar
+    failures = _section(dom, "failures")
+    assert "e2sar-1000m" in failures and "timed out (exit 124)" in failures
+    assert "None" not in failures
+
+
+def test_a_skipped_suite_is_a_skip_not_none(results: Results) -> None:
+    skipped = tuple(
+        r.model_copy(update={"ok": False, "skipped": True, "error": "e2sar_perf is not on PATH"})
+        for r in results.e2sar_cases
+    )
+    clean = [c for c in results.cases if c.ok]
+    page = report_html(results.model_copy(update={"cases": tuple(clean), "e2sar_cases": skipped}))
+    assert "The E2SAR suite was skipped: e2sar_perf is not on PATH" in page
+    assert "None: every planned case" not in page
+    assert "2 skipped, not run here" in page
+    page = report_html(results.model_copy(update={"cases": tuple(clean), "e2sar_cases": ()}))
+    assert "None: every planned case has its figures." in page
+
+
+def test_repeated_points_say_median_n_and_interval(results: Results) -> None:
+    point = next(p for p in results.points if p.tool == "iperf3_udp" and p.median is not None)
+    repeated = point.model_copy(update={"n": 3, "ci95_low": 70.04, "ci95_high": 75.96})
+    page = report_html(results.model_copy(update={"points": (repeated,)}))
+    assert "median of n=3, 95 % CI 70.0..76.0" in page
 
 
 def test_the_check_catches_a_page_error(tmp_path: Path) -> None:

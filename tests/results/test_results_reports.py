@@ -127,13 +127,23 @@ def test_json_round_trips(results: Results) -> None:
     assert '"stack": "lab"' in text
 
 
+TABLE_SNAPSHOT = """\
+path                              TCP max Mbit/s (MSS)   UDP Mbit/s (loss)   netperf Mbit/s   RR p50 us   RR p99 us
+───────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+1 Same VM using Pod IP                     1683 (1376)        155 (52.46%)          1726.04          14        2650
+2 Same VM using Virtual IP                   960 (536)         109 (2.50%)            47.59          14        1589
+3 Remote VM using Pod IP                          FAIL                FAIL             FAIL        FAIL        FAIL
+5 Hairpin Pod to own Virtual IP            2003 (1376)                FAIL             FAIL           ?           ?"""
+
+
 def test_table(results: Results) -> None:
     text = results_table(results)
     lines = text.splitlines()
-    assert lines[0] == "meshperf results: stack lab, run 7"
+    assert lines[0] == "meshperf results: lab, run 7"
     assert f"{len(results.cases)} cases, {len(EXPECTED_FAILURES)} failed" in text
     header = next(line for line in lines if line.startswith("path"))
-    assert "TCP Mbit/s" in header and "RR p99 us" in header
+    assert "TCP max Mbit/s (MSS)" in header and "RR p99 us" in header
+    assert "TCP max: the highest of the path's 2 MSS points" in text and "each figure is a single sample" in text
     rows = {line.split("  ")[0]: line for line in lines if line[:2] in ("1 ", "2 ", "3 ", "4 ", "5 ", "6 ")}
     assert set(rows) == {
         "1 Same VM using Pod IP",
@@ -144,8 +154,11 @@ def test_table(results: Results) -> None:
     assert rows["3 Remote VM using Pod IP"].split()[-5:] == ["FAIL"] * 5
     assert "960 (536)" in rows["2 Same VM using Virtual IP"]
     assert f"{tbf_mbps():.2f}" in rows["2 Same VM using Virtual IP"]
-    widths = {len(line) for line in lines[3:9] if line.startswith(("path", "---"))}
-    assert len(widths) == 1  # header and rule line up
+    start = lines.index(header)
+    assert lines[start + 1 : start + 6] and set(lines[start + 1]) == {"─"}
+    block = lines[start : start + 6]
+    assert block == TABLE_SNAPSHOT.splitlines()  # at rich's fixed width: every column lines up
+    assert {len(line) for line in block} == {len(header)}  # right-aligned to one edge
     assert f"failures ({len(EXPECTED_FAILURES)}):" in text
     for case_id in EXPECTED_FAILURES:
         assert f"  {case_id}: " in text

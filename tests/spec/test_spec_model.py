@@ -153,6 +153,11 @@ def test_broken_yaml_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(StackError, match="not valid YAML") as raised:
         load_stack(str(bad))
     assert "\n" not in str(raised.value)
+    tabbed = tmp_path / "Pulumi.tabbed.yaml"
+    tabbed.write_text("config:\n  meshperf:link:\n\tmtu: 1400\n")
+    with pytest.raises(StackError) as raised:
+        load_stack(str(tabbed))
+    assert str(raised.value).startswith(f"{tabbed}:3:1: not valid YAML: ")  # file:line:column, from 1
 
 
 def test_a_stack_file_path_is_accepted(tmp_path: Path) -> None:

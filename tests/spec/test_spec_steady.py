@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from results.collect import collect
@@ -80,10 +81,10 @@ def test_a_steady_case_runs_iperf3_text_mode_under_the_watcher() -> None:
     assert command[command.index("-t") + 1] == "8" and "--forceflush" in command
 
 
-def _run(tmp_path: Path, stack: Stack, ramp: bool) -> tuple[float, Path]:
+def _run(tmp_path: Path, stack: Stack, ramp: bool, iperf3: str = STANDIN_IPERF3) -> tuple[float, Path]:
     bindir = tmp_path / "bin"
     bindir.mkdir(exist_ok=True)
-    (bindir / "iperf3").write_text(STANDIN_IPERF3)
+    (bindir / "iperf3").write_text(iperf3)
     (bindir / "iperf3").chmod(0o755)
     (bindir / "ss").write_text("#!/bin/sh\necho ESTAB\n")
     (bindir / "ss").chmod(0o755)
@@ -140,3 +141,43 @@ def test_the_quick_profile_cuts_steady_cases_short() -> None:
     assert steady is not None and steady.max_s == 3  # 0.5 s omitted + a 1 s window, + 1 s
     assert quick(stack).suites.netperf.repeats == 2
     assert quick(_stack()).suites.netperf.steady_state is None
+
+
+@pytest.mark.parametrize("name", ["kind-mesh", "kind-local", "ci-example"])
+def test_shipped_stacks_stop_tcp_on_steady_state_and_one_key_gives_the_seeds_method(name: str) -> None:
+    from spec.load import STACKS_DIR, stack_from_config
+
+    document = yaml.safe_load((STACKS_DIR / f"Pulumi.{name}.yaml").read_text())
+    config = {k.split(":", 1)[1]: v for k, v in document["config"].items() if k.startswith("meshperf:")}
+    fast = build_plan(stack_from_config(config))
+    assert {c.tool for c in fast.cases if c.steady is not None} == {"iperf3_tcp"}
+    assert {c.duration_s for c in fast.cases if c.tool != "iperf3_tcp"} == {2}
+    del config["suites"]["netperf"]["steady_state"]  # the one key
+    seed = build_plan(stack_from_config(config))
+    assert [c.id for c in seed.cases] == [c.id for c in fast.cases]
+    assert all(c.steady is None for c in seed.cases)
+    assert {c.duration_s for c in seed.cases} == {config["suites"]["netperf"]["duration_s"]}
+
+
+def test_the_quick_profile_runs_the_fixed_tools_one_second() -> None:
+    from spec.profiles import quick
+
+    stack = _stack(tools=["iperf3_tcp", "tcp_rr"], steady_state=SteadyState(fixed_tools_s=2))
+    assert {c.tool: c.duration_s for c in build_plan(stack).cases}["tcp_rr"] == 2
+    assert {c.tool: c.duration_s for c in build_plan(quick(stack)).cases}["tcp_rr"] == 1
+
+
+def test_a_steady_case_that_must_retry_runs_steady_again(tmp_path: Path) -> None:
+    """The first attempt finds no server (as while it restarts); the retry must run the same watcher."""
+    stack = _stack(steady_state=SteadyState(max_s=6, min_s=1, window_s=0.5, omit_s=0.2))
+    first = tmp_path / "refused-once"
+    refused_once = (
+        f"#!/bin/sh\nif [ ! -e {first} ]; then : > {first}\n"
+        '  echo "iperf3: error - unable to connect to server - server may have stopped running"; exit 1; fi\n'
+        + STANDIN_IPERF3.split("\n", 1)[1]
+    )
+    _, logs = _run(tmp_path, stack, ramp=False, iperf3=refused_once)
+    line = (logs / "index.tsv").read_text().split("\t")
+    assert line[3:5] == ["0", "2\n"], line  # success on the second attempt
+    (result,) = collect(build_plan(stack), read_log_folder(logs)).cases
+    assert result.ok and result.stopped == "stable", result.error
