@@ -1,13 +1,17 @@
 """The tool image: built from images/Dockerfile on the kind host and loaded into each kind cluster.
 
-The Dockerfile needs no build context, so it is fed to `docker build -` on stdin: the same
-command works on this machine and on a host reached over SSH.
+The build context (the Dockerfile and the package list it reads, images/) is fed to
+`docker build -` on stdin as a tar: the same command works on this machine and on a host
+reached over SSH.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import shlex
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +20,31 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
 from components.hostrun import check, host_label, open_runner
 
-DOCKERFILE = Path(__file__).resolve().parent.parent / "images" / "Dockerfile"
+IMAGES = Path(__file__).resolve().parent.parent / "images"
+CONTEXT_FILES = ("Dockerfile", "packages.txt")
 
 
-def build_command(docker: str, image: str, dockerfile: str) -> str:
-    return f"printf '%s' {shlex.quote(dockerfile)} | {shlex.quote(docker)} build -t {shlex.quote(image)} -"
+def build_context() -> dict[str, str]:
+    """The image's build context: file name -> text."""
+    return {name: (IMAGES / name).read_text() for name in CONTEXT_FILES}
+
+
+def context_tar(files: dict[str, str]) -> bytes:
+    """A reproducible tar of the context (fixed times and owners): the same files give the same bytes."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in sorted(files):
+            data = files[name].encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def build_command(docker: str, image: str, context: dict[str, str]) -> str:
+    """`docker build -` reads a tar on stdin as the build context."""
+    encoded = base64.b64encode(context_tar(context)).decode()
+    return f"printf '%s' {encoded} | base64 -d | {shlex.quote(docker)} build -t {shlex.quote(image)} -"
 
 
 def load_command(kind: str, image: str, cluster: str) -> str:
@@ -28,7 +52,7 @@ def load_command(kind: str, image: str, cluster: str) -> str:
 
 
 class KindImageProvider(ResourceProvider):
-    """Inputs: image, dockerfile, clusters (names), host, kind, docker. Outputs add image_id."""
+    """Inputs: image, context (file name -> text), clusters (names), host, kind, docker. Outputs add image_id."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = asyncio.run(self._build_and_load(props))
@@ -44,7 +68,7 @@ class KindImageProvider(ResourceProvider):
         kind = str(props.get("kind") or "kind")
         where = host_label(props["host"])
         async with open_runner(props["host"]) as run:
-            await check(run, build_command(docker, image, str(props["dockerfile"])), f"docker build {image} on {where}")
+            await check(run, build_command(docker, image, dict(props["context"])), f"docker build {image} on {where}")
             image_id = await check(
                 run,
                 f"{shlex.quote(docker)} image inspect -f '{{{{.Id}}}}' {shlex.quote(image)}",
@@ -55,7 +79,7 @@ class KindImageProvider(ResourceProvider):
         return {**props, "image_id": image_id.strip()}
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in ("image", "dockerfile", "clusters", "host") if olds.get(k) != news.get(k)]
+        changed = [k for k in ("image", "context", "clusters", "host") if olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changed), replaces=["image"] if "image" in changed else [])
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -91,7 +115,7 @@ class ToolImage(pulumi.ComponentResource):
                 f"{resource_name}-build",
                 {
                     "image": image,
-                    "dockerfile": DOCKERFILE.read_text(),
+                    "context": build_context(),
                     "clusters": build_into,
                     "host": host,
                     "kind": kind,

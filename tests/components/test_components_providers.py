@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from components.hostrun import RunError, host_props
-from components.image import KindImageProvider
+from components.image import IMAGES, KindImageProvider, build_context
 from components.mesh import KindMeshRoutesProvider
 
 STAND_IN_DOCKER = """#!/bin/sh
 # Stand-in for docker, for tests.
 echo "docker $*" >> "{log}"
 case "$1" in
-  build) cat > "{state}/built-dockerfile"; echo "Successfully tagged $3" ;;
+  build) mkdir -p "{state}/context" && tar -x -C "{state}/context" && echo "Successfully tagged $3" ;;
   image) echo "sha256:0123abcd" ;;
   inspect)
     for a in "$@"; do last=$a; done
@@ -63,10 +63,10 @@ def stand_ins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return state
 
 
-def test_image_is_built_from_the_dockerfile_and_loaded_into_every_cluster(stand_ins: Path) -> None:
+def test_image_is_built_from_its_context_and_loaded_into_every_cluster(stand_ins: Path) -> None:
     props = {
         "image": "meshperf-tools:dev",
-        "dockerfile": "FROM debian:bookworm\n",
+        "context": build_context(),
         "clusters": ["a", "b"],
         "host": host_props("local"),
         "kind": "kind",
@@ -75,7 +75,9 @@ def test_image_is_built_from_the_dockerfile_and_loaded_into_every_cluster(stand_
     result = KindImageProvider().create(props)
     assert result.id == "meshperf-tools:dev"
     assert result.outs["image_id"] == "sha256:0123abcd"
-    assert (stand_ins / "built-dockerfile").read_text() == "FROM debian:bookworm\n"
+    # The stand-in unpacked the tar it read: the Dockerfile and the package list it COPYs.
+    for name in ("Dockerfile", "packages.txt"):
+        assert (stand_ins / "context" / name).read_text() == (IMAGES / name).read_text()
     calls = (stand_ins / "calls.log").read_text().splitlines()
     assert calls[0] == "docker build -t meshperf-tools:dev -"
     assert "kind load docker-image meshperf-tools:dev --name a" in calls
@@ -83,7 +85,7 @@ def test_image_is_built_from_the_dockerfile_and_loaded_into_every_cluster(stand_
 
 
 def test_image_load_into_a_missing_cluster_is_one_clear_error(stand_ins: Path) -> None:
-    props = {"image": "img", "dockerfile": "FROM x\n", "clusters": ["missing"], "host": host_props("local")}
+    props = {"image": "img", "context": {"Dockerfile": "FROM x\n"}, "clusters": ["missing"], "host": host_props("local")}
     with pytest.raises(RunError, match="kind load docker-image into missing") as raised:
         KindImageProvider().create(props)
     assert "no nodes found" in str(raised.value)
@@ -91,9 +93,10 @@ def test_image_load_into_a_missing_cluster_is_one_clear_error(stand_ins: Path) -
 
 def test_image_diff_replaces_only_for_a_new_name() -> None:
     provider = KindImageProvider()
-    old = {"image": "a:1", "dockerfile": "x", "clusters": ["a"], "host": "local"}
+    old = {"image": "a:1", "context": {"Dockerfile": "x"}, "clusters": ["a"], "host": "local"}
     assert not provider.diff("a:1", old, dict(old)).changes
-    assert provider.diff("a:1", old, {**old, "dockerfile": "y"}).replaces == []
+    changed = provider.diff("a:1", old, {**old, "context": {"Dockerfile": "y"}})
+    assert changed.changes and changed.replaces == []
     assert provider.diff("a:1", old, {**old, "image": "a:2"}).replaces == ["image"]
 
 
