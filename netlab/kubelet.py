@@ -183,10 +183,13 @@ class Kubelet:
                 env = container_env(name, c, fields, placement.configmaps)
                 run = container_run(name, spec, c, volumes, env, extra)
                 ports = {str(p["name"]): int(p["containerPort"]) for p in c.get("ports") or [] if "name" in p}
-                probe = probe_spec(c["readinessProbe"], ports) if c.get("readinessProbe") else None
+                try:
+                    probe = probe_spec(c["readinessProbe"], ports) if c.get("readinessProbe") else None
+                except ValueError as exc:
+                    raise PodSpecError(f"pod {name} container {run.name}: readinessProbe: {exc}") from None
                 containers.append(Container(run, probe, self.logs_dir / name / f"{run.name}.log"))
-        except (PodSpecError, ValueError) as exc:
-            raise KubeletError(f"pod {name}: {exc}") from None
+        except PodSpecError as exc:
+            raise KubeletError(str(exc)) from None
         _write_volumes(volumes, spec, placement, hosts, name)
         (self.logs_dir / name).mkdir(parents=True, exist_ok=True)
         state = Pod(name, spec, placement, volumes_dir, containers, budget, on_line)
