@@ -85,7 +85,8 @@ def test_image_is_built_from_its_context_and_loaded_into_every_cluster(stand_ins
 
 
 def test_image_load_into_a_missing_cluster_is_one_clear_error(stand_ins: Path) -> None:
-    props = {"image": "img", "context": {"Dockerfile": "FROM x\n"}, "clusters": ["missing"], "host": host_props("local")}
+    props = {"image": "img", "context": {"Dockerfile": "FROM x\n"}, "clusters": ["missing"]}
+    props["host"] = host_props("local")
     with pytest.raises(RunError, match="kind load docker-image into missing") as raised:
         KindImageProvider().create(props)
     assert "no nodes found" in str(raised.value)

@@ -12,7 +12,16 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from netlab.rootfs import IMAGE_CMD, IMAGE_ENV, IMAGE_GID, IMAGE_UID, IMAGE_WORKDIR, PACKAGES_FILE, USERADD_ARGS, parse_packages
+from netlab.rootfs import (
+    IMAGE_CMD,
+    IMAGE_ENV,
+    IMAGE_GID,
+    IMAGE_UID,
+    IMAGE_WORKDIR,
+    PACKAGES_FILE,
+    USERADD_ARGS,
+    parse_packages,
+)
 
 DOCKERFILE = PACKAGES_FILE.parent / "Dockerfile"
 STAND_IN_APT_GET = '#!/bin/sh\n# Stand-in apt-get, for tests: records its arguments.\necho "$@" >> "{log}"\n'

@@ -72,7 +72,10 @@ def server_pod(lab: Lab, workload: str) -> dict[str, Any]:
     }
 
 
-def client_job(lab: Lab, client: str, cases: list[Case], deadline_s: int = 120) -> tuple[dict[str, Any], dict[str, Any]]:
+Obj = dict[str, Any]
+
+
+def client_job(lab: Lab, client: str, cases: list[Case], deadline_s: int = 120) -> tuple[Obj, Obj]:
     """(the Job, its scripts ConfigMap) for a client running these cases, as components/suite.py makes them."""
     logdir = f"/logs/{lab.stack.run_id}"
     serves = any(c.target.workload == client for c in cases)
@@ -80,7 +83,10 @@ def client_job(lab: Lab, client: str, cases: list[Case], deadline_s: int = 120) 
     addresses = {k: v for k, v in lab.layout.target_env().items() if k in env}
     scripts = {
         "metadata": m.meta(f"{client}-scripts", "meshperf", {m.WORKLOAD: client}),
-        "data": {"runner.sh": runner_script(client, cases), "entry.sh": m.entry_script(cases, serves=serves, plan=lab.plan)},
+        "data": {
+            "runner.sh": runner_script(client, cases),
+            "entry.sh": m.entry_script(cases, serves=serves, plan=lab.plan),
+        },
     }
     template = m.client_pod_template(
         workload=client,
