@@ -17,9 +17,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from manifests import Scene
+from manifests.base import builds_image, pull_policy
 from spec.kubernetes import KIND_NODE_IMAGES, ClusterSettings, KubernetesSettings
 from spec.load import StackError, stack_from_config
 from spec.model import Stack
+from spec.plan import build_plan
 
 KEY = "kubernetes"
 
@@ -38,13 +41,15 @@ class Settings:
         return self.stack.cluster(name).kubeconfig_context is None
 
     def builds_image(self) -> bool:
-        build = self.kube.image.build
-        return all(self.is_kind(c.name) for c in self.stack.clusters) if build is None else build
+        return builds_image(self.stack, self.kube)
 
     def pull_policy(self) -> str:
-        if self.kube.image.pull_policy:
-            return self.kube.image.pull_policy
-        return "Never" if self.builds_image() else "IfNotPresent"
+        return pull_policy(self.stack, self.kube)
+
+    def routes_kind_clusters(self) -> bool:
+        """Two kind clusters on one host: meshperf routes them to each other (`KindMeshRoutes`)."""
+        kinds = [c.name for c in self.stack.clusters if self.is_kind(c.name)]
+        return len(kinds) == 2 and self.cluster(kinds[0]).host == self.cluster(kinds[1]).host
 
     def node_image(self, name: str) -> str:
         settings = self.cluster(name)
@@ -87,6 +92,7 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
             f"{where}.image.build: an image can only be loaded into kind clusters; "
             "push the image and name it in image.name for existing clusters"
         )
+    _check_masquerade(stack, kube, settings, where)
     kind_hosts = {
         json.dumps(settings.cluster(c.name).host, default=str) for c in stack.clusters if settings.is_kind(c.name)
     }
@@ -94,6 +100,21 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
     given_ports = [p for p in ports if p is not None]
     if len(kind_hosts) == 1 and len(set(given_ports)) != len(given_ports):
         raise StackError(f"{where}.clusters: two kind clusters on one host cannot share api_server_port")
+
+
+def _check_masquerade(stack: Stack, kube: KubernetesSettings, settings: Settings, where: str) -> None:
+    """kindnet masquerades pod traffic leaving a cluster's pod subnet to the node's IP, so the other
+    cluster's policies must admit the sending cluster's nodes: meshperf reads their IPs where it routes
+    two kind clusters itself, and a stack must declare them anywhere else."""
+    if settings.routes_kind_clusters():
+        return
+    scene = Scene(stack, build_plan(stack), kube)
+    for cluster in sorted(scene.cross_clusters()):
+        if not scene.node_cidrs(cluster):
+            raise StackError(
+                f"{where}.clusters.{cluster}.node_cidrs: {cluster}'s pods send to the other cluster and kindnet "
+                f"masquerades them to their node's IP; declare {cluster}'s node addresses so that policies admit them"
+            )
 
 
 def settings_from_config(config: Mapping[str, object], where: str = "stack") -> Settings:

@@ -16,8 +16,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
-from components import manifests
 from components.hostrun import Run, check, open_runner
+from components.objects import addresses, register
+from manifests import Scene, mesh
 
 NodeInfo = dict[str, str]  # {"name", "ip", "pod_cidr"}
 
@@ -101,33 +102,26 @@ class MeshEndpoint(pulumi.ComponentResource):
         self,
         resource_name: str,
         *,
+        scene: Scene,
+        cluster: str,
         workload: str,
-        namespace: pulumi.Input[str],
         remote_ip: pulumi.Input[str],
-        ports: list[dict[str, Any]],
         provider: k8s.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """In `cluster`, the Service for the other cluster's server `workload` at `remote_ip`."""
         super().__init__("meshperf:kubernetes:MeshEndpoint", resource_name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
-        name = f"{workload}-mesh"
-        self.service = k8s.core.v1.Service(
+        self.service = register(
+            k8s.core.v1.Service,
             f"{resource_name}-svc",
-            metadata=manifests.meta(name, namespace, {"meshperf.io/workload": workload}, skip_await=True),
-            spec=manifests.api({"clusterIP": "None", "ports": ports}),
-            opts=child,
+            mesh.mesh_service(scene, cluster, workload),
+            pulumi.ResourceOptions(parent=self, provider=provider),
         )
-        self.endpoint_slice = k8s.discovery.v1.EndpointSlice(
+        self.endpoint_slice = register(
+            k8s.discovery.v1.EndpointSlice,
             f"{resource_name}-slice",
-            metadata=manifests.meta(
-                f"{name}-1",
-                namespace,
-                {"kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "meshperf.io"},
-            ),
-            address_type="IPv4",
-            endpoints=manifests.api([{"addresses": [remote_ip], "conditions": {"ready": True}}]),
-            ports=manifests.api([{"name": p["name"], "port": p["port"], "protocol": p["protocol"]} for p in ports]),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.service]),
+            addresses(pod_ips={workload: remote_ip}).apply(lambda a: mesh.mesh_slice(scene, a, cluster, workload)),
+            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.service]),
         )
         self.address = self.endpoint_slice.endpoints.apply(lambda eps: eps[0].addresses[0])
         self.register_outputs({"address": self.address, "service": self.service.metadata.name})

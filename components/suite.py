@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import ipaddress
+from functools import partial
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import manifests as m
 from components.cluster import ExistingCluster, KindCluster
 from components.config import Settings
 from components.e2sar import E2sarPair
 from components.image import ToolImage
 from components.mesh import KindMeshRoutes, MeshEndpoint
+from components.objects import addresses, register
 from components.results import Results
 from components.testbed import ClusterBed
+from manifests import Addresses, Obj, Scene, clients, logdir_of
+from manifests.testbed import viewer_name
 from spec.plan import Plan
-from spec.runner import runner_script
 
 
 class Suite(pulumi.ComponentResource):
@@ -56,7 +57,7 @@ class Suite(pulumi.ComponentResource):
 
         # kind clusters that share a host are routed to each other (for the remote-cluster path).
         routes: KindMeshRoutes | None = None
-        if len(kinds) == 2 and kinds[0].host == kinds[1].host:
+        if settings.routes_kind_clusters():
             first = settings.cluster(kinds[0].name)
             routes = KindMeshRoutes(
                 "mesh-routes",
@@ -70,101 +71,67 @@ class Suite(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self),
             )
 
-        # Which clusters reach which across the mesh: client cluster -> remote target workloads.
-        remote: dict[str, set[str]] = {}
-        for case in plan.cases:
-            src = stack.workloads[case.client].cluster
-            dst = stack.workloads[case.target.workload].cluster
-            if src != dst:
-                remote.setdefault(src, set()).add(case.target.workload)
+        scene = Scene(stack, plan, kube)
+        # Node IPs where meshperf routes the clusters itself: the sources kindnet masquerades to.
+        node_ips: pulumi.Input[dict[str, list[str]]] = (
+            routes.nodes.apply(lambda nodes: {c: [n["ip"] for n in ns] for c, ns in (nodes or {}).items()})
+            if routes is not None
+            else {}
+        )
 
         # Beds: servers first (their pod IPs feed the other cluster's policies and mesh).
         self.beds = {}
-        order = sorted(stack.clusters, key=lambda c: c.name in remote)  # clusters with remote targets last
-        for c in order:
-            sources: list[pulumi.Input[str] | pulumi.Input[list[str]]] = []
-            for other, targets in remote.items():
-                if any(stack.workloads[t].cluster == c.name for t in targets):
-                    sources.append(str(stack.cluster(other).pod_subnet))
-                    if routes is not None:
-                        sources.append(_node_blocks(routes, other))
-            targets_here: list[pulumi.Input[str]] = [
-                self.beds[stack.workloads[t].cluster].servers[t].status.pod_ip.apply(lambda ip: f"{ip}/32")
-                for t in sorted(remote.get(c.name, ()))
-            ]
-            self.beds[c.name] = ClusterBed(
-                f"bed-{c.name}",
-                settings=settings,
-                plan=plan,
-                cluster=c.name,
+        for cluster in scene.clusters:
+            self.beds[cluster] = ClusterBed(
+                f"bed-{cluster}",
+                scene=scene,
+                cluster=cluster,
                 image=image.name,
-                provider=self.clusters[c.name].provider,
-                remote_sources=sources,
-                remote_targets=targets_here,
+                provider=self.clusters[cluster].provider,
+                node_ips=node_ips,
+                remote_pod_ips={t: self._server(t).status.pod_ip for t in scene.remote.get(cluster, [])},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[routes] if routes else []),
             )
 
-        mesh: dict[tuple[str, str], MeshEndpoint] = {}
-        for src, targets in remote.items():
-            for t in sorted(targets):
-                server = self.beds[stack.workloads[t].cluster].servers[t]
-                mesh[(src, t)] = MeshEndpoint(
-                    f"mesh-{src}-{t}",
-                    workload=t,
-                    namespace=self.beds[src].namespace,
-                    remote_ip=server.status.pod_ip,
-                    ports=m.service_ports(plan),
-                    provider=self.clusters[src].provider,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.beds[src]]),
-                )
+        mesh = [
+            MeshEndpoint(
+                f"mesh-{src}-{t}",
+                scene=scene,
+                cluster=src,
+                workload=t,
+                remote_ip=self._server(t).status.pod_ip,
+                provider=self.clusters[src].provider,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.beds[src]]),
+            )
+            for src, t in scene.mesh_pairs()
+        ]
 
         # Client Jobs, one after another across all clusters: no two cases ever overlap.
         self.jobs = []
-        logdir = f"{kube.logs.mount_path.rstrip('/')}/{stack.run_id}"
+        viewers: list[dict[str, Any]] = []  # one per Job, in the Jobs' order
         previous: k8s.batch.v1.Job | None = None
         for client in plan.clients():
-            cluster, node = stack.node_of(client)
-            bed = self.beds[cluster.name]
-            cases = plan.cases_of(client)
-            serves = any(c.target.workload == client for c in cases)
-            env = []
-            for var, value in sorted(self._addresses(plan, client, bed, mesh).items()):
-                env.append({"name": var, "value": value})
-            scripts = k8s.core.v1.ConfigMap(
+            cluster = scene.cluster_of(client)
+            bed = self.beds[cluster]
+            scripts = register(
+                k8s.core.v1.ConfigMap,
                 f"{client}-scripts",
-                metadata=m.meta(f"{client}-scripts", bed.namespace, {m.WORKLOAD: client}),
-                data={
-                    "runner.sh": runner_script(client, cases),
-                    "entry.sh": m.entry_script(cases, serves=serves, plan=plan),
-                },
-                opts=pulumi.ResourceOptions(
-                    parent=self, provider=self.clusters[cluster.name].provider, depends_on=[bed]
-                ),
+                clients.client_scripts(scene, client),
+                pulumi.ResourceOptions(parent=self, provider=self.clusters[cluster].provider, depends_on=[bed]),
             )
-            template = m.client_pod_template(
-                workload=client,
-                serves=serves,
-                image=image.name,
-                pull_policy=settings.pull_policy(),
-                node_selector=stack.workloads[client].node_selector,
-                env=env,
-                claim=bed.claims[node.name].metadata.name,
-                scripts=scripts.metadata.name,
-                logdir=logdir,
-                mount_path=kube.logs.mount_path,
-                run_id=stack.run_id,
-                plan=plan,
-                annotations=m.bandwidth_annotations(stack.workloads[client]),
+            limit = clients.time_limit_s(scene, client)
+            body = self._client_addresses(scene, client, image.name).apply(
+                partial(clients.client_job, scene, client=client)
             )
-            limit = plan.time_limit_s(client) + kube.job_slack_s
-            job = k8s.batch.v1.Job(
+            viewers.append(self._viewer(scene, client, body))
+            job = register(
+                k8s.batch.v1.Job,
                 f"{client}-client",
-                metadata=m.meta(f"{client}-client", bed.namespace, {m.WORKLOAD: client}),
-                spec=m.job_spec(template, limit),
-                opts=pulumi.ResourceOptions(
+                body,
+                pulumi.ResourceOptions(
                     parent=self,
-                    provider=self.clusters[cluster.name].provider,
-                    depends_on=[bed, scripts, *([previous] if previous else []), *mesh.values()],
+                    provider=self.clusters[cluster].provider,
+                    depends_on=[bed, scripts, *([previous] if previous else []), *mesh],
                     custom_timeouts=pulumi.CustomTimeouts(create=f"{limit + 60}s", update=f"{limit + 60}s"),
                     delete_before_replace=True,
                 ),
@@ -175,43 +142,26 @@ class Suite(pulumi.ComponentResource):
         # E2SAR pairs, one rate after another, after the netperf clients.
         self.e2sar = []
         for pair_case in plan.e2sar:
-            rc, sc = stack.workloads[pair_case.receiver].cluster, stack.workloads[pair_case.sender].cluster
-            senders: list[pulumi.Input[str] | pulumi.Input[list[str]]] = []
-            if rc != sc:
-                senders.append(str(stack.cluster(sc).pod_subnet))
-                if routes is not None:
-                    senders.append(_node_blocks(routes, sc))
             pair = E2sarPair(
                 pair_case.id,
-                settings=settings,
+                scene=scene,
                 case=pair_case,
                 beds=self.beds,
                 clusters=self.clusters,
-                logdir=logdir,
-                remote_sources=senders,
+                node_ips=node_ips,
                 depends_on=[*([previous] if previous else []), *self.e2sar_jobs()],
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.e2sar.append(pair)
+            viewers += [
+                self._viewer(scene, pair_case.receiver, pair.receiver_body),
+                self._viewer(scene, pair_case.sender, pair.sender_body),
+            ]
             previous = pair.sender_job
         self.jobs += self.e2sar_jobs()
 
         self.results = None
         if kube.results.enabled and self.jobs:
-            viewers: list[Any] = []
-            for name, bed in self.beds.items():
-                cluster_obj = self.clusters[name]
-                for viewer in bed.viewers.values():
-                    viewers.append(
-                        {
-                            "kubeconfig": cluster_obj.kubeconfig,
-                            "context": stack.cluster(name).kubeconfig_context,
-                            "namespace": bed.namespace,
-                            "pod": viewer.metadata.name,
-                            "container": "viewer",
-                            "logdir": logdir,
-                        }
-                    )
             self.results = Results(
                 "results",
                 {
@@ -230,29 +180,33 @@ class Suite(pulumi.ComponentResource):
     def e2sar_jobs(self) -> list[k8s.batch.v1.Job]:
         return [job for pair in self.e2sar for job in (pair.receiver_job, pair.sender_job)]
 
-    def _addresses(
-        self, plan: Plan, client: str, bed: ClusterBed, mesh: dict[tuple[str, str], MeshEndpoint]
-    ) -> dict[str, pulumi.Input[str]]:
-        """Each target env var of a client's cases -> the address it stands for, as an Output."""
-        src = self.settings.stack.workloads[client].cluster
-        out: dict[str, pulumi.Input[str]] = {}
-        for case in plan.cases_of(client):
-            t = case.target
-            if t.env_var in out:
-                continue
-            if t.address == "vip":
-                service = bed.hairpin if t.workload == client else bed.vips[t.workload]
-                assert service is not None
-                out[t.env_var] = service.spec.cluster_ip
-            elif (src, t.workload) in mesh:
-                out[t.env_var] = mesh[(src, t.workload)].address
+    def _server(self, workload: str) -> k8s.core.v1.Pod:
+        return self.beds[self.settings.stack.workloads[workload].cluster].servers[workload]
+
+    def _client_addresses(self, scene: Scene, client: str, image: pulumi.Input[str]) -> pulumi.Output[Addresses]:
+        """What a client's Job needs: the image, and its targets' pod IPs and cluster IPs."""
+        bed = self.beds[scene.cluster_of(client)]
+        pod_ips: dict[str, pulumi.Input[str]] = {}
+        cluster_ips: dict[str, pulumi.Input[str]] = {}
+        for case in scene.plan.cases_of(client):
+            t = case.target.workload
+            if case.target.address == "pod":
+                pod_ips[t] = self._server(t).status.pod_ip
+            elif t == client:
+                assert bed.hairpin is not None
+                cluster_ips[f"{t}-hairpin"] = bed.hairpin.spec.cluster_ip
             else:
-                out[t.env_var] = bed.servers[t.workload].status.pod_ip
-        return out
+                cluster_ips[f"{t}-vip"] = bed.vips[t].spec.cluster_ip
+        return addresses(image=image, pod_ips=pod_ips, cluster_ips=cluster_ips)
 
-
-def _node_blocks(routes: KindMeshRoutes, cluster: str) -> pulumi.Output[list[str]]:
-    """The other cluster's node addresses as /32 blocks: kindnet masquerades pod traffic leaving a cluster."""
-    return routes.nodes.apply(
-        lambda nodes: [f"{ipaddress.IPv4Address(n['ip'])}/32" for n in (nodes or {}).get(cluster, [])]
-    )
+    def _viewer(self, scene: Scene, workload: str, body: pulumi.Output[Obj] | Obj) -> dict[str, Any]:
+        """Where Results reads a Job's logs: the viewer of its node, in the Job's own log folder."""
+        cluster, node = scene.stack.node_of(workload)
+        return {
+            "kubeconfig": self.clusters[cluster.name].kubeconfig,
+            "context": cluster.kubeconfig_context,
+            "namespace": scene.namespace,
+            "pod": viewer_name(node.name),
+            "container": "viewer",
+            "logdir": pulumi.Output.from_input(body).apply(lambda b: logdir_of(b["spec"]["template"])),
+        }

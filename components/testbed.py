@@ -1,22 +1,24 @@
-"""One cluster's test bed: namespace, NetworkPolicies, servers, Services, log claims and viewers."""
+"""One cluster's test bed: namespace, NetworkPolicies, servers, Services, log claims and viewers.
+
+Every body is rendered by `manifests.testbed`; this registers them in order, with the
+addresses (the image's name, node IPs, the remote servers' pod IPs) resolved in `apply`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import manifests as m
-from components.config import Settings
-from spec.model import VIP_PATHS, NetPath
-from spec.plan import Plan
+from components.objects import addresses, register
+from manifests import Scene
+from manifests import testbed as t
 
 
 class ClusterBed(pulumi.ComponentResource):
     """Everything a cluster holds before its Jobs run."""
 
-    namespace: pulumi.Output[str]
     servers: dict[str, k8s.core.v1.Pod]
     vips: dict[str, k8s.core.v1.Service]
     hairpin: k8s.core.v1.Service | None
@@ -28,118 +30,92 @@ class ClusterBed(pulumi.ComponentResource):
         self,
         resource_name: str,
         *,
-        settings: Settings,
-        plan: Plan,
+        scene: Scene,
         cluster: str,
         image: pulumi.Input[str],
         provider: k8s.Provider,
-        remote_sources: list[pulumi.Input[str] | pulumi.Input[list[str]]],
-        remote_targets: list[pulumi.Input[str]],
+        node_ips: pulumi.Input[dict[str, list[str]]],
+        remote_pod_ips: dict[str, pulumi.Input[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`node_ips`: every cluster's node IPs where the runtime knows them (kind-mesh's routes);
+        `remote_pod_ips`: the pod IPs of the other cluster's servers this cluster's clients reach."""
         super().__init__("meshperf:kubernetes:ClusterBed", resource_name, None, opts)
-        stack, kube = settings.stack, settings.kube
-        pull = settings.pull_policy()
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
-        ns = k8s.core.v1.Namespace(
+        ns = register(
+            k8s.core.v1.Namespace,
             f"{resource_name}-ns",
-            metadata=m.meta(
-                kube.namespace,
-                labels={
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                },
-            ),
-            opts=child,
+            t.namespace(scene, cluster),
+            pulumi.ResourceOptions(parent=self, provider=provider),
         )
-        self.namespace = ns.metadata.name
-        in_ns = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns])
+        self.namespace = scene.namespace
 
-        def policy(name: str, spec: Any) -> k8s.networking.v1.NetworkPolicy:
-            return k8s.networking.v1.NetworkPolicy(
-                f"{resource_name}-{name}", metadata=m.meta(name, self.namespace), spec=spec, opts=in_ns
-            )
+        def in_ns(*after: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns, *after])
 
+        sources = addresses(node_ips=node_ips)
+        targets = addresses(pod_ips=remote_pod_ips)
+        with_image = addresses(image=image)
         self.policies = [
-            policy("default-deny", m.deny_all_spec()),
-            policy(
-                "servers-ingress",
-                pulumi.Output.all(*remote_sources).apply(lambda xs: m.servers_ingress_spec(plan, _cidrs(xs))),
+            register(
+                k8s.networking.v1.NetworkPolicy, f"{resource_name}-default-deny", t.deny_all(scene, cluster), in_ns()
             ),
-            policy(
-                "clients-egress",
-                pulumi.Output.all(*remote_targets).apply(lambda xs: m.clients_egress_spec(plan, _cidrs(xs))),
+            register(
+                k8s.networking.v1.NetworkPolicy,
+                f"{resource_name}-servers-ingress",
+                sources.apply(lambda a: t.servers_ingress(scene, a, cluster)),
+                in_ns(),
+            ),
+            register(
+                k8s.networking.v1.NetworkPolicy,
+                f"{resource_name}-clients-egress",
+                targets.apply(lambda a: t.clients_egress(scene, a, cluster)),
+                in_ns(),
             ),
         ]
-
-        mine = [w for w in plan.servers() if stack.workloads[w].cluster == cluster]
-        self.servers = {}
-        for w in mine:
-            self.servers[w] = k8s.core.v1.Pod(
+        self.servers = {
+            w: register(
+                k8s.core.v1.Pod,
                 f"{resource_name}-{w}-server",
-                metadata=m.meta(
-                    f"{w}-server",
-                    self.namespace,
-                    {m.ROLE: "server", m.WORKLOAD: w, m.SERVES: "true"},
-                    annotations=m.bandwidth_annotations(stack.workloads[w]),
-                ),
-                spec=m.server_pod_spec(plan, image, pull, stack.workloads[w].node_selector),
-                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns, *self.policies]),
+                with_image.apply(partial(t.server_pod, scene, workload=w)),
+                in_ns(*self.policies),
             )
-        ports = m.service_ports(plan)
-        vip_targets = sorted(
-            {c.target.workload for c in plan.cases if c.path in VIP_PATHS and c.client != c.target.workload}
+            for w in scene.servers_in(cluster)
+        }
+        self.vips = {
+            w: register(
+                k8s.core.v1.Service, f"{resource_name}-{w}-vip", t.vip_service(scene, w), in_ns(self.servers[w])
+            )
+            for w in scene.vip_targets_in(cluster)
+        }
+        hairpin = scene.hairpin_in(cluster)
+        self.hairpin = (
+            None
+            if hairpin is None
+            else register(
+                k8s.core.v1.Service, f"{resource_name}-{hairpin}-hairpin", t.hairpin_service(scene, hairpin), in_ns()
+            )
         )
-        self.vips = {}
-        for w in vip_targets:
-            if w in self.servers:
-                self.vips[w] = k8s.core.v1.Service(
-                    f"{resource_name}-{w}-vip",
-                    metadata=m.meta(f"{w}-vip", self.namespace, {m.WORKLOAD: w}),
-                    spec=m.api({"type": "ClusterIP", "selector": {m.ROLE: "server", m.WORKLOAD: w}, "ports": ports}),
-                    opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.servers[w]]),
-                )
-        # Hairpin: the client pod serves too and is the only endpoint of its own VIP. The pod
-        # only exists once its Job starts, so Pulumi must not wait for endpoints here.
-        self.hairpin = None
-        hairpin = [c for c in plan.cases if c.path is NetPath.HAIRPIN]
-        if hairpin and stack.workloads[hairpin[0].client].cluster == cluster:
-            w = hairpin[0].client
-            self.hairpin = k8s.core.v1.Service(
-                f"{resource_name}-{w}-hairpin",
-                metadata=m.meta(f"{w}-hairpin", self.namespace, {m.WORKLOAD: w}, skip_await=True),
-                spec=m.api(
-                    {
-                        "type": "ClusterIP",
-                        "selector": {m.ROLE: "client", m.WORKLOAD: w, m.SERVES: "true"},
-                        "ports": ports,
-                    }
-                ),
-                opts=in_ns,
-            )
-        # Discovery, as in the E2SAR seed: DNS answers with the servers' pod IPs.
-        self.headless = k8s.core.v1.Service(
+        self.headless = register(
+            k8s.core.v1.Service,
             f"{resource_name}-servers",
-            metadata=m.meta("servers", self.namespace),
-            spec=m.api({"clusterIP": "None", "selector": {m.ROLE: "server"}, "ports": ports}),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns, *self.servers.values()]),
+            t.headless_service(scene, cluster),
+            in_ns(*self.servers.values()),
         )
-
         # Log volumes: one claim and one viewer per node that runs clients (RWO is per node).
         self.claims, self.viewers = {}, {}
-        for node, selector in client_nodes(settings, plan, cluster).items():
-            claim = k8s.core.v1.PersistentVolumeClaim(
+        for node in scene.client_nodes(cluster):
+            claim = register(
+                k8s.core.v1.PersistentVolumeClaim,
                 f"{resource_name}-{node}-logs",
-                metadata=m.meta(f"logs-{node}", self.namespace, skip_await=True),
-                spec=m.claim_spec(kube.logs.size, kube.logs.storage_class),
-                opts=in_ns,
+                t.log_claim(scene, cluster, node),
+                in_ns(),
             )
             self.claims[node] = claim
-            self.viewers[node] = k8s.core.v1.Pod(
+            self.viewers[node] = register(
+                k8s.core.v1.Pod,
                 f"{resource_name}-{node}-viewer",
-                metadata=m.meta(f"log-viewer-{node}", self.namespace, {m.ROLE: "viewer"}),
-                spec=m.viewer_pod_spec(image, pull, selector, claim.metadata.name, kube.logs.mount_path),
-                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[ns, claim]),
+                with_image.apply(partial(t.viewer_pod, scene, cluster=cluster, node=node)),
+                in_ns(claim),
             )
         self.register_outputs(
             {
@@ -148,22 +124,3 @@ class ClusterBed(pulumi.ComponentResource):
                 "viewers": {n: p.metadata.name for n, p in self.viewers.items()},
             }
         )
-
-
-def client_nodes(settings: Settings, plan: Plan, cluster: str) -> dict[str, dict[str, str]]:
-    """Spec node name -> a node selector that lands on it, for each node of `cluster` that runs clients
-    (E2SAR senders and receivers included: their logs go on their node's volume)."""
-    out: dict[str, dict[str, str]] = {}
-    for client in [*plan.clients(), *(w for pair in plan.e2sar for w in (pair.sender, pair.receiver))]:
-        c, node = settings.stack.node_of(client)
-        if c.name == cluster:
-            out.setdefault(node.name, dict(settings.stack.workloads[client].node_selector))
-    return out
-
-
-def _cidrs(items: list[Any]) -> list[str]:
-    """Resolved CIDRs, lists spread, in a stable order without repeats."""
-    flat: list[str] = []
-    for item in items:
-        flat.extend(item if isinstance(item, list) else [item])
-    return sorted(dict.fromkeys(str(c) for c in flat))

@@ -49,6 +49,11 @@ class ClusterSettings(Strict):
     docker: str = "docker"
     # Existing clusters only: the kubeconfig file (default $KUBECONFIG, then ~/.kube/config).
     kubeconfig: str | None = None
+    # The addresses of this cluster's nodes. kindnet masquerades pod traffic that leaves the
+    # cluster's pod subnet to the node's IP, so the other cluster's policies must admit these.
+    # Needed where this cluster's clients reach the other cluster and meshperf does not route
+    # the two itself (KindMeshRoutes reads the node IPs of two kind clusters on one host).
+    node_cidrs: tuple[ipaddress.IPv4Network, ...] = ()
 
 
 class ImageSettings(Strict):

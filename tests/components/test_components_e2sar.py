@@ -14,7 +14,8 @@ import pytest
 from conftest import DYNAMIC, Run, run_program, stack_config
 from test_components_schema import as_json
 
-from components.e2sar import ReadyPodProvider, ReceiverNotReadyError, readiness_probe, wait_ready_pod
+from components.e2sar import ReadyPodProvider, ReceiverNotReadyError, wait_ready_pod
+from manifests.e2sar import readiness_probe
 from spec.load import load_stack
 from spec.plan import E2SAR_RECEIVER_VAR, build_plan
 

@@ -91,9 +91,10 @@ def test_a_new_run_id_changes_every_job_template(lab_figures: dict[str, Any]) ->
     config["meshperf:run_id"] = "second"
     run = run_program("kind-local", config, lab_figures)
     for job in run.of_type("batch/v1:Job"):
-        assert job.inputs["spec"]["template"]["metadata"]["annotations"]["meshperf.io/run-id"] == "second"
+        annotations = job.inputs["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["meshperf.io/run-id"] == "second"
         env = env_of(job)
-        assert env["MESHPERF_LOGDIR"] == "/logs/second"
+        assert env["MESHPERF_LOGDIR"] == f"/logs/second-{annotations['meshperf.io/content-hash']}"
 
 
 @pytest.mark.parametrize("name", STACK_NAMES)

@@ -1,0 +1,178 @@
+"""The netperf suite's clients: per client workload, its scripts (a ConfigMap) and its Job.
+
+A Job's pod template carries a hash of what it runs, and its logs go to a folder named by
+the run id and that hash (`base.with_logdir`).
+"""
+
+from __future__ import annotations
+
+from manifests.addresses import Addresses
+from manifests.base import (
+    CLUSTER,
+    PART_OF,
+    ROLE,
+    RUN_ID,
+    SCRIPTS_DIR,
+    SERVES,
+    WORKLOAD,
+    Obj,
+    bandwidth_annotations,
+    container_security,
+    job_spec,
+    meta,
+    obj,
+    pod_security,
+    pull_policy,
+    server_ports,
+    tmp_volume,
+    with_logdir,
+)
+from manifests.scene import Scene
+from manifests.testbed import claim_name
+from spec.plan import Case, Plan
+from spec.runner import runner_script
+
+
+def serves(plan: Plan, client: str) -> bool:
+    """The client is its own target (hairpin): it serves as well."""
+    return any(c.target.workload == client for c in plan.cases_of(client))
+
+
+def entry_script(cases: list[Case], *, serves: bool, plan: Plan) -> str:
+    """A client Job's entry: serve (hairpin), wait until every target answers, then run the runner script."""
+    lines = ["#!/bin/sh", "set -u"]
+    if serves:
+        ports = {p["name"]: p["port"] for p in server_ports(plan)}
+        if "iperf3-tcp" in ports:
+            lines.append(f"iperf3 -s -p {ports['iperf3-tcp']} -D")
+        if "netperf-ctl" in ports:
+            lines.append(f"netserver -p {ports['netperf-ctl']} -4")
+    lines += [
+        "wait_for() {",
+        '    n=0; until nc -z -w 2 "$1" "$2" 2>/dev/null; do',
+        '        n=$((n + 1)); [ "$n" -ge 120 ] && { echo "[meshperf] $1:$2 does not answer" >&2; return 1; }',
+        "        sleep 1",
+        "    done",
+        "}",
+    ]
+    targets = sorted({(c.target.env_var, c.port) for c in cases})
+    lines += [f'wait_for "${{{var}}}" {port} || true' for var, port in targets]
+    lines.append(f"exec sh {SCRIPTS_DIR}/runner.sh")
+    return "\n".join(lines) + "\n"
+
+
+def scripts_name(client: str) -> str:
+    return f"{client}-scripts"
+
+
+def job_name(client: str) -> str:
+    return f"{client}-client"
+
+
+def client_scripts(scene: Scene, client: str) -> Obj:
+    cases = scene.plan.cases_of(client)
+    data = {
+        "runner.sh": runner_script(client, cases),
+        "entry.sh": entry_script(cases, serves=serves(scene.plan, client), plan=scene.plan),
+    }
+    metadata = meta(scripts_name(client), scene.namespace, {WORKLOAD: client, CLUSTER: scene.cluster_of(client)})
+    return obj("v1", "ConfigMap", metadata, data=data)
+
+
+def target_env(scene: Scene, addresses: Addresses, client: str) -> list[Obj]:
+    """Each target variable of a client's cases -> the address it stands for: a ClusterIP (the
+    target's VIP, or the client's own hairpin Service), else the server's pod IP (in a mesh, the
+    one its EndpointSlice holds)."""
+    out: dict[str, str] = {}
+    for case in scene.plan.cases_of(client):
+        t = case.target
+        if t.env_var in out:
+            continue
+        if t.address == "vip":
+            out[t.env_var] = addresses.cluster_ip(
+                f"{t.workload}-hairpin" if t.workload == client else f"{t.workload}-vip"
+            )
+        else:
+            out[t.env_var] = addresses.pod_ip(t.workload)
+    return [{"name": var, "value": value} for var, value in sorted(out.items())]
+
+
+def client_template(scene: Scene, addresses: Addresses, client: str) -> Obj:
+    """The pod template, before its log folder and hash are set."""
+    stack, plan, kube = scene.stack, scene.plan, scene.kube
+    mount, volume = tmp_volume()
+    labels = {ROLE: "client", WORKLOAD: client}
+    hairpin = serves(plan, client)
+    if hairpin:
+        labels[SERVES] = "true"
+    container: Obj = {
+        "name": "runner",
+        "image": addresses.tool_image(),
+        "imagePullPolicy": pull_policy(stack, kube),
+        "command": ["sh", f"{SCRIPTS_DIR}/entry.sh"],
+        "env": [
+            {"name": "TMPDIR", "value": "/tmp"},
+            {"name": "LANG", "value": "C"},
+            *target_env(scene, addresses, client),
+        ],
+        "securityContext": container_security(),
+        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}},
+        "volumeMounts": [
+            {"name": "logs", "mountPath": kube.logs.mount_path},
+            {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
+            mount,
+        ],
+    }
+    if hairpin:
+        ports = {p["name"]: p["port"] for p in server_ports(plan)}
+        container["ports"] = [
+            {"name": name, "containerPort": port, "protocol": "UDP" if name.endswith("udp") else "TCP"}
+            for name, port in sorted(ports.items())
+        ]
+    _, node = stack.node_of(client)
+    return {
+        "metadata": {
+            "labels": {**PART_OF, **labels},
+            "annotations": {RUN_ID: stack.run_id, **bandwidth_annotations(stack.workloads[client])},
+        },
+        "spec": {
+            "restartPolicy": "Never",
+            "nodeSelector": dict(stack.workloads[client].node_selector),
+            "securityContext": pod_security(),
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "containers": [container],
+            "volumes": [
+                {"name": "logs", "persistentVolumeClaim": {"claimName": claim_name(node.name)}},
+                {"name": "scripts", "configMap": {"name": scripts_name(client), "defaultMode": 0o555}},
+                volume,
+            ],
+        },
+    }
+
+
+def time_limit_s(scene: Scene, client: str) -> int:
+    """A client Job's deadline: its cases' time limits plus the stack's slack."""
+    return scene.plan.time_limit_s(client) + scene.kube.job_slack_s
+
+
+def client_job(scene: Scene, addresses: Addresses, client: str) -> Obj:
+    """The client's Job: its runner script once, no retry, cut at the plan's time limit plus slack."""
+    parts = {
+        "scripts": client_scripts(scene, client)["data"],
+        "cases": [c.model_dump(mode="json") for c in scene.plan.cases_of(client)],
+    }
+    template = with_logdir(
+        client_template(scene, addresses, client), parts, scene.kube.logs.mount_path, scene.stack.run_id
+    )
+    limit = time_limit_s(scene, client)
+    metadata = meta(job_name(client), scene.namespace, {WORKLOAD: client, CLUSTER: scene.cluster_of(client)})
+    return obj("batch/v1", "Job", metadata, spec=job_spec(template, limit))
+
+
+def client_objects(scene: Scene, addresses: Addresses) -> list[Obj]:
+    return [
+        o
+        for client in scene.plan.clients()
+        for o in (client_scripts(scene, client), client_job(scene, addresses, client))
+    ]
