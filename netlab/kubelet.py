@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -134,13 +133,17 @@ class Kubelet:
         say: Callable[[str], None] = print,
         *,
         job_backoff_base_s: float = JOB_BACKOFF_BASE_S,
+        by_image: Mapping[str, Userland] | None = None,
     ) -> None:
+        """`userland` runs every container, except those whose image `by_image` names."""
         self.userland = userland
+        self.by_image = dict(by_image or {})
         self.logs_dir = workdir / "pods"
         self.volumes_root = workdir / "volumes"
         self.say = say
         self.job_backoff_base_s = job_backoff_base_s
         self.pods: dict[str, Pod] = {}
+        self.job_pods: dict[str, str] = {}  # Job -> its current pod
         self.connector = NetnsConnector()
 
     async def __aenter__(self) -> Kubelet:
@@ -180,8 +183,9 @@ class Kubelet:
             extra = [BindMount(source=str(hosts), target="/etc/hosts", readonly=False)]
             containers = []
             for c in spec["containers"]:
-                env = container_env(name, c, fields, placement.configmaps)
-                run = container_run(name, spec, c, volumes, env, extra)
+                userland = self.by_image.get(str(c.get("image")), self.userland)
+                env = container_env(name, c, fields, placement.configmaps, userland)
+                run = container_run(name, spec, c, volumes, env, extra, userland)
                 ports = {str(p["name"]): int(p["containerPort"]) for p in c.get("ports") or [] if "name" in p}
                 try:
                     probe = probe_spec(c["readinessProbe"], ports) if c.get("readinessProbe") else None
@@ -217,6 +221,17 @@ class Kubelet:
             if not c.ready
         )
         raise KubeletError(f"pod {name} not ready after {timeout_s:.0f} s: {why}")
+
+    async def wait_job_ready(self, job: str, timeout_s: float) -> None:
+        """Until the Job's current pod is ready (a receiver that others wait for)."""
+        started = time.monotonic()
+        for _ in range(int(timeout_s / 0.05) + 1):
+            if self.job_pods.get(job) in self.pods:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise KubeletError(f"job {job}: no pod after {timeout_s:.0f} s")
+        await self.wait_ready(self.job_pods[job], max(0.1, timeout_s - (time.monotonic() - started)))
 
     async def wait_done(self, name: str) -> Pod:
         pod = self.pods[name]
@@ -278,7 +293,7 @@ class Kubelet:
     async def _run_once(self, pod: Pod, c: Container) -> int:
         c.ready, c.start_error, c.pid1 = False, None, None
         read_status, write_status = os.pipe()
-        spec = json.dumps({**c.run.model_dump(), "lower": self.userland.root})
+        spec = c.run.model_dump_json()
         try:
             c.process = await asyncio.create_subprocess_exec(
                 "ip",
@@ -402,13 +417,14 @@ class Kubelet:
             obj = {"metadata": {**(template.get("metadata") or {}), "name": pod_name}, "spec": template["spec"]}
             budget = backoff_limit - failures if policy == "OnFailure" else 0
             pod = await self.start_pod(obj, placement, on_line, restart_budget=budget)
+            self.job_pods[name] = pod_name
             left = None if deadline_s is None else float(deadline_s) - (time.monotonic() - started)
             try:
                 await asyncio.wait_for(pod.done.wait(), left)
             except TimeoutError:
-                await self.delete_pod(pod_name)
                 return outcome(False, "DeadlineExceeded", deadline_note)
-            await self.delete_pod(pod_name)
+            finally:
+                await self.delete_pod(pod_name)
             if pod.succeeded:
                 return outcome(True)
             failures += 1 + sum(c.restarts for c in pod.containers)

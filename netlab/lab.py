@@ -1,7 +1,8 @@
-"""A built lab: namespaces up, servers supervised, client scripts run one at a time.
+"""A built lab: namespaces up, the rendered server Pods running in the kubelet, Jobs run one at a time.
 
 `Lab` is a context manager: whatever happens inside (a failed case, Ctrl-C, SIGTERM, an
-exception), leaving it kills every process in the lab's namespaces and deletes them.
+exception), leaving it deletes every pod (netlab/kubelet.py), kills every process left in the
+lab's namespaces and deletes them.
 """
 
 from __future__ import annotations
@@ -11,20 +12,21 @@ import contextlib
 import os
 import secrets
 import signal
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from netlab.layout import Layout, Pod, build_layout, nat_rules, setup_commands, shaping_commands
+from manifests import Obj
+from netlab.kubelet import JobOutcome, Kubelet, KubeletError
+from netlab.layout import Layout, build_layout, nat_rules, setup_commands, shaping_commands
 from netlab.namespaces import LabError, claim, release, remove_namespaces, run
+from netlab.rootfs import Userland, host_userland
+from netlab.workloads import TOOL_IMAGE, job_logdir, lab_objects, placement, server_pods
 from spec.model import Stack
 from spec.plan import Plan
 from spec.runner import LOGDIR_VAR
 
-MAX_RESTARTS = 20
-READY_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 60.0
 
 LineHandler = Callable[[str], Awaitable[None] | None]
 
@@ -34,30 +36,27 @@ def new_prefix() -> str:
     return f"mp{secrets.token_hex(3)}"
 
 
-@dataclass
-class Server:
-    """One supervised server process in a pod: restarted if it dies while the lab runs."""
-
-    pod: Pod
-    name: str
-    argv: list[str]
-    port: int
-    log: Path
-    process: asyncio.subprocess.Process | None = None
-    restarts: int = 0
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
-
-
 class Lab:
-    def __init__(self, stack: Stack, plan: Plan, workdir: Path, say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        plan: Plan,
+        workdir: Path,
+        say: Callable[[str], None] = print,
+        userland: Userland | None = None,
+    ) -> None:
         self.stack = stack
         self.plan = plan
         self.workdir = workdir
         self.say = say
         self.layout: Layout = build_layout(stack, plan, new_prefix())
-        self.servers: list[Server] = []
+        self.objects: list[Obj] = lab_objects(stack, plan, self.layout)
+        self.logs = workdir / "logs"
+        self.userland = userland or host_userland("no root filesystem was given to the lab")
+        # Images other than the tool image (E2SAR's) are not built here: they run on the host's userland.
+        other = host_userland("only the tool image's root filesystem is built in the lab")
+        self.kubelet = Kubelet(other, workdir / "lab", say, by_image={TOOL_IMAGE: self.userland})
         self.warnings: list[str] = []
-        self._stopping = False
 
     # -- building and removing -------------------------------------------------------
     async def __aenter__(self) -> Lab:
@@ -107,100 +106,54 @@ class Lab:
         self.say(f"[lab] warning: {message}")
 
     async def _teardown(self) -> None:
-        self._stopping = True
-        tasks = [s.task for s in self.servers if s.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.kubelet.close()
         removed = remove_namespaces(self.layout.prefix, self.layout.namespaces)
         release(self.layout.prefix)
         self.say(f"[lab] removed {len(removed)} namespaces and their processes")
 
-    # -- servers ---------------------------------------------------------------------
+    # -- pods and jobs -----------------------------------------------------------------
     async def _start_servers(self) -> None:
-        ports = self.stack.suites.netperf.ports
-        for workload in self.plan.servers():
-            pod = self.layout.pod(workload)
-            logs = self.workdir / "lab"
-            self.servers += [
-                Server(
-                    pod,
-                    "iperf3",
-                    ["iperf3", "-s", "-p", str(ports.iperf3)],
-                    ports.iperf3,
-                    logs / f"server-{workload}-iperf3.log",
-                ),
-                Server(
-                    pod,
-                    "netserver",
-                    ["netserver", "-D", "-p", str(ports.netperf_control), "-4"],
-                    ports.netperf_control,
-                    logs / f"server-{workload}-netserver.log",
-                ),
-            ]
-        for server in self.servers:
-            await self._spawn(server)
-            server.task = asyncio.create_task(self._supervise(server))
-        await asyncio.gather(*(self._wait_listening(s) for s in self.servers))
-        self.say(f"[lab] servers listening in {', '.join(self.plan.servers())}")
+        """The rendered server Pods, all at once; each must get ready by its own readiness probes."""
+        pods = server_pods(self.objects)
+        for pod in pods:
+            await self.kubelet.start_pod(pod, placement(self.layout, self.objects, pod, self.logs))
+        try:
+            await asyncio.gather(*(self.kubelet.wait_ready(p["metadata"]["name"], READY_TIMEOUT_S) for p in pods))
+        except KubeletError as exc:
+            raise LabError(str(exc)) from None
+        if pods:
+            self.say(f"[lab] server pods ready: {', '.join(p['metadata']['name'] for p in pods)}")
 
-    async def _spawn(self, server: Server) -> None:
-        with server.log.open("a") as log:
-            server.process = await asyncio.create_subprocess_exec(
-                "ip",
-                "netns",
-                "exec",
-                server.pod.ns,
-                *server.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
+    def job_logdir(self, job: Obj) -> Path:
+        return job_logdir(job, self.stack.kubernetes.logs.mount_path, self.logs)
 
-    async def _supervise(self, server: Server) -> None:
-        """Restart a server that dies mid-run, so that one killed server fails one case, not the rest."""
-        while True:
-            assert server.process is not None
-            code = await server.process.wait()
-            if self._stopping:
-                return
-            if server.restarts >= MAX_RESTARTS:
-                self.warn(f"{server.name} in {server.pod.workload} exited ({code}) {MAX_RESTARTS} times; left down")
-                return
-            server.restarts += 1
-            self.say(f"[lab] {server.name} in {server.pod.workload} exited ({code}); restarting")
-            await asyncio.sleep(0.2)
-            await self._spawn(server)
+    async def run_job(self, job: Obj, on_line: LineHandler | None = None) -> JobOutcome:
+        """A rendered Job, to its end (Complete, or Failed with the reason its status would give)."""
+        self.job_logdir(job).parent.mkdir(parents=True, exist_ok=True)
+        outcome = await self.kubelet.run_job(job, placement(self.layout, self.objects, job, self.logs), on_line)
+        if not outcome.succeeded:
+            self.warn(f"job {outcome.name} failed: {outcome.reason}: {outcome.message}")
+        return outcome
 
-    async def _wait_listening(self, server: Server) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            out = await asyncio.to_thread(
-                run, ("ip", "netns", "exec", server.pod.ns, "ss", "-Hltn", f"sport = :{server.port}")
-            )
-            if out.strip():
-                return
-            await asyncio.sleep(0.05)
-        raise LabError(
-            f"{server.name} in {server.pod.workload} is not listening on {server.port} "
-            f"after {READY_TIMEOUT_S:.0f} s (see {server.log})"
-        )
-
-    # -- clients ---------------------------------------------------------------------
+    # -- the benchmarks' bare path: a script or a command straight in a pod's namespace ------
     async def run_script(
-        self,
-        client: str,
-        script: Path,
-        logdir: Path,
-        time_limit_s: float,
-        on_line: LineHandler | None = None,
-        extra_env: dict[str, str] | None = None,
+        self, client: str, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None = None
     ) -> int:
-        """Run one runner script in a client pod; its exit code, or -1 when it was cut."""
-        proc = await self.start_script(client, script, logdir, extra_env)
+        """Run a runner script in a pod's namespace on the host (bench/): its exit code, or -1 when cut."""
+        env = {**os.environ, **self.layout.target_env(), LOGDIR_VAR: str(logdir), "LANG": "C"}
+        proc = await asyncio.create_subprocess_exec(
+            "ip",
+            "netns",
+            "exec",
+            self.layout.pod(client).ns,
+            "sh",
+            str(script),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         try:
             async with asyncio.timeout(time_limit_s):
                 assert proc.stdout is not None
@@ -218,25 +171,6 @@ class Lab:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
-
-    async def start_script(
-        self, workload: str, script: Path, logdir: Path, extra_env: dict[str, str] | None = None
-    ) -> asyncio.subprocess.Process:
-        """Start a runner script in a pod (its own session, output on a pipe); the caller waits and kills."""
-        env = {**os.environ, **self.layout.target_env(), LOGDIR_VAR: str(logdir), "LANG": "C", **(extra_env or {})}
-        return await asyncio.create_subprocess_exec(
-            "ip",
-            "netns",
-            "exec",
-            self.layout.pod(workload).ns,
-            "sh",
-            str(script),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
 
     async def exec(self, workload: str, *argv: str, limit_s: float = 120.0) -> tuple[int, str]:
         """Run a command in a pod (benchmarks and checks); exit code and output."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from netlab.rootfs import IMAGE_CMD, IMAGE_ENV, IMAGE_GID, IMAGE_UID, IMAGE_WORKDIR
+from netlab.rootfs import Userland
 
 Obj = Mapping[str, Any]
 CONFIGMAP_DEFAULT_MODE = 0o644
@@ -58,6 +58,7 @@ class ContainerRun(BaseModel):
     no_new_privs: bool
     hostname: str
     mounts: list[BindMount]
+    lower: str
 
 
 class PodVolumes(BaseModel):
@@ -84,10 +85,10 @@ def _where(pod: str, container: str | None = None) -> str:
 
 
 def container_env(
-    pod: str, container: Obj, field_values: Mapping[str, str], configmaps: Mapping[str, Obj]
+    pod: str, container: Obj, field_values: Mapping[str, str], configmaps: Mapping[str, Obj], userland: Userland
 ) -> dict[str, str]:
     """The image's ENV, then the container's `env` in order (later entries may refer to earlier ones)."""
-    env = dict(IMAGE_ENV)
+    env = dict(userland.env)
     env["HOSTNAME"] = pod
     for item in container.get("env") or []:
         name = str(item["name"])
@@ -110,11 +111,11 @@ def container_env(
     return env
 
 
-def identity(pod: str, spec: Obj, container: Obj) -> tuple[int, int, list[int]]:
+def identity(pod: str, spec: Obj, container: Obj, userland: Userland) -> tuple[int, int, list[int]]:
     """(uid, gid, supplementary groups): container securityContext over the pod's, over the image's USER."""
     pod_sc, ctr_sc = spec.get("securityContext") or {}, container.get("securityContext") or {}
-    uid = ctr_sc.get("runAsUser", pod_sc.get("runAsUser", IMAGE_UID))
-    default_gid = IMAGE_GID if uid == IMAGE_UID else 0
+    uid = ctr_sc.get("runAsUser", pod_sc.get("runAsUser", userland.uid))
+    default_gid = userland.gid if uid == userland.uid else 0
     gid = ctr_sc.get("runAsGroup", pod_sc.get("runAsGroup", default_gid))
     non_root = ctr_sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot", False))
     if non_root and int(uid) == 0:
@@ -175,17 +176,23 @@ def _configmap_files(pod: str, volume: str, source: Obj, configmaps: Mapping[str
 
 
 def container_run(
-    pod: str, spec: Obj, container: Obj, volumes: PodVolumes, env: Mapping[str, str], extra_mounts: list[BindMount]
+    pod: str,
+    spec: Obj,
+    container: Obj,
+    volumes: PodVolumes,
+    env: Mapping[str, str],
+    extra_mounts: list[BindMount],
+    userland: Userland,
 ) -> ContainerRun:
     """The container's process: command/args (or the image's CMD) with $(VAR) expanded, its identity and mounts."""
     cname = str(container["name"])
     if "command" in container:
         argv = [*container["command"], *(container.get("args") or [])]
     else:
-        argv = [*(container.get("args") or IMAGE_CMD)]
+        argv = [*(container.get("args") or userland.cmd)]
     if not argv:
         raise PodSpecError(f"{_where(pod, cname)}: no command to run")
-    uid, gid, groups = identity(pod, spec, container)
+    uid, gid, groups = identity(pod, spec, container, userland)
     sc = container.get("securityContext") or {}
     mounts = list(extra_mounts)
     claims_ro = {
@@ -209,9 +216,10 @@ def container_run(
         uid=uid,
         gid=gid,
         groups=groups,
-        workdir=str(container.get("workingDir") or IMAGE_WORKDIR),
+        workdir=str(container.get("workingDir") or userland.workdir),
         readonly_root=bool(sc.get("readOnlyRootFilesystem", False)),
         no_new_privs=sc.get("allowPrivilegeEscalation") is False,
         hostname=pod[:63],
         mounts=mounts,
+        lower=userland.root,
     )

@@ -52,12 +52,24 @@ IMAGE_CMD = ("sleep", "infinity")
 
 
 class Userland(BaseModel):
-    """Which userland the lab's containers ran in: the image's root filesystem, or the host's."""
+    """Which userland containers run in (the image's root filesystem, or the host's) and the image's
+    config that applies where the pod does not say: ENV, WORKDIR, USER, CMD."""
 
     kind: Literal["image", "host"]
     hash: str | None = None
     root: str = "/"
     reason: str | None = None
+    env: dict[str, str] = IMAGE_ENV
+    workdir: str = IMAGE_WORKDIR
+    uid: int = IMAGE_UID
+    gid: int = IMAGE_GID
+    cmd: tuple[str, ...] = IMAGE_CMD
+
+
+def host_userland(reason: str) -> Userland:
+    """The host's own userland: its PATH, root's identity, no image config to add."""
+    env = {"PATH": os.environ.get("PATH", IMAGE_ENV["PATH"]), "LANG": "C"}
+    return Userland(kind="host", reason=reason, env=env, workdir="/", uid=0, gid=0, cmd=())
 
 
 def parse_packages(text: str) -> tuple[str, ...]:
@@ -182,5 +194,5 @@ def image_userland(
     except (RuntimeError, TimeoutError, OSError) as exc:
         reason = f"the image's root filesystem could not be built ({exc}); containers run on the host's userland"
         say(f"[rootfs] {reason}")
-        return Userland(kind="host", reason=reason)
+        return host_userland(reason)
     return Userland(kind="image", hash=root.name, root=str(root))

@@ -97,6 +97,17 @@ class PointSummary(BaseModel):
         return f"p{int(self.path)}-{self.tool}{tail}"
 
 
+class Userland(BaseModel):
+    """Where a lab run's containers ran: the tool image's root filesystem (by the hash of its recipe),
+    or the host's userland, with the reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["image", "host"]
+    hash: str | None = None
+    reason: str | None = None
+
+
 class Results(BaseModel):
     """All cases of one run, with the seed's views of them."""
 
@@ -108,6 +119,7 @@ class Results(BaseModel):
     cases: tuple[CaseResult, ...] = ()
     points: tuple[PointSummary, ...] = ()
     e2sar_cases: tuple[E2sarResult, ...] = ()
+    userland: Userland | None = None  # lab runs only
 
     def point(self, tool: Tool, path: NetPath, mss: int | None = None) -> PointSummary | None:
         return next((p for p in self.points if p.tool == tool and p.path == path and p.mss == mss), None)
