@@ -7,7 +7,6 @@ Root, network namespaces, the rootfs built by mmdebstrap from images/packages.tx
 from __future__ import annotations
 
 import asyncio
-import copy
 import os
 import signal
 import subprocess
@@ -17,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubelet_objects import Lab, client_job, lab_network, server_pod
+from kubelet_objects import Lab, lab_network
 
 from netlab.kubelet import Kubelet, Placement
 from netlab.lab import new_prefix
 from netlab.rootfs import PACKAGES_FILE, Userland, build_rootfs, cache_dir, image_userland, parse_packages
+from netlab.workloads import job_logdir
+from results.collect import collect
 from results.index import parse_index
+from results.logs import read_log_folder
 
 READY_S = 30.0
 
@@ -45,6 +47,10 @@ def _uid_of(pid: int) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
 
 
+def _count(log: Path, text: str) -> int:
+    return log.read_text().count(text)
+
+
 def _assert_in_image_root(pid: int) -> None:
     """The process's root is the image's: meshperf is a user there (not on this host), netcat is installed."""
     assert "meshperf:x:10001:10001:" in Path(f"/proc/{pid}/root/etc/passwd").read_text()
@@ -54,7 +60,8 @@ def _assert_in_image_root(pid: int) -> None:
 
 async def _start_servers(kubelet: Kubelet, lab: Lab, node_logs: Path) -> None:
     for workload in lab.plan.servers():
-        await kubelet.start_pod(server_pod(lab, workload), lab.placement(workload, node_logs))
+        pod = lab.pod(f"{workload}-server")
+        await kubelet.start_pod(pod, lab.placement(pod, node_logs))
         await kubelet.wait_ready(f"{workload}-server", READY_S)
 
 
@@ -63,7 +70,8 @@ def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_tcp
 ) -> None:
     async def scenario() -> None:
         async with Kubelet(userland, tmp_path / "lab") as kubelet:
-            pod = await kubelet.start_pod(server_pod(lab, "w2"), lab.placement("w2", tmp_path / "node"))
+            obj = lab.pod("w2-server")
+            pod = await kubelet.start_pod(obj, lab.placement(obj, tmp_path / "node"))
             started = time.monotonic()
             await kubelet.wait_ready("w2-server", READY_S)
             assert time.monotonic() - started < READY_S
@@ -84,12 +92,13 @@ def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_tcp
             iperf3 = next(c for c in pod.containers if c.run.name == "iperf3")
             assert iperf3.pid1 is not None
             os.kill(iperf3.pid1, signal.SIGKILL)
+            log = tmp_path / "lab" / "pods" / "w2-server" / "iperf3.log"
             for _ in range(int(READY_S * 10)):
-                if iperf3.restarts == 1 and pod.ready.is_set():
+                if iperf3.restarts == 1 and pod.ready.is_set() and _count(log, "Server listening") >= 2:
                     break
                 await asyncio.sleep(0.1)
             assert iperf3.restarts == 1 and pod.ready.is_set()
-            assert (tmp_path / "lab" / "pods" / "w2-server" / "iperf3.log").read_text().count("Server listening") >= 2
+            assert _count(log, "Server listening") >= 2  # kubectl logs: both runs, one file
 
     asyncio.run(scenario())
 
@@ -97,45 +106,44 @@ def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_tcp
 def test_client_job_runs_entry_sh_from_its_configmap_and_logs_to_the_node_folder(
     lab: Lab, userland: Userland, tmp_path: Path
 ) -> None:
-    cases = lab.plan.cases_of("w1")[:2]
-    job, scripts = client_job(lab, "w1", cases)
+    cases = lab.plan.cases_of("w1")
+    job = lab.job("w1-client")
     node_logs = tmp_path / "node-logs"
     lines: list[str] = []
 
     async def scenario() -> None:
         async with Kubelet(userland, tmp_path / "lab") as kubelet:
             await _start_servers(kubelet, lab, node_logs)
-            placement = lab.placement("w1", node_logs, {"w1-scripts": scripts})
-            outcome = await kubelet.run_job(job, placement, on_line=lines.append)
+            outcome = await kubelet.run_job(job, lab.placement(job, node_logs), on_line=lines.append)
             assert outcome.succeeded, outcome.message
             assert outcome.attempts == 1
 
     asyncio.run(scenario())
-    logdir = node_logs / lab.stack.run_id
+    logdir = job_logdir(job, "/logs", node_logs)
     index = parse_index((logdir / "index.tsv").read_text())
     assert sorted(index) == sorted(c.id for c in cases)
     assert all(entry.exit_code == 0 for entry in index.values())
-    for case in cases:
-        log = logdir / f"{case.id}.json"
-        assert log.stat().st_uid == 10001 and '"sum_sent"' in log.read_text()
-    assert any(line.startswith("[meshperf] w1 1/2 ") for line in lines)
+    assert all(p.stat().st_uid == 10001 for p in logdir.iterdir())  # written by the image's user
+    results = collect(lab.plan, read_log_folder(node_logs))
+    measured = {c.case_id: c for c in results.cases if c.client == "w1"}
+    assert sorted(measured) == sorted(c.id for c in cases)
+    assert all(c.ok for c in measured.values()), [c.error for c in measured.values() if not c.ok]
+    assert any(line.startswith(f"[meshperf] w1 1/{len(cases)} ") for line in lines)
     assert not any("no nc in the image" in line for line in lines)
     assert (tmp_path / "lab" / "pods" / "w1-client-0" / "runner.log").is_file()
 
 
 def _job(lab: Lab, command: list[str], **spec: Any) -> dict[str, Any]:
     """The program's client Job with another command: its volumes and securityContext unchanged."""
-    job, _ = client_job(lab, "w1", lab.plan.cases_of("w1")[:1])
-    job = copy.deepcopy(job)
+    job = lab.job("w1-client")
     job["spec"].update(spec)
     job["spec"]["template"]["spec"]["containers"][0]["command"] = command
     return job
 
 
 def _placement(lab: Lab, tmp_path: Path) -> Placement:
-    """w1's placement with its scripts ConfigMap and the node's log folder for its claim."""
-    _, scripts = client_job(lab, "w1", lab.plan.cases_of("w1")[:1])
-    return lab.placement("w1", tmp_path / "node-logs", {"w1-scripts": scripts})
+    """w1's placement: its namespace, its scripts ConfigMap, the node's log folder for its claim."""
+    return lab.placement(lab.job("w1-client"), tmp_path / "node-logs")
 
 
 def test_read_only_root_filesystem_keeps_volumes_writable_unless_read_only(
@@ -200,7 +208,7 @@ def test_backoff_limit_retries_failed_pods(lab: Lab, userland: Userland, tmp_pat
 
 
 def test_exec_readiness_probe_reads_the_containers_own_proc(lab: Lab, userland: Userland, tmp_path: Path) -> None:
-    pod = server_pod(lab, "w2")
+    pod = lab.pod("w2-server")
     container = pod["spec"]["containers"][0]
     # nc listens on UDP 9999 (0x270F); the probe finds it in /proc/net/udp, inside the container.
     container["command"] = ["sh", "-c", "sleep 1; exec nc -u -l 9999"]
@@ -213,7 +221,7 @@ def test_exec_readiness_probe_reads_the_containers_own_proc(lab: Lab, userland: 
 
     async def scenario() -> None:
         async with Kubelet(userland, tmp_path / "lab") as kubelet:
-            running = await kubelet.start_pod(pod, lab.placement("w2", tmp_path / "node"))
+            running = await kubelet.start_pod(pod, lab.placement(pod, tmp_path / "node"))
             started = time.monotonic()
             await kubelet.wait_ready("w2-server", READY_S)
             assert time.monotonic() - started >= 1.0  # the first probe, before nc listened, failed
@@ -227,17 +235,15 @@ def test_without_netcat_in_the_image_entry_sh_says_why_it_cannot_wait(lab: Lab, 
     root = build_rootfs(packages, cache_dir(), say=print)
     assert not (root / "usr" / "bin" / "nc").exists()
     userland = Userland(kind="image", hash=root.name, root=str(root))
-    cases = lab.plan.cases_of("w1")[:1]
-    job, scripts = client_job(lab, "w1", cases)
+    job = lab.job("w1-client")
     lines: list[str] = []
 
     async def scenario() -> None:
         async with Kubelet(userland, tmp_path / "lab") as kubelet:
             await _start_servers(kubelet, lab, tmp_path / "node-logs")
-            placement = lab.placement("w1", tmp_path / "node-logs", {"w1-scripts": scripts})
             started = time.monotonic()
-            await kubelet.run_job(job, placement, on_line=lines.append)
-            assert time.monotonic() - started < 30  # not the two minutes of a silent wait
+            await kubelet.run_job(job, _placement(lab, tmp_path), on_line=lines.append)
+            assert time.monotonic() - started < 60  # not two minutes of silent waiting per target
 
     asyncio.run(scenario())
     target = lab.layout.pod("w2").ip
