@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
-import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,28 +44,36 @@ def _standin_processes(marker: str) -> list[str]:
 @pytest.mark.usefixtures("clean_machine")
 @pytest.mark.parametrize("version", ["0.1.4", "0.3.1"])
 def test_sender_and_receiver_scripts_run_in_the_lab_with_a_standin(tmp_path: Path, version: str) -> None:
-    bindir = tmp_path / "standin-bin"
-    bindir.mkdir()
+    # The E2SAR Jobs run as the pod's user (10001) on the host's userland (E2SAR's image is not built
+    # here): the stand-in must be where that user can run it (not under /tmp: the pods mount an emptyDir
+    # there), with the system's python.
+    bindir = Path(tempfile.mkdtemp(prefix="meshperf-standin-", dir="/var/tmp"))
+    try:
+        _run_with_standin(tmp_path, version, bindir)
+    finally:
+        shutil.rmtree(bindir)
+
+
+def _run_with_standin(tmp_path: Path, version: str, bindir: Path) -> None:
+    bindir.chmod(0o755)
     exe = bindir / "e2sar_perf"
-    exe.write_text(f"#!{sys.executable}\n# STAND-IN for e2sar_perf (see {STANDIN.name})\n" + STANDIN.read_text())
+    exe.write_text(f"#!/usr/bin/python3\n# STAND-IN for e2sar_perf (see {STANDIN.name})\n" + STANDIN.read_text())
     exe.chmod(0o755)
-    env = {
-        "PATH": f"{bindir}:{os.environ['PATH']}",
-        "STANDIN_E2SAR_VERSION": version,
-        "STANDIN_E2SAR_DROP": str(DROP),
-    }
+    (bindir / "standin.json").write_text(json.dumps({"STANDIN_E2SAR_VERSION": version, "STANDIN_E2SAR_DROP": DROP}))
+    env = {"PATH": f"{bindir}:{os.environ['PATH']}"}
     code, output = run_netlab(tmp_path, _stack(tmp_path, {"enabled": False}), env)
     assert code == 0, output
     assert "e2sar-100m: 0.1 Gbps pair done" in output
     folder = Path(re.search(r"^run folder: (.+)$", output, re.MULTILINE)[1])  # type: ignore[index]
-    logs = folder / "logs"
-    receiver_log = (logs / "e2sar-100m-receiver.txt").read_text()
-    sender_log = (logs / "e2sar-100m-sender.txt").read_text()
+    logs = folder / "logs"  # each Job's log folder is a subfolder
+    (receiver_log,) = (p.read_text() for p in logs.rglob("e2sar-100m-receiver.txt"))
+    (sender_log,) = (p.read_text() for p in logs.rglob("e2sar-100m-sender.txt"))
     assert "Receiving on ports" in receiver_log and "19522:19523" in receiver_log  # 2 threads: 2 UDP ports
     assert f"Completed, {EVENTS - EVENTS // DROP:,}" in sender_log  # with the separators E2SAR prints
     if version.startswith("0.3"):
         assert "{info} Stats:" in receiver_log and "Port Stats:" in receiver_log  # stderr kept in the log
-    index = {line.split("\t")[0]: line.split("\t") for line in (logs / "index.tsv").read_text().splitlines()}
+    lines = [line for p in logs.rglob("index.tsv") for line in p.read_text().splitlines()]
+    index = {line.split("\t")[0]: line.split("\t") for line in lines}
     assert set(index) == {"e2sar-100m-receiver", "e2sar-100m-sender"}
     assert index["e2sar-100m-sender"][3] == "0"
     document = json.loads((folder / "results.json").read_text())
