@@ -158,6 +158,8 @@ class Kubelet:
         for name in list(self.pods):
             await self.delete_pod(name)
         self.connector.close()
+        with contextlib.suppress(OSError):
+            self.volumes_root.rmdir()  # empty once every pod is gone
 
     # -- pods ------------------------------------------------------------------------------------
     async def start_pod(

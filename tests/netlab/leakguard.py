@@ -6,7 +6,8 @@ import ctypes
 import os
 from pathlib import Path
 
-TOOLS = ("iperf3", "netserver", "netperf", "timeout", "sh", "e2sar_perf")
+# The tools, and what the lab's kubelet starts: its container init (python), nsenter, and what pods run.
+TOOLS = ("iperf3", "netserver", "netperf", "timeout", "sh", "e2sar_perf", "python", "nsenter", "nc", "sleep")
 PR_SET_CHILD_SUBREAPER = 36
 
 

@@ -248,3 +248,23 @@ def test_without_netcat_in_the_image_entry_sh_says_why_it_cannot_wait(lab: Lab, 
     asyncio.run(scenario())
     target = lab.layout.pod("w2").ip
     assert f"[meshperf] no nc in the image: no wait for {target}:5201" in lines
+
+
+def test_leaving_the_kubelet_on_an_error_stops_every_container_and_removes_the_volumes(
+    lab: Lab, userland: Userland, tmp_path: Path
+) -> None:
+    pod = lab.pod("w2-server")
+    netns = lab.layout.pod("w2").ns
+
+    async def scenario() -> None:
+        async with Kubelet(userland, tmp_path / "lab") as kubelet:
+            await kubelet.start_pod(pod, lab.placement(pod, tmp_path / "node"))
+            await kubelet.wait_ready("w2-server", READY_S)
+            raise RuntimeError("a failure in the middle of a run")
+
+    with pytest.raises(RuntimeError, match="in the middle"):
+        asyncio.run(scenario())
+    left = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True, check=True).stdout
+    assert left.split() == []
+    assert not (tmp_path / "lab" / "volumes").exists()
+    assert (tmp_path / "lab" / "pods" / "w2-server" / "iperf3.log").is_file()  # the logs stay
