@@ -158,12 +158,14 @@ def _run_build(argv: list[str], say: Callable[[str], None], timeout_s: float) ->
     # A stalled mirror prints nothing: a timer, not the read loop, enforces the limit.
     watchdog = threading.Timer(timeout_s, lambda: _kill_group(proc))
     watchdog.start()
-    last: list[str] = []
+    last, first_error = "", ""
     try:
         assert proc.stderr is not None
         for raw in proc.stderr:
             line = raw.rstrip()
-            last = [*last[-4:], line]
+            last = line or last
+            if line.startswith("E: ") and not first_error:  # the cause; later ones are its consequences
+                first_error = line
             if line.startswith("I: "):
                 say(f"[rootfs] {line[3:]}")
         code = proc.wait()
@@ -174,8 +176,7 @@ def _run_build(argv: list[str], say: Callable[[str], None], timeout_s: float) ->
     if code < 0:
         raise RuntimeError(f"mmdebstrap: not done after {timeout_s:.0f} s")
     if code != 0:
-        errors = [line for line in last if line.startswith("E: ")] or last
-        raise RuntimeError(f"mmdebstrap exited {code}: {errors[-1] if errors else 'no output'}")
+        raise RuntimeError(f"mmdebstrap exited {code}: {first_error or last or 'no output'}")
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
