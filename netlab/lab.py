@@ -21,7 +21,7 @@ from netlab.kubelet import JobOutcome, Kubelet, KubeletError
 from netlab.layout import Layout, build_layout, nat_rules, setup_commands, shaping_commands
 from netlab.namespaces import LabError, claim, release, remove_namespaces, run
 from netlab.rootfs import Userland, host_userland
-from netlab.workloads import TOOL_IMAGE, job_logdir, lab_objects, placement, server_pods
+from netlab.workloads import job_logdir, lab_objects, placement, server_pods
 from spec.model import Stack
 from spec.plan import Plan
 from spec.runner import LOGDIR_VAR
@@ -55,7 +55,7 @@ class Lab:
         self.userland = userland or host_userland("no root filesystem was given to the lab")
         # Images other than the tool image (E2SAR's) are not built here: they run on the host's userland.
         other = host_userland("only the tool image's root filesystem is built in the lab")
-        self.kubelet = Kubelet(other, workdir / "lab", say, by_image={TOOL_IMAGE: self.userland})
+        self.kubelet = Kubelet(other, workdir / "lab", say, by_image={stack.kubernetes.image.name: self.userland})
         self.warnings: list[str] = []
 
     # -- building and removing -------------------------------------------------------

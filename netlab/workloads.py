@@ -1,7 +1,7 @@
 """The rendered objects in the lab: the addresses `manifests.render` needs, and where each pod runs (pure).
 
 The lab gives render() its own addresses (the layout's pod IPs and VIPs, its node IPs) and the
-tool image's name, and runs what comes back: the server Pods, the client Jobs in order, the
+stack's tool image name, and runs what comes back: the server Pods, the client Jobs in order, the
 E2SAR Jobs. A pod runs in its workload's namespace; every log claim is the run's `logs/` folder,
 so each Job's log folder (`<mount>/<run id>-<hash>`) is a subfolder of it.
 """
@@ -17,18 +17,17 @@ from netlab.layout import Layout
 from spec.model import Stack
 from spec.plan import Plan
 
-TOOL_IMAGE = "meshperf-tools:lab"
 
-
-def lab_addresses(layout: Layout, plan: Plan) -> Addresses:
-    """The lab's addresses in render()'s terms: a VIP serves both the `-vip` and `-hairpin` Service."""
+def lab_addresses(stack: Stack, plan: Plan, layout: Layout) -> Addresses:
+    """The lab's addresses in render()'s terms: a VIP serves both the `-vip` and `-hairpin` Service;
+    the image is the stack's tool image (the lab runs it from the root filesystem it builds)."""
     cluster_ips = {}
     for pod in layout.pods:
         if pod.vip is not None:
             cluster_ips[f"{pod.workload}-vip"] = pod.vip
             cluster_ips[f"{pod.workload}-hairpin"] = pod.vip
     return Addresses(
-        image=TOOL_IMAGE,
+        image=stack.kubernetes.image.name,
         pod_ips={p.workload: p.ip for p in layout.pods},
         cluster_ips=cluster_ips,
         receiver_ips={case.id: layout.pod(case.receiver).ip for case in plan.e2sar},
@@ -37,7 +36,7 @@ def lab_addresses(layout: Layout, plan: Plan) -> Addresses:
 
 
 def lab_objects(stack: Stack, plan: Plan, layout: Layout) -> list[Obj]:
-    return render(stack, plan, stack.kubernetes, lab_addresses(layout, plan))
+    return render(stack, plan, stack.kubernetes, lab_addresses(stack, plan, layout))
 
 
 def server_pods(objects: list[Obj]) -> list[Obj]:
