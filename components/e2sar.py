@@ -9,10 +9,8 @@ is kept by Pulumi, not by a guess in the sender (the seed slept 5 s after an nsl
   the waiter does not depend on it: it depends on what the receiver depends on;
 - the sender Job depends on the waiter and gets the IP in `MESHPERF_E2SAR_RECEIVER_IP`,
   as netperf clients get their targets; in either cluster of a mesh, with no DNS parsing.
-The headless Service (UDP ports) makes the receiver discoverable by DNS in its cluster.
-NetworkPolicies let the sender's UDP into exactly the receiver's port range (`endPort`),
-and the control plane's ports out only when DIRECT_MODE is off. Both Jobs run their
-scripts (spec/runner.py) and end on their own; their logs go to their node's log volume.
+Every body (scripts, Service, policies, Jobs) is rendered by `manifests.e2sar`; the waiter
+is keyed by the receiver Job's content hash, so a replaced receiver is waited for again.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The whole suite on Kubernetes: clusters, image, mesh, test beds, client Jobs, Results."""
+"""The whole suite on Kubernetes: clusters, image, mesh, test beds, client Jobs, Results.
+
+Every Kubernetes body comes from `manifests`; this file decides only order, providers and
+which runtime Outputs each object waits for.
+"""
 
 from __future__ import annotations
 

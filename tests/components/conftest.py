@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import ipaddress
 import json
 import runpy
@@ -16,6 +18,11 @@ import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_root_resource
+
+from components.logs import FolderLogReader
+from components.results import figures
+from spec.load import load_stack
+from spec.plan import Plan, build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "__main__.py"
@@ -67,23 +74,22 @@ class Run:
 class Mocks(pulumi.runtime.Mocks):
     """Outputs the way a cluster would fill them in: pod IPs, cluster IPs, a kubeconfig, the figures."""
 
-    def __init__(self, figures: dict[str, Any] | None, references: dict[str, dict[str, Any]] | None = None) -> None:
-        self.figures = figures
+    def __init__(self, references: dict[str, dict[str, Any]] | None = None) -> None:
         self.references = references or {}  # stack name -> the outputs a StackReference to it sees
-        self.count = 0
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.count += 1
         outs = json.loads(json.dumps(args.inputs, default=str))
         t = args.typ
+        # Addresses and uids follow the resource's name, not the order of registration (which
+        # varies from run to run): a resource the engine would keep keeps them in a second run.
         if t == "kubernetes:core/v1:Pod":
-            outs.setdefault("status", {})["podIP"] = str(ipaddress.IPv4Address("10.244.1.10") + self.count)
+            outs.setdefault("status", {})["podIP"] = _address("10.244.0.0", args.name)
         elif t == "kubernetes:core/v1:Service" and outs.get("spec", {}).get("clusterIP") != "None":
-            outs["spec"]["clusterIP"] = str(ipaddress.IPv4Address("10.96.0.10") + self.count)
+            outs["spec"]["clusterIP"] = _address("10.96.0.0", args.name)
         elif t.startswith("kubernetes:"):
-            outs.setdefault("metadata", {})["uid"] = f"uid-{self.count}"
+            outs.setdefault("metadata", {})["uid"] = f"uid-{args.name}"
         if t == "kubernetes:batch/v1:Job":
-            outs["metadata"]["uid"] = f"uid-{self.count}"
+            outs["metadata"]["uid"] = f"uid-{args.name}"
         if t == DYNAMIC + "KindCluster":
             outs["kubeconfig"] = FAKE_KUBECONFIG
         elif t == DYNAMIC + "KindImage":
@@ -96,14 +102,21 @@ class Mocks(pulumi.runtime.Mocks):
         elif t == "pulumi:pulumi:StackReference":
             outs = {"name": outs["name"], "outputs": self.references.get(outs["name"], {}), "secretOutputNames": []}
         elif t == DYNAMIC + "ReadyPod":
-            outs["pod_ip"] = str(ipaddress.IPv4Address("10.245.1.200") + self.count)
+            outs["pod_ip"] = _address("10.245.0.0", args.name)
         elif t == DYNAMIC + "Results":
-            assert self.figures is not None
-            outs.update(self.figures, read_errors=[])
+            # What the provider computes: results/ on a log folder of this very plan (stand-in for the viewers).
+            plan = Plan.model_validate_json(outs["plan"])
+            outs.update(figures(plan, plan_logs(plan)), read_errors=[])
         return f"{args.name}-id", outs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
+
+
+def _address(base: str, name: str) -> str:
+    """An address in base's /16 fixed by the name, never a .0 or .255."""
+    digest = int(hashlib.sha256(name.encode()).hexdigest(), 16)
+    return str(ipaddress.IPv4Address(base) + 256 * (1 + digest % 254) + 1 + digest // 254 % 254)
 
 
 class RecordingMonitor(MockMonitor):
@@ -147,7 +160,6 @@ def _inputs(request: Any) -> dict[str, Any]:
 def run_program(
     stack: str,
     config: dict[str, str],
-    figures: dict[str, Any] | None,
     run: Run | None = None,
     references: dict[str, dict[str, Any]] | None = None,
 ) -> Run:
@@ -155,7 +167,7 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     run = run if run is not None else Run()
-    mocks = Mocks(figures, references)
+    mocks = Mocks(references)
     pulumi.runtime.set_mocks(
         mocks, project="meshperf", stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )
@@ -183,29 +195,41 @@ def run_program(
     return run
 
 
-@pytest.fixture(scope="session")
-def lab_figures() -> dict[str, Any]:
-    """The figures of a lab run's folder (real iperf3/netperf output) through results/, for the mocks."""
-    from components.logs import FolderLogReader
-    from components.results import figures
-    from spec.load import load_stack
-    from spec.plan import build_plan
+@functools.cache
+def _lab_run() -> dict[str, str]:
+    return asyncio.run(FolderLogReader(LAB_RUN).read())
 
-    files = asyncio.run(FolderLogReader(LAB_RUN).read())
-    return figures(build_plan(load_stack("kind-mesh")), files)
+
+def plan_logs(plan: Plan) -> dict[str, str]:
+    """A log folder of `plan`: the lab run's raw output of the plan's cases, and their index lines.
+
+    The lab run is kind-mesh's plan at 1 s per case; case ids name path, tool and MSS, so every
+    shipped stack's netperf cases are in it. Cases it lacks (E2SAR: the lab run had no
+    `e2sar_perf`) are missing, as after a Job that never wrote them.
+    """
+    ids = {c.id for c in plan.cases} | {log for p in plan.e2sar for log in (p.receiver_id, p.sender_id)}
+    files = {name: text for name, text in _lab_run().items() if name.rsplit(".", 1)[0] in ids}
+    index = [line for line in _lab_run()["index.tsv"].splitlines() if line.split("\t")[0] in ids]
+    return files | {"index.tsv": "".join(f"{line}\n" for line in index)}
+
+
+def stack_figures(name: str) -> dict[str, Any]:
+    """What `Results` gives for a shipped stack: results/ on a log folder of its own plan."""
+    plan = build_plan(load_stack(name))
+    return figures(plan, plan_logs(plan))
 
 
 STACK_NAMES = ["kind-local", "kind-mesh", "ci-example"]
 
 
 @pytest.fixture(scope="session")
-def runs(tmp_path_factory: pytest.TempPathFactory, lab_figures: dict[str, Any]) -> dict[str, Run]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """Every shipped stack's program under mocks, once per session (ci-example's kubeconfig is a stand-in)."""
     kubeconfig = tmp_path_factory.mktemp("kube") / "config"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n# ci-example stand-in\n")
     mp = pytest.MonkeyPatch()
     mp.setenv("KUBECONFIG", str(kubeconfig))
     try:
-        return {name: run_program(name, stack_config(name), lab_figures) for name in STACK_NAMES}
+        return {name: run_program(name, stack_config(name)) for name in STACK_NAMES}
     finally:
         mp.undo()

@@ -27,12 +27,12 @@ from spec.load import StackError
         ("meshperf:kubernetes", {"clusters": {"other": {}}}, "meshperf:kubernetes.clusters.other: no cluster"),
     ],
 )
-def test_a_bad_stack_registers_nothing(key: str, value: Any, expected: str, lab_figures: dict[str, Any]) -> None:
+def test_a_bad_stack_registers_nothing(key: str, value: Any, expected: str) -> None:
     config = stack_config("kind-local")
     config[key] = json.dumps(value)
     run = Run()
     with pytest.raises(pulumi.RunError) as caught:
-        run_program("kind-local", config, lab_figures, run)
+        run_program("kind-local", config, run)
     message = str(caught.value)
     assert expected in message
     assert "\n" not in message

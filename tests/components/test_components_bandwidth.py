@@ -17,13 +17,13 @@ LIMITS = {"w1": {EGRESS: "2000000000"}, "w4": {INGRESS: "500000000"}}
 
 
 @pytest.fixture(scope="module")
-def limited(lab_figures: dict[str, Any]) -> Run:
+def limited() -> Run:
     config = stack_config("kind-mesh")
     workloads = json.loads(config["meshperf:workloads"])
     workloads["w1"]["egress_rate"] = "2gbit"
     workloads["w4"]["ingress_rate"] = "500mbit"
     config["meshperf:workloads"] = json.dumps(workloads)
-    return run_program("kind-mesh", config, lab_figures)
+    return run_program("kind-mesh", config)
 
 
 def _pod_meta(res: Any) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def _split_run(tmp_path: Path) -> list[dict[str, Any]]:
     return viewers
 
 
-def test_results_provider_on_a_lab_run(tmp_path: Path, lab_figures: dict[str, Any]) -> None:
+def test_results_provider_on_a_lab_run(tmp_path: Path) -> None:
     plan = build_plan(load_stack("kind-mesh"))
     viewers = _split_run(tmp_path)
     # One case's log lost, and one viewer gone: failures and a read error, not an exception.
