@@ -49,6 +49,8 @@ def entry_script(cases: list[Case], *, serves: bool, plan: Plan) -> str:
             lines.append(f"netserver -p {ports['netperf-ctl']} -4")
     lines += [
         "wait_for() {",
+        # Without nc the wait below would spin silently for two minutes: say why, once.
+        '    command -v nc >/dev/null || { echo "[meshperf] no nc in the image: no wait for $1:$2" >&2; return 1; }',
         '    n=0; until nc -z -w 2 "$1" "$2" 2>/dev/null; do',
         '        n=$((n + 1)); [ "$n" -ge 120 ] && { echo "[meshperf] $1:$2 does not answer" >&2; return 1; }',
         "        sleep 1",
