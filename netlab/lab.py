@@ -22,7 +22,7 @@ from manifests import Obj, render
 from netlab.cluster_state import ClusterState, cluster_state
 from netlab.kubelet import JobOutcome, Kubelet, KubeletError
 from netlab.layout import Layout, build_layout, setup_commands, shaping_commands
-from netlab.namespaces import LabError, claim, release, remove_namespaces, run
+from netlab.namespaces import LabError, claim, output_of, release, remove_namespaces, run
 from netlab.netpol import PolicyDrop, drop_counts, policy_drops
 from netlab.node_rules import node_rules
 from netlab.rootfs import Userland, host_userland
@@ -204,25 +204,8 @@ class Lab:
                 await proc.wait()
 
     async def exec(self, workload: str, *argv: str, limit_s: float = 120.0) -> tuple[int, str]:
-        """Run a command in a pod (benchmarks and checks); exit code and output."""
-        proc = await asyncio.create_subprocess_exec(
-            "ip",
-            "netns",
-            "exec",
-            self.layout.pod(workload).ns,
-            *argv,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), limit_s)
-        finally:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
-        return proc.returncode or 0, out.decode(errors="replace")
+        """Run a command in a pod's namespace on the host (benchmarks and checks); exit code and output."""
+        return await output_of(("ip", "netns", "exec", self.layout.pod(workload).ns, *argv), limit_s)
 
     def snapshot_rules(self, label: str) -> None:
         """iptables counters of every node, kept in the run folder: evidence of what DNAT, masquerade

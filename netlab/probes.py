@@ -9,16 +9,16 @@ namespaces and root, as its user, with its env (`nsenter`), and succeeds on exit
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import os
-import signal
 import socket
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel
+
+from netlab.namespaces import output_of
 
 CLONE_NEWNET = 0x40000000
 NSENTER = "/usr/bin/nsenter"
@@ -117,21 +117,4 @@ async def exec_in(
     pid: int, uid: int, gid: int, argv: list[str], env: Mapping[str, str], timeout_s: float
 ) -> tuple[int, str]:
     """(exit code, output) of a command run in a container; -1 when it was cut at the timeout."""
-    proc = await asyncio.create_subprocess_exec(
-        *nsenter_argv(pid, uid, gid, argv),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env=dict(env),
-        start_new_session=True,
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        return -1, f"no exit within {timeout_s:g} s"
-    finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            await proc.wait()
-    return proc.returncode or 0, out.decode(errors="replace")
+    return await output_of(nsenter_argv(pid, uid, gid, argv), timeout_s, env)

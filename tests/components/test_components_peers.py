@@ -15,12 +15,12 @@ ALL_TOOLS = ["iperf3_tcp", "iperf3_udp", "tcp_stream", "tcp_rr", "tcp_crr", "udp
 
 
 @pytest.fixture(scope="module")
-def peers(lab_figures: dict[str, Any]) -> Run:
+def peers() -> Run:
     config = stack_config("kind-mesh")
     suites = json.loads(config["meshperf:suites"])
     suites["netperf"].update({"tools": ALL_TOOLS, "streams": 4, "udp_length": [96, 1422]})
     config["meshperf:suites"] = json.dumps(suites)
-    return run_program("kind-mesh", config, lab_figures)
+    return run_program("kind-mesh", config)
 
 
 def _ports(obj: dict[str, Any]) -> set[tuple[str, int]]:

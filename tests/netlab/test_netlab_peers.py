@@ -24,7 +24,6 @@ import yaml
 from leakguard import become_subreaper, orphans_of_this_test_process
 
 from netlab.lab import Lab
-from netlab.layout import sep_chain
 from results.collect import collect
 from results.logs import read_log_folder
 from results.model import CaseResult, Results
@@ -83,7 +82,7 @@ def _traffic(lab: Lab, case: Case) -> Traffic:
 
     dnat = 0
     for line in run("iptables-save", "-c", "-t", "nat").splitlines():
-        if re.search(rf"-A {sep_chain(target)} -p {proto} .*--dport {port} -j DNAT", line):
+        if re.search(rf"-A KUBE-SEP-\S+ -p {proto} .* -j DNAT --to-destination {target.ip}:{port}$", line):
             dnat += int(line[1 : line.index(":")])
     # The original direction of each entry: proto, then the client's src and the address it asked for.
     flow = re.compile(rf"\b{proto}\s+\d+ .*?\bsrc={pod.ip} dst={address} sport=\d+ dport={port}\b")
