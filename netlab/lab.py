@@ -14,11 +14,11 @@ import contextlib
 import os
 import secrets
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
-from manifests import Obj, render
+from manifests import Obj, clients, render
 from netlab.cluster_state import ClusterState, cluster_state
 from netlab.kubelet import JobOutcome, Kubelet, KubeletError
 from netlab.layout import Layout, build_layout, setup_commands, shaping_commands
@@ -154,23 +154,35 @@ class Lab:
         """A rendered Job, to its end (Complete, or Failed with the reason its status would give).
 
         While it runs, its pod is in the rules (its Services' endpoints, its policies), as on a cluster."""
-        name = str(job["metadata"]["name"])
         self.job_logdir(job).parent.mkdir(parents=True, exist_ok=True)
-        self.running.add(name)
-        self.apply_rules()
-        try:
+        with self._running(str(job["metadata"]["name"])):
             outcome = await self.kubelet.run_job(job, placement(self.layout, self.objects, job, self.logs), on_line)
-        finally:
-            self.running.discard(name)
         if not outcome.succeeded:
             self.warn(f"job {outcome.name} failed: {outcome.reason}: {outcome.message}")
         return outcome
+
+    @contextlib.contextmanager
+    def _running(self, job: str) -> Iterator[None]:
+        """The rules with `job`'s pod running (its Services' endpoints, its policies), while inside."""
+        self.running.add(job)
+        self.apply_rules()
+        try:
+            yield
+        finally:
+            self.running.discard(job)
 
     # -- the benchmarks' bare path: a script or a command straight in a pod's namespace ------
     async def run_script(
         self, client: str, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None = None
     ) -> int:
-        """Run a runner script in a pod's namespace on the host (bench/): its exit code, or -1 when cut."""
+        """Run a runner script in a pod's namespace on the host (bench/): its exit code, or -1 when cut.
+        The rules see it as the client's Job, so that the policies admit it as they admit that Job."""
+        with self._running(clients.job_name(client)):
+            return await self._run_script(client, script, logdir, time_limit_s, on_line)
+
+    async def _run_script(
+        self, client: str, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None
+    ) -> int:
         env = {**os.environ, **self.layout.target_env(), LOGDIR_VAR: str(logdir), "LANG": "C"}
         proc = await asyncio.create_subprocess_exec(
             "ip",
@@ -204,8 +216,10 @@ class Lab:
                 await proc.wait()
 
     async def exec(self, workload: str, *argv: str, limit_s: float = 120.0) -> tuple[int, str]:
-        """Run a command in a pod's namespace on the host (benchmarks and checks); exit code and output."""
-        return await output_of(("ip", "netns", "exec", self.layout.pod(workload).ns, *argv), limit_s)
+        """Run a command in a pod's namespace on the host (benchmarks and checks), seen by the rules as the
+        workload's client Job; exit code and output (-1 when cut at `limit_s`)."""
+        with self._running(clients.job_name(workload)):
+            return await output_of(("ip", "netns", "exec", self.layout.pod(workload).ns, *argv), limit_s)
 
     def snapshot_rules(self, label: str) -> None:
         """iptables counters of every node, kept in the run folder: evidence of what DNAT, masquerade
