@@ -68,6 +68,7 @@ class Lab:
         self.warnings: list[str] = []
         self.states: dict[str, ClusterState] = {}
         self.running: set[str] = set()  # the Jobs whose pods run now: the pods the rules see
+        self._applied: tuple[str, ...] | None = None  # the running Jobs the rules were last written for
         self._drop_counts: dict[str, dict[str, int]] = {}
 
     # -- building and removing -------------------------------------------------------
@@ -102,8 +103,12 @@ class Lab:
 
     def apply_rules(self) -> None:
         """Write every node's iptables from the objects, with the server Pods and the pods of the running
-        Jobs: Services, kindnet's masquerade and the NetworkPolicies. Counters start again from zero."""
-        jobs = sorted(self.running)
+        Jobs: Services, kindnet's masquerade and the NetworkPolicies. Counters start again from zero; with
+        the same pods as the last time, the rules and their counters stay (a Job run again, a bench's cases)."""
+        jobs = tuple(sorted(self.running))
+        if jobs == self._applied:
+            return
+        self._applied = jobs
         self.states = {c: cluster_state(objs) for c, objs in cluster_objects(self.objects, self.layout, jobs).items()}
         label = "-".join(jobs) or "servers"
         for node in self.layout.nodes:
