@@ -1,7 +1,8 @@
 """The tool image: built from images/Dockerfile on the kind host and loaded into each kind cluster.
 
-The Dockerfile needs no build context, so it is fed to `docker build -` on stdin: the same
-command works on this machine and on a host reached over SSH.
+The build context (the Dockerfile and the package list it reads, images/) is fed to
+`docker build -` on stdin as a tar: the same command works on this machine and on a host
+reached over SSH.
 
 The image goes into the clusters as an archive: `docker save --platform <the image's own>`
 into a temporary file, then `kind load image-archive`. `kind load docker-image` runs a plain
@@ -17,7 +18,10 @@ The load follows each cluster's identity: a re-created cluster is empty, so it i
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import shlex
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +30,31 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
 from components.hostrun import Run, check, check_long, host_label, open_runner, progress
 
-DOCKERFILE = Path(__file__).resolve().parent.parent / "images" / "Dockerfile"
+IMAGES = Path(__file__).resolve().parent.parent / "images"
+CONTEXT_FILES = ("Dockerfile", "packages.txt")
 
 
-def build_command(docker: str, image: str, dockerfile: str) -> str:
-    return f"printf '%s' {shlex.quote(dockerfile)} | {shlex.quote(docker)} build -t {shlex.quote(image)} -"
+def build_context() -> dict[str, str]:
+    """The image's build context: file name -> text."""
+    return {name: (IMAGES / name).read_text() for name in CONTEXT_FILES}
+
+
+def context_tar(files: dict[str, str]) -> bytes:
+    """A reproducible tar of the context (fixed times and owners): the same files give the same bytes."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in sorted(files):
+            data = files[name].encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def build_command(docker: str, image: str, context: dict[str, str]) -> str:
+    """`docker build -` reads a tar on stdin as the build context."""
+    encoded = base64.b64encode(context_tar(context)).decode()
+    return f"printf '%s' {encoded} | base64 -d | {shlex.quote(docker)} build -t {shlex.quote(image)} -"
 
 
 def save_command(docker: str, image: str, archive: str) -> str:
@@ -62,7 +86,7 @@ async def load_into(run: Run, props: dict[str, Any], where: str) -> None:
 
 
 class KindImageProvider(ResourceProvider):
-    """Inputs: image, dockerfile, clusters (names), cluster_ids (identities), host, kind, docker.
+    """Inputs: image, context (file name -> text), clusters (names), cluster_ids (identities), host, kind, docker.
 
     Outputs add image_id.
     """
@@ -81,7 +105,7 @@ class KindImageProvider(ResourceProvider):
         where = host_label(props["host"])
         async with open_runner(props["host"]) as run:
             await check_long(
-                run, build_command(docker, image, str(props["dockerfile"])), f"docker build {image} on {where}"
+                run, build_command(docker, image, dict(props["context"])), f"docker build {image} on {where}"
             )
             image_id = await check(
                 run,
@@ -93,7 +117,7 @@ class KindImageProvider(ResourceProvider):
         return {**props, "image_id": image_id.strip()}
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = ("image", "dockerfile", "clusters", "cluster_ids", "host", "kind", "docker")
+        keys = ("image", "context", "clusters", "cluster_ids", "host", "kind", "docker")
         changed = [k for k in keys if olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changed), replaces=["image"] if "image" in changed else [])
 
@@ -131,7 +155,7 @@ class ToolImage(pulumi.ComponentResource):
                 f"{resource_name}-build",
                 {
                     "image": image,
-                    "dockerfile": DOCKERFILE.read_text(),
+                    "context": build_context(),
                     "clusters": build_into,
                     "cluster_ids": cluster_ids or [],
                     "host": host,

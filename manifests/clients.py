@@ -43,8 +43,11 @@ def entry_script(cases: list[Case], *, serves: bool, plan: Plan) -> str:
             lines.append(f"netserver -p {ports['netperf-ctl']} -4")
     lines += [
         "wait_for() {",
-        '    n=0; until nc -z -w 2 "$1" "$2" 2>/dev/null; do',
-        '        n=$((n + 1)); [ "$n" -ge 120 ] && { echo "[meshperf] $1:$2 does not answer" >&2; return 1; }',
+        # Without nc the wait below would spin silently for two minutes: say why, once.
+        '    command -v nc >/dev/null || { echo "[meshperf] no nc in the image: no wait for $1:$2" >&2; return 1; }',
+        # Bounded by the clock, not by tries: against a dropping policy each try takes nc's 2 s.
+        '    end=$(($(date +%s) + 120)); until nc -z -w 2 "$1" "$2" 2>/dev/null; do',
+        '        [ "$(date +%s)" -ge "$end" ] && { echo "[meshperf] $1:$2 does not answer in 120 s" >&2; return 1; }',
         "        sleep 1",
         "    done",
         "}",

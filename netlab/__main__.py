@@ -1,6 +1,7 @@
 """`python -m netlab up -s STACK [--quick]`: run a stack's suites in a network-namespace lab.
 
 `python -m netlab clean` removes what a killed run (kill -9) may have left behind.
+`python -m netlab rootfs` builds the tool image's root filesystem into its cache (netlab/rootfs.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rich.progress import (
 )
 
 from netlab.namespaces import LabError, list_namespaces, orphaned_labs, release, remove_namespaces
+from netlab.rootfs import PACKAGES_FILE, image_userland
 from netlab.run import run_lab
 from results.model import Results
 from results.report_e2sar import e2sar_table
@@ -62,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("-q", "--quiet", action="store_true", help="no line per case: only the table and the run folder")
     up.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go (default runs/)")
     sub.add_parser("clean", help="remove lab namespaces and their processes left by a killed run")
+    rootfs = sub.add_parser("rootfs", help="build (or find) the tool image's root filesystem in the cache")
+    rootfs.add_argument("--packages", type=Path, default=PACKAGES_FILE, help="package list (default images/)")
     return parser
 
 
@@ -122,6 +126,12 @@ def _clean() -> int:
     return 0
 
 
+def _rootfs(packages: Path) -> int:
+    userland = image_userland(packages, say=_say)
+    _say(userland.root if userland.kind == "image" else f"not built: {userland.reason}")
+    return 0 if userland.kind == "image" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if os.geteuid() != 0:
@@ -130,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "clean":
             return _clean()
+        if args.command == "rootfs":
+            return _rootfs(args.packages)
         return asyncio.run(_up(args))
     except (StackError, LabError, OutputFolderError) as exc:
         print(f"netlab: {exc}", file=sys.stderr)

@@ -1,39 +1,38 @@
-"""A built lab: namespaces up, servers supervised, client scripts run one at a time.
+"""A built lab: namespaces up, the rendered server Pods running in the kubelet, Jobs run one at a time.
 
 The nodes' iptables (Services, kindnet's masquerade, NetworkPolicies) come from the objects
 `manifests.render()` returns for the lab's addresses, rewritten as each Job starts.
 `Lab` is a context manager: whatever happens inside (a failed case, Ctrl-C, SIGTERM, an
-exception), leaving it kills every process in the lab's namespaces and deletes them.
+exception), leaving it deletes every pod (netlab/kubelet.py), kills every process left in the
+lab's namespaces and deletes them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
-import json
 import os
 import secrets
 import signal
-import time
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
-from manifests import Obj, render
+from manifests import Obj, clients, render
 from netlab.cluster_state import ClusterState, cluster_state
-from netlab.layout import Layout, Pod, build_layout, setup_commands, shaping_commands
-from netlab.namespaces import LabError, claim, release, remove_namespaces, run
+from netlab.kubelet import JobOutcome, Kubelet, KubeletError
+from netlab.layout import Layout, build_layout, setup_commands, shaping_commands
+from netlab.namespaces import LabError, claim, output_of, release, remove_namespaces, run
 from netlab.netpol import PolicyDrop, drop_counts, policy_drops
 from netlab.node_rules import node_rules
+from netlab.rootfs import Userland, host_userland
 from netlab.scheduled import cluster_objects, lab_addresses
+from netlab.workloads import job_logdir, placement, server_pods
 from spec.model import Stack
 from spec.plan import Plan
 from spec.runner import LOGDIR_VAR
 
-MAX_RESTARTS = 20
-READY_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 60.0
 
 LineHandler = Callable[[str], Awaitable[None] | None]
 
@@ -43,34 +42,34 @@ def new_prefix() -> str:
     return f"mp{secrets.token_hex(3)}"
 
 
-@dataclass
-class Server:
-    """One supervised server process in a pod: restarted if it dies while the lab runs."""
-
-    pod: Pod
-    name: str
-    argv: list[str]
-    port: int
-    log: Path
-    process: asyncio.subprocess.Process | None = None
-    restarts: int = 0
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
-
-
 class Lab:
-    def __init__(self, stack: Stack, plan: Plan, workdir: Path, say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        plan: Plan,
+        workdir: Path,
+        say: Callable[[str], None] = print,
+        userland: Userland | None = None,
+    ) -> None:
         self.stack = stack
         self.plan = plan
         self.workdir = workdir
         self.say = say
         self.layout: Layout = build_layout(stack, plan, new_prefix())
-        self.servers: list[Server] = []
+        addresses = lab_addresses(stack, plan, self.layout)
+        self.objects: list[Obj] = render(stack, plan, stack.kubernetes, addresses)
+        namespace = stack.kubernetes.namespace
+        self.cluster_ips = {(namespace, name): ip for name, ip in addresses.cluster_ips.items()}
+        self.logs = workdir / "logs"
+        self.userland = userland or host_userland("no root filesystem was given to the lab")
+        # Images other than the tool image (E2SAR's) are not built here: they run on the host's userland.
+        other = host_userland("only the tool image's root filesystem is built in the lab")
+        self.kubelet = Kubelet(other, workdir / "lab", say, by_image={stack.kubernetes.image.name: self.userland})
         self.warnings: list[str] = []
-        self.objects: list[Obj] = []
         self.states: dict[str, ClusterState] = {}
-        self.cluster_ips: dict[tuple[str, str], ipaddress.IPv4Address] = {}
+        self.running: set[str] = set()  # the Jobs whose pods run now: the pods the rules see
+        self._applied: tuple[str, ...] | None = None  # the running Jobs the rules were last written for
         self._drop_counts: dict[str, dict[str, int]] = {}
-        self._stopping = False
 
     # -- building and removing -------------------------------------------------------
     async def __aenter__(self) -> Lab:
@@ -94,12 +93,7 @@ class Lab:
         claim(layout.prefix)
         for argv in setup_commands(layout):
             run(argv)
-        addresses = lab_addresses(self.stack, self.plan, layout)
-        self.objects = render(self.stack, self.plan, self.stack.kubernetes, addresses)
-        (self.workdir / "lab" / "objects.json").write_text(json.dumps(self.objects, indent=1, default=str) + "\n")
-        namespace = self.stack.kubernetes.namespace
-        self.cluster_ips = {(namespace, name): ip for name, ip in addresses.cluster_ips.items()}
-        self.apply_rules(jobs=())
+        self.apply_rules()
         for what, argv in shaping_commands(layout):
             try:
                 run(argv)
@@ -107,9 +101,14 @@ class Lab:
                 self.warn(f"{what} not applied, that traffic runs unshaped: {exc}")
         self._write_topology()
 
-    def apply_rules(self, jobs: Collection[str]) -> None:
-        """Write every node's iptables from the objects, with the pods of `jobs` running: Services,
-        kindnet's masquerade and the NetworkPolicies. Counters start again from zero."""
+    def apply_rules(self) -> None:
+        """Write every node's iptables from the objects, with the server Pods and the pods of the running
+        Jobs: Services, kindnet's masquerade and the NetworkPolicies. Counters start again from zero; with
+        the same pods as the last time, the rules and their counters stay (a Job run again, a bench's cases)."""
+        jobs = tuple(sorted(self.running))
+        if jobs == self._applied:
+            return
+        self._applied = jobs
         self.states = {c: cluster_state(objs) for c, objs in cluster_objects(self.objects, self.layout, jobs).items()}
         label = "-".join(jobs) or "servers"
         for node in self.layout.nodes:
@@ -135,100 +134,74 @@ class Lab:
         self.say(f"[lab] warning: {message}")
 
     async def _teardown(self) -> None:
-        self._stopping = True
-        tasks = [s.task for s in self.servers if s.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.kubelet.close()
         removed = remove_namespaces(self.layout.prefix, self.layout.namespaces)
         release(self.layout.prefix)
         self.say(f"[lab] removed {len(removed)} namespaces and their processes")
 
-    # -- servers ---------------------------------------------------------------------
+    # -- pods and jobs -----------------------------------------------------------------
     async def _start_servers(self) -> None:
-        ports = self.stack.suites.netperf.ports
-        for workload in self.plan.servers():
-            pod = self.layout.pod(workload)
-            logs = self.workdir / "lab"
-            self.servers += [
-                Server(
-                    pod,
-                    "iperf3",
-                    ["iperf3", "-s", "-p", str(ports.iperf3)],
-                    ports.iperf3,
-                    logs / f"server-{workload}-iperf3.log",
-                ),
-                Server(
-                    pod,
-                    "netserver",
-                    ["netserver", "-D", "-p", str(ports.netperf_control), "-4"],
-                    ports.netperf_control,
-                    logs / f"server-{workload}-netserver.log",
-                ),
-            ]
-        for server in self.servers:
-            await self._spawn(server)
-            server.task = asyncio.create_task(self._supervise(server))
-        await asyncio.gather(*(self._wait_listening(s) for s in self.servers))
-        self.say(f"[lab] servers listening in {', '.join(self.plan.servers())}")
+        """The rendered server Pods, all at once; each must get ready by its own readiness probes."""
+        pods = server_pods(self.objects)
+        for pod in pods:
+            await self.kubelet.start_pod(pod, placement(self.layout, self.objects, pod, self.logs))
+        try:
+            await asyncio.gather(*(self.kubelet.wait_ready(p["metadata"]["name"], READY_TIMEOUT_S) for p in pods))
+        except KubeletError as exc:
+            raise LabError(str(exc)) from None
+        if pods:
+            self.say(f"[lab] server pods ready: {', '.join(p['metadata']['name'] for p in pods)}")
 
-    async def _spawn(self, server: Server) -> None:
-        with server.log.open("a") as log:
-            server.process = await asyncio.create_subprocess_exec(
-                "ip",
-                "netns",
-                "exec",
-                server.pod.ns,
-                *server.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
+    def job_logdir(self, job: Obj) -> Path:
+        return job_logdir(job, self.stack.kubernetes.logs.mount_path, self.logs)
 
-    async def _supervise(self, server: Server) -> None:
-        """Restart a server that dies mid-run, so that one killed server fails one case, not the rest."""
-        while True:
-            assert server.process is not None
-            code = await server.process.wait()
-            if self._stopping:
-                return
-            if server.restarts >= MAX_RESTARTS:
-                self.warn(f"{server.name} in {server.pod.workload} exited ({code}) {MAX_RESTARTS} times; left down")
-                return
-            server.restarts += 1
-            self.say(f"[lab] {server.name} in {server.pod.workload} exited ({code}); restarting")
-            await asyncio.sleep(0.2)
-            await self._spawn(server)
+    async def run_job(self, job: Obj, on_line: LineHandler | None = None) -> JobOutcome:
+        """A rendered Job, to its end (Complete, or Failed with the reason its status would give).
 
-    async def _wait_listening(self, server: Server) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            out = await asyncio.to_thread(
-                run, ("ip", "netns", "exec", server.pod.ns, "ss", "-Hltn", f"sport = :{server.port}")
-            )
-            if out.strip():
-                return
-            await asyncio.sleep(0.05)
-        raise LabError(
-            f"{server.name} in {server.pod.workload} is not listening on {server.port} "
-            f"after {READY_TIMEOUT_S:.0f} s (see {server.log})"
-        )
+        While it runs, its pod is in the rules (its Services' endpoints, its policies), as on a cluster."""
+        self.job_logdir(job).parent.mkdir(parents=True, exist_ok=True)
+        with self._running(str(job["metadata"]["name"])):
+            outcome = await self.kubelet.run_job(job, placement(self.layout, self.objects, job, self.logs), on_line)
+        if not outcome.succeeded:
+            self.warn(f"job {outcome.name} failed: {outcome.reason}: {outcome.message}")
+        return outcome
 
-    # -- clients ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _running(self, job: str) -> Iterator[None]:
+        """The rules with `job`'s pod running (its Services' endpoints, its policies), while inside."""
+        self.running.add(job)
+        self.apply_rules()
+        try:
+            yield
+        finally:
+            self.running.discard(job)
+
+    # -- the benchmarks' bare path: a script or a command straight in a pod's namespace ------
     async def run_script(
-        self,
-        client: str,
-        script: Path,
-        logdir: Path,
-        time_limit_s: float,
-        on_line: LineHandler | None = None,
-        extra_env: dict[str, str] | None = None,
+        self, client: str, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None = None
     ) -> int:
-        """Run one runner script in a client pod; its exit code, or -1 when it was cut."""
-        proc = await self.start_script(client, script, logdir, extra_env)
+        """Run a runner script in a pod's namespace on the host (bench/): its exit code, or -1 when cut.
+        The rules see it as the client's Job, so that the policies admit it as they admit that Job."""
+        with self._running(clients.job_name(client)):
+            return await self._run_script(client, script, logdir, time_limit_s, on_line)
+
+    async def _run_script(
+        self, client: str, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None
+    ) -> int:
+        env = {**os.environ, **self.layout.target_env(), LOGDIR_VAR: str(logdir), "LANG": "C"}
+        proc = await asyncio.create_subprocess_exec(
+            "ip",
+            "netns",
+            "exec",
+            self.layout.pod(client).ns,
+            "sh",
+            str(script),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         try:
             async with asyncio.timeout(time_limit_s):
                 assert proc.stdout is not None
@@ -247,45 +220,11 @@ class Lab:
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
 
-    async def start_script(
-        self, workload: str, script: Path, logdir: Path, extra_env: dict[str, str] | None = None
-    ) -> asyncio.subprocess.Process:
-        """Start a runner script in a pod (its own session, output on a pipe); the caller waits and kills."""
-        env = {**os.environ, **self.layout.target_env(), LOGDIR_VAR: str(logdir), "LANG": "C", **(extra_env or {})}
-        return await asyncio.create_subprocess_exec(
-            "ip",
-            "netns",
-            "exec",
-            self.layout.pod(workload).ns,
-            "sh",
-            str(script),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-
     async def exec(self, workload: str, *argv: str, limit_s: float = 120.0) -> tuple[int, str]:
-        """Run a command in a pod (benchmarks and checks); exit code and output."""
-        proc = await asyncio.create_subprocess_exec(
-            "ip",
-            "netns",
-            "exec",
-            self.layout.pod(workload).ns,
-            *argv,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), limit_s)
-        finally:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
-        return proc.returncode or 0, out.decode(errors="replace")
+        """Run a command in a pod's namespace on the host (benchmarks and checks), seen by the rules as the
+        workload's client Job; exit code and output (-1 when cut at `limit_s`)."""
+        with self._running(clients.job_name(workload)):
+            return await output_of(("ip", "netns", "exec", self.layout.pod(workload).ns, *argv), limit_s)
 
     def snapshot_rules(self, label: str) -> None:
         """iptables counters of every node, kept in the run folder: evidence of what DNAT, masquerade

@@ -6,12 +6,13 @@ where an event loop may already be closing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 COMMAND_TIMEOUT_S = 20.0
@@ -37,6 +38,29 @@ def run(argv: Sequence[str], stdin: str | None = None, timeout: float = COMMAND_
         why = (done.stderr or done.stdout).strip().splitlines()
         raise LabError(f"{' '.join(argv)}: {why[-1] if why else f'exit {done.returncode}'}")
     return done.stdout
+
+
+async def output_of(argv: Sequence[str], timeout_s: float, env: Mapping[str, str] | None = None) -> tuple[int, str]:
+    """(exit code, output) of a command in its own session; -1 when it was cut at the timeout (its
+    whole process group is killed)."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=None if env is None else dict(env),
+        start_new_session=True,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
+        return -1, f"no exit within {timeout_s:g} s"
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+    return proc.returncode or 0, out.decode(errors="replace")
 
 
 def list_namespaces() -> list[str]:

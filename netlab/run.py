@@ -1,13 +1,17 @@
-"""One lab run: plan, scripts, lab, results, reports, in a run folder.
+"""One lab run: plan, rendered objects, lab, results, reports, in a run folder.
 
 The run folder keeps everything a user needs to trust or redo the figures:
-`scripts/` (the runner scripts as run), `logs/` (raw tool output and index.tsv),
-`lab/` (topology, server logs, NAT counters after each client), and the reports.
+`objects.json` (every Kubernetes object rendered for the run), `scripts/` (the ConfigMaps'
+scripts as run), `logs/` (the log claims: each Job's raw tool output and index.tsv in its
+own subfolder), `lab/` (topology, each container's output in `lab/pods/`, the nodes' iptables
+as written and their counters after each client), and the reports. results.json records the
+userland the containers ran in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Callable
@@ -15,22 +19,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from manifests import clients
+from manifests import Obj, of_kind
+from manifests.base import ROLE, WORKLOAD
 from netlab import probe
-from netlab.e2sar import mark_skipped, run_e2sar, write_e2sar_scripts
+from netlab.e2sar import mark_skipped, run_e2sar
 from netlab.lab import Lab
+from netlab.rootfs import image_userland
 from results.collect import case_result, collect
 from results.context import run_context
 from results.index import parse_index
 from results.logs import read_log_folder
-from results.model import Results
+from results.model import Results, Userland
 from results.reports import case_summary, write_reports
 from results.version import meshperf_version
 from spec.model import Stack
 from spec.plan import Plan, build_plan
-from spec.runner import runner_script
 
-CLIENT_SLACK_S = 60
 LINE_RE = re.compile(r"^\[meshperf\] (?P<client>\S+) (?P<n>\d+)/(?P<total>\d+) (?P<id>\S+) start$")
 END_RE = re.compile(r"^\[meshperf\] (?P<id>\S+) exit=(?P<rc>-?\d+)$")
 
@@ -64,7 +68,7 @@ class Progress:
         advance: Callable[[int, int], None] | None = None,
     ) -> None:
         self.plan = plan
-        self.logdir = logdir
+        self.logdir = logdir  # the log claims' folder: each Job's logs are in a subfolder
         self.say = say
         self.drops = drops
         self.advance = advance  # (cases done, cases planned): a progress bar's, on a terminal
@@ -84,7 +88,7 @@ class Progress:
             case = self.by_id[m["id"]]
             took = time.monotonic() - self.started.get(case.id, time.monotonic())
             width = len(str(len(self.plan.cases)))
-            files = {p.name: p.read_text(errors="replace") for p in self.logdir.glob(f"{case.id}.*")}
+            files = {p.name: p.read_text(errors="replace") for p in self.logdir.rglob(f"{case.id}.*")}
             index = parse_index(f"{case.id}\t\t\t{m['rc']}").get(case.id)
             result = case_result(case, index, files)
             elapsed = time.monotonic() - (self.began or time.monotonic())
@@ -128,6 +132,21 @@ def run_folder(runs_dir: Path, stack_name: str) -> Path:
     return folder
 
 
+def write_objects(objects: list[Obj], folder: Path) -> None:
+    """The rendered objects, and the ConfigMaps' scripts as files (`scripts/<ConfigMap>/<key>`)."""
+    (folder / "objects.json").write_text(json.dumps(objects, indent=1) + "\n")
+    for cm in of_kind(objects, "ConfigMap"):
+        where = folder / "scripts" / cm["metadata"]["name"]
+        where.mkdir(parents=True, exist_ok=True)
+        for key, text in cm.get("data", {}).items():
+            (where / key).write_text(text)
+
+
+def client_jobs(objects: list[Obj]) -> list[Obj]:
+    """The netperf suite's client Jobs, in the order they run."""
+    return [j for j in of_kind(objects, "Job") if j["spec"]["template"]["metadata"]["labels"].get(ROLE) == "client"]
+
+
 async def run_lab(
     stack: Stack,
     stack_name: str,
@@ -137,7 +156,7 @@ async def run_lab(
     advance: Callable[[int, int], None] | None = None,
     case_lines: bool = True,
 ) -> RunOutcome:
-    """Build the lab, run every client's script in turn, and always write what was measured.
+    """Build the lab, run every client Job in turn, and always write what was measured.
 
     `profile` names how `stack` was derived from the stack file ("default": as written;
     "quick"), for the run block; the run folder's name is the run's label. `case_lines` off
@@ -146,30 +165,26 @@ async def run_lab(
     started = datetime.now(UTC)
     plan = build_plan(stack)
     folder = run_folder(runs_dir, stack_name)
-    logs, scripts = folder / "logs", folder / "scripts"
+    logs = folder / "logs"
     logs.mkdir(parents=True)
-    scripts.mkdir()
-    for client in plan.clients():
-        (scripts / f"{client}.sh").write_text(runner_script(client, plan.cases_of(client)))
-    write_e2sar_scripts(plan, scripts)
+    userland = await asyncio.to_thread(image_userland, say=say)
     steady = any(c.steady is not None for c in plan.cases)
     bound = f"at most {clock(plan.total_seconds())} of tests" + (" (steady-state cases stop earlier)" if steady else "")
     say(f"[lab] {len(plan.cases)} cases from {len(plan.clients())} clients, {bound}")
     interrupted = False
     skipped: str | None = None
     warnings: list[str] = []
-    lab = Lab(stack, plan, folder, say)
+    lab = Lab(stack, plan, folder, say, userland)
+    write_objects(lab.objects, folder)
     progress = Progress(
         plan, logs, say if case_lines else _silent, lambda: [str(d) for d in lab.new_policy_drops()], advance
     )
     try:
         async with lab:
-            for client in plan.clients():
-                limit = plan.time_limit_s(client) + CLIENT_SLACK_S
-                lab.apply_rules([clients.job_name(client)])
-                await lab.run_script(client, scripts / f"{client}.sh", logs, limit, on_line=progress)
-                lab.snapshot_rules(client)
-            skipped = await run_e2sar(lab, plan, scripts, logs, say)
+            for job in client_jobs(lab.objects):
+                await lab.run_job(job, on_line=progress)
+                lab.snapshot_rules(job["spec"]["template"]["metadata"]["labels"][WORKLOAD])
+            skipped = await run_e2sar(lab, plan, say)
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted = True
         say("[lab] interrupted: the lab is removed, what was measured is kept")
@@ -197,5 +212,7 @@ async def run_lab(
     results = with_policy_reasons(collected, progress.denied).model_copy(update={"run": context})
     if skipped:
         results = mark_skipped(results, skipped)
+    record = Userland(kind=userland.kind, hash=userland.hash, reason=userland.reason)
+    results = results.model_copy(update={"userland": record})
     write_reports(results, folder)
     return RunOutcome(folder, results, interrupted, warnings)

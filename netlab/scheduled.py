@@ -18,12 +18,11 @@ import ipaddress
 from collections.abc import Collection, Iterable
 
 from manifests import CLUSTER, Addresses, Obj
+from manifests.base import WORKLOAD
 from netlab.layout import Layout
 from spec.kubernetes import ClusterSettings
 from spec.model import Stack
 from spec.plan import Plan
-
-WORKLOAD = "meshperf.io/workload"
 
 
 def _cluster(obj: Obj) -> str:

@@ -103,6 +103,17 @@ class PointSummary(BaseModel):
         return f"p{int(self.path)}-{self.tool}{tail}"
 
 
+class Userland(BaseModel):
+    """Where a lab run's containers ran: the tool image's root filesystem (by the hash of its recipe),
+    or the host's userland, with the reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["image", "host"]
+    hash: str | None = None
+    reason: str | None = None
+
+
 class Results(BaseModel):
     """All cases of one run, with the seed's views of them, and the context it ran in (`run`)."""
 
@@ -117,6 +128,7 @@ class Results(BaseModel):
     e2sar_cases: tuple[E2sarResult, ...] = ()
     # Whether NetworkPolicies selected the E2SAR pods (`suites.e2sar.network_policies`) while they ran.
     e2sar_network_policies: Literal["exempt", "enforced"] | None = None
+    userland: Userland | None = None  # lab runs only
 
     @property
     def label(self) -> str:

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Install everything meshperf needs on a fresh Debian machine (run as root), idempotently:
-# Debian packages (iperf3, iptables, iproute2, openssh-server, netperf from non-free, chromium) and a
-# project virtualenv in .venv with requirements.txt.
+# Debian packages (iperf3, iptables, iproute2, openssh-server, mmdebstrap, netperf from non-free, chromium)
+# and a project virtualenv in .venv with requirements.txt.
 set -eu
 cd "$(dirname "$0")/.."
 
 need_apt=""
-for bin in iperf3:iperf3 iptables:iptables ip:iproute2 sshd:openssh-server ss:iproute2 timeout:coreutils; do
+# mmdebstrap builds the lab's copy of the tool image's userland (netlab/rootfs.py).
+for bin in iperf3:iperf3 iptables:iptables ip:iproute2 sshd:openssh-server ss:iproute2 timeout:coreutils \
+    mmdebstrap:mmdebstrap nsenter:util-linux; do
     cmd=${bin%%:*}; pkg=${bin#*:}
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need_apt="$need_apt $pkg"
 done

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from netlab.namespaces import owner
 
-TOOLS = ("iperf3", "netserver", "netperf", "timeout", "sh", "e2sar_perf", "sshd")
+# The tools, sshd, and what the lab's kubelet starts: its container init (python), nsenter, what pods run.
+TOOLS = ("iperf3", "netserver", "netperf", "timeout", "sh", "e2sar_perf", "sshd", "python", "nsenter", "nc", "sleep")
 PR_SET_CHILD_SUBREAPER = 36
 NETLAB_NS = re.compile(r"^(mp[0-9a-f]{6})-")  # netlab's labs (netlab.lab)
 SSHLAB_NS = re.compile(r"^(mph[0-9a-f]{6})-")  # the hosts tests' SSH labs (tests/hosts/sshlab.py)

@@ -1,8 +1,9 @@
 """bench/fidelity: does the lab's machinery cost throughput?
 
 On one lab, in one run, five pairs of measurements of path 3 (remote node, pod IP): the
-lab's own way (runner script, raw log, parser) and a bare `iperf3 -c` typed by hand in the
-same client namespace against the same server. The order alternates within pairs so that
+lab's own way (the rendered client Job through the lab's kubelet, chrooted into the tool
+image's userland: entry.sh, runner script, raw log, parser) and a bare `iperf3 -c` typed by
+hand in the same client namespace, on the host, against the same server Pod. The order alternates within pairs so that
 drift in the machine does not favour either. Prints each pair and the median ratio
 lab / bare; the goal is >= 0.95.
 
@@ -21,10 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from netlab.lab import Lab
+from netlab.rootfs import image_userland
+from netlab.run import client_jobs
 from results.iperf3 import parse_iperf3
 from spec.model import NetPath, NetperfSuite, Stack, Suites
 from spec.plan import build_plan
-from spec.runner import runner_script
 
 GOAL = 0.95
 
@@ -43,17 +45,18 @@ async def _measure(pairs: int, seconds: int, workdir: Path) -> list[tuple[float,
     stack = _stack(seconds)
     plan = build_plan(stack)
     (case,) = plan.cases
-    script = workdir / "w3.sh"
-    script.write_text(runner_script(case.client, [case]))
     measured: list[tuple[float, float]] = []
-    async with Lab(stack, plan, workdir, say=lambda line: None) as lab:
+    userland = image_userland(say=print)
+    print(f"userland: {userland.kind} {userland.hash or userland.reason}", flush=True)
+    async with Lab(stack, plan, workdir, say=lambda line: None, userland=userland) as lab:
         target = lab.layout.pod("w2").ip
         bare_argv = ["iperf3", "-c", str(target), "-p", str(case.port), "-J", "-t", str(seconds), "-M", "1376"]
+        (job,) = client_jobs(lab.objects)
 
         async def lab_way(i: int) -> float:
-            logs = workdir / f"pair{i}"
-            await lab.run_script("w3", script, logs, case.time_limit_s + 30)
-            figures = parse_iperf3((logs / case.log_name).read_text())
+            outcome = await lab.run_job(job)
+            assert outcome.succeeded, outcome.message
+            figures = parse_iperf3((lab.job_logdir(job) / case.log_name).read_text())
             assert figures.ok and figures.throughput_mbps, figures.error
             return figures.throughput_mbps
 

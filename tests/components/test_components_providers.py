@@ -13,14 +13,14 @@ import pulumi
 import pytest
 
 from components.hostrun import RunError, host_props
-from components.image import KindImageProvider
+from components.image import IMAGES, KindImageProvider, build_context
 from components.mesh import KindMeshRoutesProvider
 
 STAND_IN_DOCKER = """#!/bin/sh
 # Stand-in for docker, for tests.
 echo "docker $*" >> "{log}"
 case "$1" in
-  build) cat > "{state}/built-dockerfile"; echo "Successfully tagged $3" ;;
+  build) mkdir -p "{state}/context" && tar -x -C "{state}/context" && echo "Successfully tagged $3" ;;
   image)
     case "$*" in *"{{.Os}}/{{.Architecture}}"*) echo "linux/amd64" ;; *) echo "sha256:0123abcd" ;; esac ;;
   save)
@@ -72,14 +72,14 @@ def stand_ins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return state
 
 
-def test_image_is_built_saved_for_its_platform_and_loaded_into_every_cluster(
+def test_image_is_built_from_its_context_saved_for_its_platform_and_loaded_into_every_cluster(
     stand_ins: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     said: list[str] = []
     monkeypatch.setattr(pulumi.log, "info", lambda message, *_a, **_k: said.append(message))
     props = {
         "image": "meshperf-tools:dev",
-        "dockerfile": "FROM debian:bookworm\n",
+        "context": build_context(),
         "clusters": ["a", "b"],
         "host": host_props("local"),
         "kind": "kind",
@@ -88,7 +88,9 @@ def test_image_is_built_saved_for_its_platform_and_loaded_into_every_cluster(
     result = KindImageProvider().create(props)
     assert result.id == "meshperf-tools:dev"
     assert result.outs["image_id"] == "sha256:0123abcd"
-    assert (stand_ins / "built-dockerfile").read_text() == "FROM debian:bookworm\n"
+    # The stand-in unpacked the tar it read: the Dockerfile and the package list it COPYs.
+    for name in ("Dockerfile", "packages.txt"):
+        assert (stand_ins / "context" / name).read_text() == (IMAGES / name).read_text()
     calls = (stand_ins / "calls.log").read_text().splitlines()
     assert calls[0] == "docker build -t meshperf-tools:dev -"
     saves = [c for c in calls if c.startswith("docker save --platform")]
@@ -108,7 +110,8 @@ def test_image_is_built_saved_for_its_platform_and_loaded_into_every_cluster(
 
 
 def test_image_load_into_a_missing_cluster_is_one_clear_error(stand_ins: Path) -> None:
-    props = {"image": "img", "dockerfile": "FROM x\n", "clusters": ["missing"], "host": host_props("local")}
+    props = {"image": "img", "context": {"Dockerfile": "FROM x\n"}, "clusters": ["missing"]}
+    props["host"] = host_props("local")
     with pytest.raises(RunError, match="kind load image-archive img into missing") as raised:
         KindImageProvider().create(props)
     assert "no nodes found" in str(raised.value)
@@ -118,9 +121,16 @@ def test_image_load_into_a_missing_cluster_is_one_clear_error(stand_ins: Path) -
 
 def test_image_diff_replaces_only_for_a_new_name() -> None:
     provider = KindImageProvider()
-    old = {"image": "a:1", "dockerfile": "x", "clusters": ["a"], "cluster_ids": ["kind-a-1"], "host": "local"}
+    old = {
+        "image": "a:1",
+        "context": {"Dockerfile": "x"},
+        "clusters": ["a"],
+        "cluster_ids": ["kind-a-1"],
+        "host": "local",
+    }
     assert not provider.diff("a:1", old, dict(old)).changes
-    assert provider.diff("a:1", old, {**old, "dockerfile": "y"}).replaces == []
+    changed = provider.diff("a:1", old, {**old, "context": {"Dockerfile": "y"}})
+    assert changed.changes and changed.replaces == []
     assert provider.diff("a:1", old, {**old, "image": "a:2"}).replaces == ["image"]
     # A re-created cluster (new identity) is empty: an update, which loads the image again.
     recreated = provider.diff("a:1", old, {**old, "cluster_ids": ["kind-a-2"]})

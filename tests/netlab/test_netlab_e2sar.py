@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
-import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,36 +48,42 @@ def _standin_processes(marker: str) -> list[str]:
     return [line for line in out.splitlines() if marker in line]
 
 
-def _standin(tmp_path: Path) -> Path:
-    """The stand-in installed as `e2sar_perf` in a folder of its own; that folder."""
-    bindir = tmp_path / "standin-bin"
-    bindir.mkdir()
-    exe = bindir / "e2sar_perf"
-    exe.write_text(f"#!{sys.executable}\n# STAND-IN for e2sar_perf (see {STANDIN.name})\n" + STANDIN.read_text())
-    exe.chmod(0o755)
-    return bindir
+@pytest.fixture
+def standin() -> Iterator[Path]:
+    """A folder holding the stand-in as `e2sar_perf`, removed after the test. The E2SAR Jobs run as the
+    pod's user (10001) on the host's userland (E2SAR's image is not built here): the stand-in must be
+    where that user can run it (not under /tmp: the pods mount an emptyDir there), with the system's
+    python. Its settings go in `standin.json` beside it: a pod gets no env of the host."""
+    bindir = Path(tempfile.mkdtemp(prefix="meshperf-standin-", dir="/var/tmp"))
+    try:
+        bindir.chmod(0o755)
+        exe = bindir / "e2sar_perf"
+        exe.write_text(f"#!/usr/bin/python3\n# STAND-IN for e2sar_perf (see {STANDIN.name})\n" + STANDIN.read_text())
+        exe.chmod(0o755)
+        yield bindir
+    finally:
+        shutil.rmtree(bindir)
 
 
 @pytest.mark.usefixtures("clean_machine")
 @pytest.mark.parametrize("version", ["0.1.4", "0.3.1"])
-def test_sender_and_receiver_scripts_run_in_the_lab_with_a_standin(tmp_path: Path, version: str) -> None:
-    bindir = _standin(tmp_path)
-    env = {
-        "PATH": f"{bindir}:{os.environ['PATH']}",
-        "STANDIN_E2SAR_VERSION": version,
-    }
+def test_sender_and_receiver_scripts_run_in_the_lab_with_a_standin(tmp_path: Path, standin: Path, version: str) -> None:
+    bindir = standin
+    (bindir / "standin.json").write_text(json.dumps({"STANDIN_E2SAR_VERSION": version}))
+    env = {"PATH": f"{bindir}:{os.environ['PATH']}"}
     code, output = run_netlab(tmp_path, _stack(tmp_path, {"enabled": False}), env)
     assert code == 0, output
     assert "e2sar-100m: 0.1 Gbps pair done" in output
     folder = Path(re.search(r"^run folder: (.+)$", output, re.MULTILINE)[1])  # type: ignore[index]
-    logs = folder / "logs"
-    receiver_log = (logs / "e2sar-100m-receiver.txt").read_text()
-    sender_log = (logs / "e2sar-100m-sender.txt").read_text()
+    logs = folder / "logs"  # each Job's log folder is a subfolder
+    (receiver_log,) = (p.read_text() for p in logs.rglob("e2sar-100m-receiver.txt"))
+    (sender_log,) = (p.read_text() for p in logs.rglob("e2sar-100m-sender.txt"))
     assert "Receiving on ports" in receiver_log and "19522:19523" in receiver_log  # 2 threads: 2 UDP ports
     assert re.search(rf"^Completed, {EVENTS:,} (packets|frames) sent", sender_log, re.MULTILINE)  # E2SAR's separators
     if version.startswith("0.3"):
         assert "{info} Stats:" in receiver_log and "Port Stats:" in receiver_log  # stderr kept in the log
-    index = {line.split("\t")[0]: line.split("\t") for line in (logs / "index.tsv").read_text().splitlines()}
+    lines = [line for p in logs.rglob("index.tsv") for line in p.read_text().splitlines()]
+    index = {line.split("\t")[0]: line.split("\t") for line in lines}
     assert set(index) == {"e2sar-100m-receiver", "e2sar-100m-sender"}
     assert index["e2sar-100m-sender"][3] == "0"
     document = json.loads((folder / "results.json").read_text())
@@ -111,10 +119,10 @@ def test_without_e2sar_perf_the_lab_says_so_in_one_line_and_runs_the_rest(tmp_pa
 
 @pytest.mark.usefixtures("clean_machine")
 @pytest.mark.parametrize("mode", ["exempt", "enforced"])
-def test_e2sar_runs_with_and_without_network_policies(tmp_path: Path, mode: str) -> None:
+def test_e2sar_runs_with_and_without_network_policies(tmp_path: Path, standin: Path, mode: str) -> None:
     """Enforced, every datagram is judged by the pair's policies on both nodes (one-way UDP is never
     established: on kind each would cross the engine's userspace queue); exempt, none is."""
-    env = {"PATH": f"{_standin(tmp_path)}:{os.environ['PATH']}", "STANDIN_E2SAR_DROP": "0"}
+    env = {"PATH": f"{standin}:{os.environ['PATH']}"}
     code, output = run_netlab(tmp_path, _stack(tmp_path, {"enabled": False}, network_policies=mode, threads=1), env)
     assert code == 0, output
     folder = Path(re.search(r"^run folder: (.+)$", output, re.MULTILINE)[1])  # type: ignore[index]

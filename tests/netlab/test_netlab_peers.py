@@ -83,9 +83,7 @@ def _traffic(lab: Lab, case: Case) -> Traffic:
 
     dnat = 0
     for line in run("iptables-save", "-c", "-t", "nat").splitlines():
-        if re.search(
-            rf"-A KUBE-SEP-\S+ -p {proto} .*-j DNAT --to-destination {re.escape(str(target.ip))}:{port}$", line
-        ):
+        if re.search(rf"-A KUBE-SEP-\S+ -p {proto} .* -j DNAT --to-destination {target.ip}:{port}$", line):
             dnat += int(line[1 : line.index(":")])
     # The original direction of each entry: proto, then the client's src and the address it asked for.
     flow = re.compile(rf"\b{proto}\s+\d+ .*?\bsrc={pod.ip} dst={address} sport=\d+ dport={port}\b")
@@ -147,8 +145,11 @@ def test_tcp_crr_connections_each_leave_their_traffic(lab_run: LabRun, path: int
     # those netperf counted, and no more than it could have made (its rate over a slack second more).
     grown = after.conntrack - before.conntrack
     assert 0.9 * connections <= grown <= crr.transactions_per_s * (DURATION_S + 1), (grown, connections)
-    if path == 2:  # through the ClusterIP: every connection's first packet went through DNAT
-        assert 0.9 * connections <= after.dnat_packets - before.dnat_packets <= grown + 1
+    if path == 2:  # through the ClusterIP: every connection's first packet went through DNAT (a new
+        # connection on a recycled client port may reuse a closed one's conntrack entry: DNAT counts it, the
+        # table does not grow), and no more than netperf could have made
+        dnat = after.dnat_packets - before.dnat_packets
+        assert 0.9 * connections <= dnat <= crr.transactions_per_s * (DURATION_S + 1), (dnat, connections)
     else:
         assert after.dnat_packets == before.dnat_packets  # pod IP: no service rule touched
 

@@ -94,7 +94,8 @@ def test_all_six_paths_with_every_tool(tmp_path: Path) -> None:
     assert len(seed) == 17
     rows = list(csv.DictReader((folder / "results-tidy.csv").open()))
     assert {r["case_id"] for r in rows} == set(cases)
-    assert (folder / "logs" / "index.tsv").read_text().count("\n") == len(cases)
+    # Each Job's log folder on the claim: one index line per case across them.
+    assert sum(p.read_text().count("\n") for p in (folder / "logs").rglob("index.tsv")) == len(cases)
 
 
 @pytest.mark.usefixtures("clean_machine")
@@ -123,7 +124,7 @@ def test_server_killed_mid_run_fails_one_case_and_the_rest_complete(tmp_path: Pa
     proc.wait(timeout=60)
     output = "".join(lines)
     assert killed, output
-    assert "iperf3 in w4 exited" in output
+    assert "w4-server/iperf3 exited (137); restarting" in output  # the kubelet restarts it (restartPolicy)
     cases = _cases(run_folder(output))
     failed = {k for k, c in cases.items() if not c["ok"]}
     assert failed == {"p6-iperf3-tcp-mss536"}, output

@@ -60,7 +60,7 @@ def test_steady_state_stops_on_a_stable_path_and_the_gate_compares_runs(tmp_path
         assert case["stopped"] == "stable", case
         assert 1.0 <= case["duration_s"] < 6.0
         assert 150 < case["throughput_mbps"] < 200  # the tbf is the bottleneck
-    log = (first / "logs" / "p6-iperf3-tcp-mss1376-r1.txt").read_text()
+    (log,) = (p.read_text() for p in (first / "logs").rglob("p6-iperf3-tcp-mss1376-r1.txt"))
     assert re.search(r"^meshperf-steady: stop=stable ", log, re.MULTILINE)
     (point,) = doc["points"]
     assert point["n"] == 2 and point["stopped_stable"] == 2
