@@ -253,6 +253,7 @@ class Kubelet:
         if exits:
             await asyncio.wait(exits, timeout=grace)
         for c in pod.containers:
+            _kill_namespace(c)
             _signal(c, signal.SIGKILL)
         for c in pod.containers:
             if c.task is not None:
@@ -481,6 +482,18 @@ def _read_all(fd: int) -> str:
 
 def _alive(c: Container) -> bool:
     return c.process is not None and c.process.returncode is None
+
+
+def _kill_namespace(c: Container) -> None:
+    """SIGKILL the container's PID-namespace init, which takes every process of the container with it.
+
+    Signalling the wrapper's process group is not enough: a command that became the namespace's
+    PID 1 (`exec nc ...`) ignores SIGTERM from outside, the wrapper dies of it, and the command
+    would outlive its container. The grace period is short, so the PID is still the container's.
+    """
+    if c.pid1 is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(c.pid1, signal.SIGKILL)
 
 
 def _signal(c: Container, sig: signal.Signals) -> None:

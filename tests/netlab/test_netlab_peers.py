@@ -23,7 +23,6 @@ import pytest
 import yaml
 from leakguard import become_subreaper, orphans_of_this_test_process
 
-from manifests.clients import job_name
 from netlab.lab import Lab
 from results.collect import collect
 from results.logs import read_log_folder
@@ -103,7 +102,6 @@ async def _run_each(lab: Lab, folder: Path) -> LabRun:
         for case in lab.plan.cases:
             script = scripts / f"{case.id}.sh"
             script.write_text(runner_script(case.client, [case]))
-            lab.apply_rules([job_name(case.client)])  # the client's Job runs: its policies apply
             before = _traffic(lab, case)
             await lab.run_script(case.client, script, logs, case.time_limit_s + 30)
             seen[case.id] = (before, _traffic(lab, case))
