@@ -23,8 +23,8 @@ import pytest
 import yaml
 from leakguard import become_subreaper, orphans_of_this_test_process
 
+from manifests.clients import job_name
 from netlab.lab import Lab
-from netlab.layout import sep_chain
 from results.collect import collect
 from results.logs import read_log_folder
 from results.model import CaseResult, Results
@@ -83,7 +83,9 @@ def _traffic(lab: Lab, case: Case) -> Traffic:
 
     dnat = 0
     for line in run("iptables-save", "-c", "-t", "nat").splitlines():
-        if re.search(rf"-A {sep_chain(target)} -p {proto} .*--dport {port} -j DNAT", line):
+        if re.search(
+            rf"-A KUBE-SEP-\S+ -p {proto} .*-j DNAT --to-destination {re.escape(str(target.ip))}:{port}$", line
+        ):
             dnat += int(line[1 : line.index(":")])
     # The original direction of each entry: proto, then the client's src and the address it asked for.
     flow = re.compile(rf"\b{proto}\s+\d+ .*?\bsrc={pod.ip} dst={address} sport=\d+ dport={port}\b")
@@ -103,6 +105,7 @@ async def _run_each(lab: Lab, folder: Path) -> LabRun:
         for case in lab.plan.cases:
             script = scripts / f"{case.id}.sh"
             script.write_text(runner_script(case.client, [case]))
+            lab.apply_rules([job_name(case.client)])  # the client's Job runs: its policies apply
             before = _traffic(lab, case)
             await lab.run_script(case.client, script, logs, case.time_limit_s + 30)
             seen[case.id] = (before, _traffic(lab, case))
