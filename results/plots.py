@@ -78,7 +78,7 @@ def path_label(path: NetPath) -> str:
     return f"{int(path)} {PATH_LABELS[path]}"
 
 
-def summarise(x: float, cases: Sequence[CaseResult], value: Callable[[CaseResult], float | None]) -> Point:
+def plot_point(x: float, cases: Sequence[CaseResult], value: Callable[[CaseResult], float | None]) -> Point:
     """The point of the cases at x: median, min and max of their values where they succeeded."""
     values = [v for c in cases if c.ok and (v := value(c)) is not None]
     failed = sum(1 for c in cases if not c.ok)
@@ -122,7 +122,7 @@ def tcp_points(results: Results, path: NetPath) -> list[Point]:
     for m in points:
         summary = results.point("iperf3_tcp", path, m)
         at_m = [c for c in cases if c.mss_requested == m]
-        out.append(from_summary(m, summary) if summary is not None else summarise(m, at_m, _mbps))
+        out.append(from_summary(m, summary) if summary is not None else plot_point(m, at_m, _mbps))
     return out
 
 
@@ -133,14 +133,14 @@ def throughput_point(results: Results, tool: Tool, path: NetPath, x: float | Non
     summaries = [s for s in results.points if (s.tool, s.path, s.streams) == (tool, path, 1) and s.median is not None]
     if summaries and tool not in RR_TOOLS:
         return from_summary(at, max(summaries, key=lambda s: s.median or 0.0))
-    return summarise(at, results.cases_of(tool, path), _mbps)
+    return plot_point(at, results.cases_of(tool, path), _mbps)
 
 
 def latency_point(results: Results, path: NetPath, name: str, x: float | None = None) -> Point:
     """netperf TCP_RR latency percentile `name` (p50, p90, p99) on a path, in microseconds:
     the median over repeats (the point summaries hold transactions/s, not latency)."""
     at = float(int(path)) if x is None else x
-    return summarise(at, results.cases_of("tcp_rr", path), latency_value(name))
+    return plot_point(at, results.cases_of("tcp_rr", path), latency_value(name))
 
 
 def latency_value(name: str) -> Callable[[CaseResult], float | None]:
