@@ -10,7 +10,7 @@ import ipaddress
 import re
 import warnings
 from enum import IntEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -255,6 +255,18 @@ class SteadyState(Strict):
         return self
 
 
+SweepOrList = TypeVar("SweepOrList")
+
+
+def _within(v: SweepOrList, what: str, low: int, high: int) -> SweepOrList:
+    """A list of points each within low..high (a sweep checks its own bounds)."""
+    if isinstance(v, list):
+        bad = [n for n in v if not low <= n <= high]
+        if bad:
+            raise ValueError(f"{what} {bad[0]} is outside {low}..{high}")
+    return v
+
+
 class NetperfSuite(Strict):
     """The seed's netperf matrix plus request/response latency, connection rate and parallel streams.
 
@@ -280,11 +292,7 @@ class NetperfSuite(Strict):
     @field_validator("mss")
     @classmethod
     def _mss_list(cls, v: MssSweep | list[int]) -> MssSweep | list[int]:
-        if isinstance(v, list):
-            bad = [m for m in v if not MSS_MIN <= m <= MSS_MAX]
-            if bad:
-                raise ValueError(f"MSS {bad[0]} is outside {MSS_MIN}..{MSS_MAX}")
-        return v
+        return _within(v, "MSS", MSS_MIN, MSS_MAX)
 
     @field_validator("udp_length", mode="before")
     @classmethod
@@ -294,11 +302,7 @@ class NetperfSuite(Strict):
     @field_validator("udp_length")
     @classmethod
     def _length_list(cls, v: UdpLengthSweep | list[int]) -> UdpLengthSweep | list[int]:
-        if isinstance(v, list):
-            bad = [n for n in v if not UDP_LENGTH_MIN <= n <= UDP_LENGTH_MAX]
-            if bad:
-                raise ValueError(f"UDP length {bad[0]} is outside {UDP_LENGTH_MIN}..{UDP_LENGTH_MAX}")
-        return v
+        return _within(v, "UDP length", UDP_LENGTH_MIN, UDP_LENGTH_MAX)
 
     @field_validator("tools", mode="before")
     @classmethod
