@@ -19,16 +19,28 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 from components.hostrun import progress
 from components.logs import ExecLogReader, FolderLogReader, LogReadError, Viewer, kube_exec
 from results.collect import collect
+from results.context import RunContext, with_logged_facts
 from results.report_seed_csv import seed_csv
 from spec.plan import Plan
 from spec.runner import INDEX_NAME
 
-FIGURES = ("throughput", "throughput_by_mss", "latency", "csv", "failures", "points", "e2sar")
+FIGURES = ("throughput", "throughput_by_mss", "latency", "csv", "failures", "points", "e2sar", "run")
 
 
-def figures(plan: Plan, files: Mapping[str, str]) -> dict[str, Any]:
-    """The stack outputs computed from raw logs by `results/`."""
+def figures(plan: Plan, files: Mapping[str, str], context: RunContext | None = None) -> dict[str, Any]:
+    """The stack outputs computed from raw logs by `results/`; `run` is `context` completed from
+    the logs (`results.context.with_logged_facts`), None without one."""
     res = collect(plan, files)
+    run = (
+        with_logged_facts(
+            context,
+            files,
+            (c.start for c in res.cases if c.start is not None),
+            (c.end for c in res.cases if c.end is not None),
+        )
+        if context is not None
+        else None
+    )
     return {
         "throughput": _plain(res.throughput()),
         "throughput_by_mss": _plain(res.throughput_by_mss()),
@@ -39,6 +51,8 @@ def figures(plan: Plan, files: Mapping[str, str]) -> dict[str, Any]:
         "points": [p.model_dump(mode="json") for p in res.points],
         # E2SAR figures per rate (loss counted from both sides); {} when the stack runs no E2SAR suite.
         "e2sar": _plain(res.e2sar()),
+        # The run's context, as results.json's `run` block: what `results compare` checks two runs by.
+        "run": run.model_dump(mode="json") if run is not None else None,
     }
 
 
@@ -91,7 +105,8 @@ async def read_viewers(viewers: list[dict[str, Any]], timeout_s: float) -> tuple
 
 
 class ResultsProvider(ResourceProvider):
-    """Inputs: plan (Plan JSON), viewers, run_id, jobs, timeout_s. Outputs add the figures and read_errors."""
+    """Inputs: plan (Plan JSON), viewers, run_id, jobs, timeout_s, context (the run block as known when
+    the program ran, `RunContext` JSON). Outputs add the figures, `run` and read_errors."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=f"results-{props.get('run_id', '1')}", outs=self.compute(props))
@@ -104,7 +119,8 @@ class ResultsProvider(ResourceProvider):
         if not any(folders):
             where = ", ".join(f"{v['namespace']}/{v['pod']}:{v['logdir']}" for v in props["viewers"])
             raise RuntimeError(f"no logs in any viewer ({where})")
-        out = figures(plan, merge_logs(folders))
+        context = RunContext.model_validate_json(props["context"]) if props.get("context") else None
+        out = figures(plan, merge_logs(folders), context)
         progress(f"results: figures of {len(plan.cases)} cases computed, {len(out.get('failures') or {})} failed")
         return {**props, **out, "read_errors": problems}
 
@@ -124,6 +140,7 @@ class ResultsResource(Resource, module="meshperf", name="Results"):
     failures: pulumi.Output[dict[str, str]]
     points: pulumi.Output[list[dict[str, Any]]]
     e2sar: pulumi.Output[dict[str, Any]]
+    run: pulumi.Output[dict[str, Any]]
     read_errors: pulumi.Output[list[str]]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:

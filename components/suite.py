@@ -21,7 +21,10 @@ from components.objects import addresses, register
 from components.results import ResultsResource
 from components.testbed import ClusterBed
 from manifests import Addresses, Obj, Scene, clients, logdir_of
+from manifests.base import content_hash
 from manifests.testbed import viewer_name
+from results.context import RunContext, kubernetes_label, run_context
+from results.version import meshperf_version
 from spec.plan import Plan
 
 
@@ -206,6 +209,7 @@ class Suite(pulumi.ComponentResource):
                 "run_id": self.settings.stack.run_id,
                 "jobs": [j.metadata.uid for j in self.jobs],
                 "timeout_s": kube.results.read_timeout_s,
+                "context": self._run_context(plan).model_dump_json(),
             },
             pulumi.ResourceOptions(
                 parent=self,
@@ -214,6 +218,21 @@ class Suite(pulumi.ComponentResource):
                 # Each viewer carries its cluster's kubeconfig.
                 additional_secret_outputs=["viewers"],
             ),
+        )
+
+    def _run_context(self, plan: Plan) -> RunContext:
+        """The run block as far as the program knows it; the provider adds what the Jobs logged
+        (tool versions, kernel, CPUs) and when their cases started and ended."""
+        stack = self.settings.stack
+        return run_context(
+            stack,
+            stack_name=pulumi.get_stack(),
+            label=kubernetes_label(stack.run_id, content_hash(plan.model_dump(mode="json"))),
+            profile="default",
+            tool_versions={},
+            kernel=None,
+            cpus=None,
+            meshperf_version=meshperf_version(),
         )
 
     def e2sar_jobs(self) -> list[k8s.batch.v1.Job]:

@@ -26,7 +26,7 @@ from netlab.e2sar import mark_skipped, run_e2sar
 from netlab.lab import Lab
 from netlab.rootfs import image_userland
 from results.collect import case_result, collect
-from results.context import run_context
+from results.context import run_context, with_logged_facts
 from results.index import parse_index
 from results.logs import read_log_folder
 from results.model import Results, Userland
@@ -190,9 +190,10 @@ async def run_lab(
         say("[lab] interrupted: the lab is removed, what was measured is kept")
     finally:
         warnings = lab.warnings
+    files = read_log_folder(logs)
     collected = collect(
         plan,
-        read_log_folder(logs),
+        files,
         stack=stack_name,
         run_id=stack.run_id,
         e2sar_network_policies=stack.suites.e2sar.network_policies,
@@ -209,6 +210,8 @@ async def run_lab(
         started=started,
         ended=datetime.now(UTC),
     )
+    # The tools that ran are the image userland's, as its Jobs logged them; the host's where none did.
+    context = with_logged_facts(context, files, (), ())
     results = with_policy_reasons(collected, progress.denied).model_copy(update={"run": context})
     if skipped:
         results = mark_skipped(results, skipped)

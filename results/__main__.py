@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from results.collect import collect
-from results.context import kubernetes_label, run_context
+from results.context import kubernetes_label, run_context, with_logged_facts
 from results.detect import parse_output
 from results.e2sar import e2sar_figures, parse_receiver, parse_sender
 from results.errors import UnknownOutputError
@@ -166,19 +166,21 @@ def _report(
         run_id=stack.run_id,
         e2sar_network_policies=stack.suites.e2sar.network_policies,
     )
-    starts = [c.start for c in results.cases if c.start is not None]
-    ends = [c.end for c in results.cases if c.end is not None]
     context = run_context(
         stack,
         stack_name=stack_name,
         label=label or kubernetes_label(stack.run_id, content_hash),
         profile="default",
-        tool_versions={},  # a log folder does not say which tool versions wrote it
+        tool_versions={},  # known only where the Jobs logged them (env-*.tsv)
         kernel=None,
         cpus=None,
         meshperf_version=meshperf_version(),
-        started=min(starts) if starts else None,
-        ended=max(ends) if ends else None,
+    )
+    context = with_logged_facts(
+        context,
+        files,
+        (c.start for c in results.cases if c.start is not None),
+        (c.end for c in results.cases if c.end is not None),
     )
     results = results.model_copy(update={"run": context})
     write_reports(results, out)

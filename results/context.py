@@ -9,10 +9,12 @@ machine's facts (the lab: `netlab.probe`) and passes them in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from results.jobenv import job_env
 from spec.model import Stack, SteadyState, Tool
 
 
@@ -74,6 +76,25 @@ def run_context(
         meshperf_version=meshperf_version,
         started=started,
         ended=ended,
+    )
+
+
+def with_logged_facts(
+    run: RunContext, files: Mapping[str, str], starts: Iterable[datetime], ends: Iterable[datetime]
+) -> RunContext:
+    """`run` completed from a log folder: the tools, kernel and CPUs its Jobs logged (`results.jobenv`;
+    facts already known are kept where the Jobs logged none), and the first start and last end
+    of its cases."""
+    env = job_env(files)
+    first, last = min(starts, default=None), max(ends, default=None)
+    return run.model_copy(
+        update={
+            "tool_versions": env.tool_versions or run.tool_versions,
+            "kernel": env.kernel or run.kernel,
+            "cpus": env.cpus if env.cpus is not None else run.cpus,
+            "started": run.started or first,
+            "ended": run.ended or last,
+        }
     )
 
 

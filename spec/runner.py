@@ -22,6 +22,8 @@ from spec.model import NETPERF_TESTS, RR_TOOLS, Tool
 from spec.plan import E2SAR_RECEIVER_VAR, Case, E2sarCase
 
 INDEX_NAME = "index.tsv"
+# Each client Job's facts about its tools and node (`env_name`), one `name<TAB>value` line each.
+ENV_PREFIX = "env-"
 ATTEMPTS = 3
 RETRY_PAUSE_S = 1
 LOGDIR_VAR = "MESHPERF_LOGDIR"
@@ -120,8 +122,24 @@ run_case() {
     printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$id" "$start" "$(now)" "$rc" "$attempt" >> "$LOGDIR/index.tsv"
     echo "[meshperf] $id exit=$rc"
 }
+# log_env FILE: the tools' versions and the node's kernel and CPUs, once per Job, into FILE
+# and the pod's log; the first non-empty line of each command's output, as the lab's probe.
+log_env() {
+    {
+        printf 'iperf3\t%s\n' "$(iperf3 --version 2>&1 | awk 'NF { print; exit }')"
+        printf 'netperf\t%s\n' "$(netperf -V 2>&1 | awk 'NF { print; exit }')"
+        printf 'kernel\t%s\n' "$(uname -r)"
+        printf 'cpus\t%s\n' "$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)"
+    } > "$1"
+    sed 's/^/[meshperf] env /' "$1"
+}
 """
 )
+
+
+def env_name(client: str) -> str:
+    """The file of a client Job's tool versions and node facts in its log folder."""
+    return f"{ENV_PREFIX}{client}.tsv"
 
 
 def case_command(case: Case) -> list[str]:
@@ -173,6 +191,7 @@ def runner_script(client: str, cases: list[Case]) -> str:
         _PRELUDE.replace("RETRY_PAUSE_S", str(RETRY_PAUSE_S)).replace("ATTEMPTS", str(ATTEMPTS)),
     ]
     lines += [f': "${{{var}:?{var} must hold the target address}}"' for var in env_vars]
+    lines.append(f'log_env "$LOGDIR/{env_name(client)}"')
     for number, case in enumerate(cases, start=1):
         lines.append(f'echo "[meshperf] {client} {number}/{len(cases)} {case.id} start"')
         probe = case.port if case.tool == "iperf3_tcp" else "-"

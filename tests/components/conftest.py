@@ -22,6 +22,7 @@ from pulumi_cli import PulumiCli
 
 from components.logs import FolderLogReader
 from components.results import figures
+from results.context import RunContext
 from spec.load import load_stack
 from spec.plan import Plan, build_plan
 
@@ -123,7 +124,8 @@ class Mocks(pulumi.runtime.Mocks):
         elif t == DYNAMIC + "Results":
             # What the provider computes: results/ on a log folder of this very plan (stand-in for the viewers).
             plan = Plan.model_validate_json(outs["plan"])
-            outs.update(figures(plan, plan_logs(plan)), read_errors=[])
+            context = RunContext.model_validate_json(outs["context"])
+            outs.update(figures(plan, plan_logs(plan), context), read_errors=[])
         return f"{args.name}-id", outs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

@@ -96,6 +96,13 @@ def test_script_runs_cases_in_order_and_indexes_each(tmp_path: Path, standins: d
     assert attempts["p1-iperf3-tcp-mss1376"] == 1  # a failure that reached the server is not retried
     assert not (logs / "p2-tcp-stream.err").exists()
     calls = (tmp_path / "calls.txt").read_text().splitlines()
+    # First, once: the tools' versions and the node's facts, in the Job's env file and its log.
+    assert calls[:2] == ["--version", "-V"]
+    env = dict(line.split("\t", 1) for line in (logs / "env-w1.tsv").read_text().splitlines())
+    assert env["iperf3"] == '{"stand_in": "iperf3"}' and env["kernel"] == os.uname().release
+    assert int(env["cpus"]) == len(os.sched_getaffinity(0))
+    assert f"[meshperf] env kernel\t{os.uname().release}" in done.stdout
+    calls = calls[2:]
     assert calls[0] == "-c 10.244.1.3 -p 5201 -J -t 1 -M 96"
     assert "-c 10.96.0.11 -p 5201 -J -t 1 -M 96" in calls  # path 2 goes to the VIP
     assert "-H 10.96.0.11 -p 12865 -t TCP_STREAM -l 1 -4 -- -P ,12866" in " ".join(calls)

@@ -172,7 +172,7 @@ def test_a_steady_case_that_must_retry_runs_steady_again(tmp_path: Path) -> None
     stack = _stack(steady_state=SteadyState(max_s=6, min_s=1, window_s=0.5, omit_s=0.2))
     first = tmp_path / "refused-once"
     refused_once = (
-        f"#!/bin/sh\nif [ ! -e {first} ]; then : > {first}\n"
+        f'#!/bin/sh\nif [ "$1" = -c ] && [ ! -e {first} ]; then : > {first}\n'
         '  echo "iperf3: error - unable to connect to server - server may have stopped running"; exit 1; fi\n'
         + STANDIN_IPERF3.split("\n", 1)[1]
     )
