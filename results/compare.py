@@ -41,6 +41,7 @@ from results.context import duration_text
 from results.model import PointSummary, Results
 from results.points import point_summaries
 from results.stats import mann_whitney, welch
+from results.textable import new_table, render
 from spec.model import SteadyState
 
 Verdict = Literal["faster", "same", "slower", "missing"]
@@ -251,33 +252,40 @@ def run_name(path: Path) -> str:
     return str(file)
 
 
+COMPARE_COLUMNS = ("point", "n b/c", "baseline", "current", "change %", "CI of change %", "p", "MW p", "verdict")
+
+
 def comparison_table(
     comparisons: Sequence[PointComparison], threshold_pct: float, confidence: float, names: tuple[str, str] = ("", "")
 ) -> str:
-    """The verdicts as text; `names` (baseline, current) head it."""
-    head = (
-        f"{'point':<30} {'n b/c':>6} {'baseline':>11} {'current':>11} {'change %':>9} "
-        f"{'CI of change %':>17} {'p':>6} {'MW p':>6}  verdict"
-    )
-    lines = [
-        f"meshperf compare: threshold {threshold_pct:g} %, confidence {confidence:g}",
-        f"baseline: {names[0] or '-'}",
-        f"current:  {names[1] or '-'}",
-        head,
-        "-" * len(head),
-    ]
+    """The verdicts as text (columns laid out by rich, `results.textable`); `names` (baseline, current) head it."""
+    table = new_table(*COMPARE_COLUMNS)
+    table.columns[-1].justify = "left"  # words, not figures
     for c in comparisons:
         ci = (
             f"[{c.change_ci_low_pct:+.1f}, {c.change_ci_high_pct:+.1f}]"
             if c.change_ci_low_pct is not None and c.change_ci_high_pct is not None
             else "-"
         )
-        note = "" if c.rule == WELCH else f"  ({c.rule})"
-        lines.append(
-            f"{c.key:<30} {f'{c.n_baseline}/{c.n_current}':>6} {_num(c.baseline):>11} {_num(c.current):>11} "
-            f"{_num(c.change_pct, '+.1f'):>9} {ci:>17} {_num(c.p_value, '.3f'):>6} {_num(c.mann_whitney_p, '.3f'):>6}"
-            f"  {c.verdict}{note}"
+        note = "" if c.rule == WELCH else f" ({c.rule})"
+        table.add_row(
+            c.key,
+            f"{c.n_baseline}/{c.n_current}",
+            _num(c.baseline),
+            _num(c.current),
+            _num(c.change_pct, "+.1f"),
+            ci,
+            _num(c.p_value, ".3f"),
+            _num(c.mann_whitney_p, ".3f"),
+            f"{c.verdict}{note}",
         )
+    lines = [
+        f"meshperf compare: threshold {threshold_pct:g} %, confidence {confidence:g}",
+        f"baseline: {names[0] or '-'}",
+        f"current:  {names[1] or '-'}",
+        "",
+        render(table).rstrip("\n"),
+    ]
     counts = {v: sum(c.verdict == v for c in comparisons) for v in ("slower", "same", "faster", "missing")}
     lines += ["", ", ".join(f"{n} {v}" for v, n in counts.items())]
     if any(c.mann_whitney_p is not None for c in comparisons):

@@ -67,6 +67,11 @@ def test_a_quick_run_records_its_context(tmp_path: Path) -> None:
     assert run["repeats"] == 1 and run["mss"] == [96, 1376]
     assert run["tool_versions"]["iperf3"].startswith("iperf 3.")
     assert run["tool_versions"]["netperf"].startswith("Netperf version 2.")
+    # The same record as on Kubernetes: what the client Job's script logged in its env file.
+    (env_file,) = (folder / "logs").rglob("env-w1.tsv")
+    logged = dict(line.split("\t", 1) for line in env_file.read_text().splitlines())
+    assert (logged["iperf3"], logged["netperf"]) == (run["tool_versions"]["iperf3"], run["tool_versions"]["netperf"])
+    assert logged["kernel"] == run["kernel"] and int(logged["cpus"]) == run["cpus"]
     assert run["kernel"] == platform.release()
     assert run["mtu"] == 1500 and run["link_rate"] == "10gbit" and run["cpus"] >= 1
     assert run["meshperf_version"] not in ("", "unknown")

@@ -320,3 +320,35 @@ def test_mann_whitney_is_shown_beside_welch_for_throughput() -> None:
     rr = point(BASE).model_copy(update={"tool": "tcp_rr", "metric": "transactions_per_s", "mss": None})
     assert verdict(rr, rr).mann_whitney_p is None  # transactions/s: Welch only
     assert verdict(point([1000.0]), point([900.0])).mann_whitney_p is None  # n = 1: no test at all
+
+
+def test_comparison_table_snapshot() -> None:
+    """The terminal table at its fixed width (rich, `results.textable.WIDTH`): both runs named, columns aligned."""
+    from results.compare import comparison_table
+
+    base = [point(BASE, mss=1376), point([1000.0], mss=96), point(BASE, mss=536)]
+    now = [point([900.0, 905.0, 895.0, 902.0, 898.0], mss=1376), point([1200.0], mss=96), point([], mss=536)]
+    names = ("kind-mesh kind-mesh-20261129T100000Z", "kind-local run 2 (0123456789ab)")
+    text = comparison_table(compare_points(base, now), 5.0, 0.95, names)
+    rule = "─" * 135
+    assert text.splitlines() == [
+        "meshperf compare: threshold 5 %, confidence 0.95",
+        "baseline: kind-mesh kind-mesh-20261129T100000Z",
+        "current:  kind-local run 2 (0123456789ab)",
+        "",
+        "point                   n b/c   baseline   current   change %   CI of change %       p    MW p   verdict",
+        rule,
+        "p6-iperf3_tcp-mss1376     5/5     1000.0     900.0      -10.0    [-11.0, -9.0]   0.000   0.008   slower",
+        "p6-iperf3_tcp-mss96       1/1     1000.0    1200.0      +20.0                -       -       -   faster"
+        " (threshold-only (n=1))",
+        "p6-iperf3_tcp-mss536      5/0          -         -          -                -       -       -   missing"
+        " (no figure in the current run)",
+        "",
+        "1 slower, 0 same, 1 faster, 1 missing",
+        "p: Welch's t-test (the verdict's); MW p: Mann-Whitney rank test, shown beside it for throughput",
+    ]
+    lines = text.splitlines()
+    verdicts = lines[4].index("verdict")
+    assert lines[6].index("slower") == lines[7].index("faster") == lines[8].index("missing") == verdicts
+    figures_end = lines[4].index("current") + len("current")
+    assert lines[6][:figures_end].endswith("900.0") and lines[7][:figures_end].endswith("1200.0")
