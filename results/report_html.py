@@ -23,7 +23,7 @@ from results.humanize import human
 from results.model import CaseResult, PointSummary, Results
 from results.plots import figure_svg, latency_figure, latency_value, path_label, throughput_figure
 from results.report_seed_csv import seed_csv
-from spec.model import NetPath, Tool
+from spec.model import NETPERF_TESTS, NetPath, Tool
 
 HTML_REPORT = "report.html"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -79,7 +79,9 @@ def report_html(results: Results, svgs: Mapping[str, str] | None = None) -> str:
             _tcp_section(results, svgs.get("throughput")),
             _udp_section(results),
             _stream_section(results),
-            _rr_section(results, svgs.get("latency")),
+            _rr_section(results, "tcp_rr", svgs.get("latency")),
+            # The tools beyond the seed's (opt-in): a section when the run has their cases.
+            *(s for s in (_parallel_section(results), *_more_sections(results)) if s.rows),
             _e2sar_section(results),
         ],
         repeats=_repeats_section(results),
@@ -175,32 +177,44 @@ def _tcp_section(results: Results, svg: str | None) -> Section:
 
 
 def _udp_section(results: Results) -> Section:
+    """A row per path and datagram length (the `udp_length` sweep), single-stream."""
     rows = []
     for path in _paths(results, "iperf3_udp"):
         cases = results.cases_of("iperf3_udp", path)
-        points = [p for p in _points(results, "iperf3_udp", path) if p.median is not None]
-        if not points:
-            rows.append(Row(path_label(path), ("", "", "", "", "no figure: every case failed"), missing=True))
-            continue
-        point = points[0]
-        rows.append(
-            Row(
-                path_label(path),
-                (
-                    human(point.median),
-                    human(_ok(cases, lambda c: c.loss_percent)),
-                    human(_ok(cases, lambda c: c.lost_packets)),
-                    human(_ok(cases, lambda c: c.jitter_ms)),
-                    what_it_is(point),
-                ),
+        for length in sorted({c.udp_length or 0 for c in cases}):
+            at = [c for c in cases if (c.udp_length or 0) == length]
+            point = next((p for p in _points(results, "iperf3_udp", path) if (p.udp_length or 0) == length), None)
+            size = str(length) if length else ""
+            if point is None or point.median is None:
+                rows.append(Row(path_label(path), (size, "", "", "", "", "no figure: every case failed"), missing=True))
+                continue
+            rows.append(
+                Row(
+                    path_label(path),
+                    (
+                        size,
+                        human(point.median),
+                        human(_ok(at, lambda c: c.loss_percent)),
+                        human(_ok(at, lambda c: c.lost_packets)),
+                        human(_ok(at, lambda c: c.jitter_ms)),
+                        what_it_is(point),
+                    ),
+                )
             )
-        )
     return Section(
         id="udp",
         title="iperf3 UDP: throughput, loss and jitter",
-        note="What the receiver got: Mbit/s that arrived, the share of datagrams lost, and jitter; with "
-        "repeats, each the median over the repeats.",
-        head=("path", "Mbit/s received", "loss %", "lost datagrams", "jitter ms", "what the figure is"),
+        note="What the receiver got, per datagram size (bytes of payload, `-l`): Mbit/s that arrived, the "
+        "share of datagrams lost, and jitter; with repeats, each the median over the repeats.",
+        head=(
+            "path",
+            "datagram bytes",
+            "Mbit/s received",
+            "loss %",
+            "lost datagrams",
+            "jitter ms",
+            "what the figure is",
+        ),
         rows=tuple(rows),
         empty="No iperf3 UDP cases in this run.",
     )
@@ -227,34 +241,115 @@ def _stream_section(results: Results) -> Section:
 LATENCY_NAMES = ("p50", "p90", "p99", "mean", "min", "max")
 
 
-def _rr_section(results: Results, svg: str | None) -> Section:
+# netperf's request/response tests: the section's id, title and what a transaction is.
+_RR = {
+    "tcp_rr": ("rr", "netperf TCP_RR latency", "transactions/s", "round trip on one connection"),
+    "tcp_crr": ("crr", "netperf TCP_CRR connection rate", "connections/s", "connect, request, response, close"),
+    "udp_rr": ("udp-rr", "netperf UDP_RR latency", "transactions/s", "one datagram each way"),
+}
+
+
+def _rr_section(results: Results, tool: Tool, svg: str | None = None) -> Section:
+    section_id, title, unit, transaction = _RR[tool]
     rows = []
-    for path in _paths(results, "tcp_rr"):
-        cases = results.cases_of("tcp_rr", path)
-        ok = [c for c in cases if c.ok]
+    for path in _paths(results, tool):
+        ok = [c for c in results.cases_of(tool, path) if c.ok]
         if not ok:
             rows.append(Row(path_label(path), ("",) * (len(LATENCY_NAMES) + 1) + ("no figure",), missing=True))
             continue
         latency = [_ok(ok, latency_value(name)) for name in LATENCY_NAMES]
-        points = _points(results, "tcp_rr", path)
+        points = _points(results, tool, path)
         kind = what_it_is(points[0]) if points else "single sample"
+        rows.append(
+            Row(path_label(path), (human(_ok(ok, lambda c: c.transactions_per_s)), *(human(v) for v in latency), kind))
+        )
+    pictured = tool == "tcp_rr" and rows
+    return Section(
+        id=section_id,
+        title=title,
+        note=f"{unit.capitalize()} (a transaction: {transaction}) and the latency percentiles of a "
+        f"transaction in microseconds; with repeats, each the median over the repeats (the interval is of "
+        f"{unit}).",
+        head=("path", unit, *(f"{n} us" for n in LATENCY_NAMES), "what the figure is"),
+        rows=tuple(rows),
+        empty=f"No netperf {NETPERF_TESTS[tool]} cases in this run.",
+        picture=_data_uri(svg or figure_svg(latency_figure(results))) if pictured else None,
+        picture_alt="netperf TCP_RR latency per path",
+        caption="netperf TCP_RR round-trip latency percentiles per path, in microseconds.",
+    )
+
+
+def _more_sections(results: Results) -> list[Section]:
+    """TCP_CRR, UDP_RR and UDP_STREAM."""
+    return [_rr_section(results, "tcp_crr"), _rr_section(results, "udp_rr"), _udp_stream_section(results)]
+
+
+def _udp_stream_section(results: Results) -> Section:
+    rows = []
+    for path in _paths(results, "udp_stream"):
+        cases = results.cases_of("udp_stream", path)
+        points = [p for p in _points(results, "udp_stream", path) if p.median is not None]
+        size = str(cases[0].udp_length) if cases[0].udp_length else ""
+        if not points:
+            rows.append(Row(path_label(path), (size, "", "", "", "no figure: every case failed"), missing=True))
+            continue
         rows.append(
             Row(
                 path_label(path),
-                (*(human(v) for v in latency), human(_ok(ok, lambda c: c.transactions_per_s)), kind),
+                (
+                    size,
+                    human(points[0].median),
+                    human(_ok(cases, lambda c: c.loss_percent)),
+                    human(_ok(cases, lambda c: c.lost_packets)),
+                    what_it_is(points[0]),
+                ),
             )
         )
     return Section(
-        id="rr",
-        title="netperf TCP_RR latency",
-        note="Round-trip latency percentiles in microseconds and transactions/s; with repeats, each the "
-        "median over the repeats (the interval is of transactions/s).",
-        head=("path", *(f"{n} us" for n in LATENCY_NAMES), "transactions/s", "what the figure is"),
+        id="udp-stream",
+        title="netperf UDP_STREAM: receiver throughput and loss",
+        note="The receiver's Mbit/s, and the datagrams the sender sent that never arrived (sent minus "
+        "received, from both sides' counts).",
+        head=("path", "datagram bytes", "Mbit/s received", "loss %", "lost datagrams", "what the figure is"),
         rows=tuple(rows),
-        empty="No netperf TCP_RR cases in this run.",
-        picture=_data_uri(svg or figure_svg(latency_figure(results))) if rows else None,
-        picture_alt="netperf TCP_RR latency per path",
-        caption="netperf TCP_RR round-trip latency percentiles per path, in microseconds.",
+        empty="No netperf UDP_STREAM cases in this run.",
+    )
+
+
+def _parallel_section(results: Results) -> Section:
+    """iperf3 with parallel streams (`streams: N`): the sum, each stream's share and its MSS."""
+    rows = []
+    parallel: tuple[tuple[Tool, str], ...] = (("iperf3_tcp", "TCP"), ("iperf3_udp", "UDP"))
+    for tool, name in parallel:
+        for path in NetPath:
+            for case in results.cases_of(tool, path, None):
+                if case.streams <= 1:
+                    continue
+                label = f"{path_label(path)}, {name} x{case.streams}"
+                if not case.ok:
+                    rows.append(Row(label, ("", "", "", "", f"no figure: {case.error}"), missing=True))
+                    continue
+                shares = [s.throughput_mbps for s in case.per_stream or ()]
+                mss = sorted({s.mss_actual for s in case.per_stream or () if s.mss_actual is not None})
+                rows.append(
+                    Row(
+                        label,
+                        (
+                            human(case.throughput_mbps),
+                            f"{human(min(shares))}..{human(max(shares))}" if shares else "",
+                            ", ".join(str(m) for m in mss),
+                            human(case.loss_percent) if tool == "iperf3_udp" else "",
+                            f"sum of {case.streams} streams, single sample (repeat {case.repeat})",
+                        ),
+                    )
+                )
+    return Section(
+        id="streams",
+        title="iperf3 parallel streams",
+        note="iperf3 with -P N: the sum over the streams in Mbit/s (UDP: what the receiver got), the range of "
+        "the streams' own figures, and the MSS each TCP stream's socket used (from ss).",
+        head=("path", "Mbit/s (sum)", "per stream Mbit/s", "actual MSS", "loss %", "what the figure is"),
+        rows=tuple(rows),
     )
 
 

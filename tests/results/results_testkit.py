@@ -107,3 +107,46 @@ def synthetic_folder() -> dict[str, str]:
     for name, lines in index.items():
         files[name] = "\n".join(lines) + "\n"
     return files
+
+
+def more_tools_stack() -> Stack:
+    """Paths 1 and 6 with the tools beyond the seed's: TCP_CRR, UDP_RR, UDP_STREAM, 4 parallel
+    streams, and a UDP datagram-size sweep of two lengths."""
+    netperf = {
+        "paths": [1, 6],
+        "tools": ["iperf3_tcp", "iperf3_udp", "tcp_crr", "udp_rr", "udp_stream"],
+        "mss": [1376],
+        "udp_length": [96, 1400],
+        "streams": 4,
+        "duration_s": 2,
+    }
+    return Stack.model_validate({"suites": {"netperf": netperf}})
+
+
+# A case id without its path -> the capture that stands for its output, and its `ss` snapshot.
+MORE_TOOLS_LOGS: dict[str, tuple[str, str | None]] = {
+    "iperf3-tcp-mss1376": ("iperf3-3.12-tcp-mss1376.json", "iperf3-3.12-tcp-mss1376.ss"),
+    "iperf3-tcp-mss1376-streams4": ("iperf3-3.12-tcp-mss1376-streams4.json", "iperf3-3.12-tcp-mss1376-streams4.ss"),
+    "iperf3-udp-len96": ("iperf3-3.12-udp-unlimited-len96.json", None),
+    "iperf3-udp-len1400": ("iperf3-3.12-udp-unlimited-len1400.json", None),
+    "iperf3-udp-len1400-streams4": ("iperf3-3.12-udp-unlimited-len1422-streams4.json", None),
+    "tcp-crr": ("netperf-2.7-tcp-crr-keyval.txt", None),
+    "udp-rr": ("netperf-2.7-udp-rr-keyval.txt", None),
+    "udp-stream": ("netperf-2.7-udp-stream-keyval.txt", None),
+}
+MORE_TOOLS_FAILED = "p6-udp-rr"  # left without a log or an index line
+
+
+def more_tools_folder() -> dict[str, str]:
+    """A log folder of `more_tools_stack()`'s plan from the captures, every case measured but one."""
+    files: dict[str, str] = {}
+    index = []
+    for case in build_plan(more_tools_stack()).cases:
+        if case.id == MORE_TOOLS_FAILED:
+            continue
+        log, snapshot = MORE_TOOLS_LOGS[case.id.split("-", 1)[1]]
+        files[case.log_name] = read(log)
+        if snapshot:
+            files[f"{case.id}.ss"] = read(snapshot)
+        index.append(f"{case.id}\t2026-11-29T10:00:00Z\t2026-11-29T10:00:02Z\t0\t1\n")
+    return files | {"index.tsv": "".join(index)}

@@ -274,3 +274,44 @@ def test_html_escapes_what_the_logs_say(results: Results) -> None:
     case = results.cases[0].model_copy(update={"ok": False, "error": "<script>alert(1)</script> & more"})
     page = report_html(results.model_copy(update={"cases": (case,), "points": ()}))
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
+
+
+def test_the_tools_beyond_the_seeds_each_have_their_section_and_unit(tmp_path: Path) -> None:
+    """TCP_CRR (connections/s), UDP_RR (transactions/s with percentiles), UDP_STREAM (the receiver's
+    Mbit/s and loss), parallel streams and the UDP size sweep, as Chromium shows them."""
+    from results_testkit import MORE_TOOLS_FAILED, more_tools_folder, more_tools_stack
+
+    from spec.plan import build_plan
+
+    measured = collect(build_plan(more_tools_stack()), more_tools_folder(), stack="more", run_id="1")
+    write_reports(measured, tmp_path)
+    browser = chromium((tmp_path / "report.html").as_uri(), tmp_path / "profile", "--dump-dom")
+    assert browser.returncode == 0 and browser.page_messages() == [], browser.stderr[-2000:]
+    dom = browser.stdout
+    row = '<td class="label">{}</td>'
+    crr = _section(dom, "crr")
+    assert "<th>connections/s</th><th>p50 us</th>" in crr
+    # netperf-2.7-tcp-crr-keyval.txt: TRANSACTION_RATE=2517.807, P50_LATENCY=124, P99_LATENCY=4650
+    assert row.format("1 Same VM using Pod IP") + "<td>2518</td><td>124</td><td>227</td><td>4650</td>" in crr
+    udp_rr = _section(dom, "udp-rr")
+    assert "<th>transactions/s</th><th>p50 us</th>" in udp_rr
+    assert row.format("1 Same VM using Pod IP") + "<td>16141</td><td>21</td>" in udp_rr
+    assert '<tr class="missing">' + row.format("6 Remote Cluster using Pod IP") in udp_rr  # no figure, marked
+    assert MORE_TOOLS_FAILED in _section(dom, "failures")
+    udp_stream = _section(dom, "udp-stream")
+    assert "<th>Mbit/s received</th><th>loss %</th>" in udp_stream
+    assert row.format("6 Remote Cluster using Pod IP") + "<td>1400</td><td>146</td><td>38.0</td><td>15795</td>" in (
+        udp_stream
+    )
+    streams = _section(dom, "streams")
+    assert row.format("1 Same VM using Pod IP, TCP x4") + "<td>2578</td><td>640..650</td><td>1364</td>" in streams
+    assert row.format("6 Remote Cluster using Pod IP, UDP x4") + "<td>221</td><td>55.2..55.2</td>" in streams
+    udp = _section(dom, "udp")  # the sweep: a row per datagram size
+    assert row.format("1 Same VM using Pod IP") + "<td>96</td><td>14.7</td><td>47.6</td>" in udp
+    assert row.format("1 Same VM using Pod IP") + "<td>1400</td><td>155</td><td>52.5</td>" in udp
+
+
+def test_a_run_of_the_seeds_tools_has_no_empty_sections_for_the_others(results: Results) -> None:
+    page = report_html(results)
+    assert all(f'<section id="{s}">' not in page for s in ("crr", "udp-rr", "udp-stream", "streams"))
+    assert '<section id="rr">' in page and '<section id="udp">' in page
