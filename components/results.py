@@ -18,13 +18,28 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
 from components.hostrun import progress
 from components.logs import ExecLogReader, FolderLogReader, LogReadError, Viewer, kube_exec
+from results import more_tools
 from results.collect import collect
 from results.context import RunContext, with_logged_facts
 from results.report_seed_csv import seed_csv
 from spec.plan import Plan
 from spec.runner import INDEX_NAME
 
-FIGURES = ("throughput", "throughput_by_mss", "latency", "csv", "failures", "points", "e2sar", "run")
+FIGURES = (
+    "throughput",
+    "throughput_by_mss",
+    "latency",
+    "tcp_crr",
+    "udp_rr",
+    "udp_stream",
+    "udp_by_length",
+    "streams",
+    "csv",
+    "failures",
+    "points",
+    "e2sar",
+    "run",
+)
 
 
 def figures(plan: Plan, files: Mapping[str, str], context: RunContext | None = None) -> dict[str, Any]:
@@ -45,6 +60,12 @@ def figures(plan: Plan, files: Mapping[str, str], context: RunContext | None = N
         "throughput": _plain(res.throughput()),
         "throughput_by_mss": _plain(res.throughput_by_mss()),
         "latency": _plain(res.latency()),
+        # The tools beyond the seed's, named as netperf names its tests ({} when the plan has none).
+        "tcp_crr": _plain(more_tools.request_response(res, "tcp_crr")),
+        "udp_rr": _plain(more_tools.request_response(res, "udp_rr")),
+        "udp_stream": _plain(more_tools.udp_stream(res)),
+        "udp_by_length": _plain(more_tools.udp_by_length(res)),
+        "streams": _plain(more_tools.parallel_streams(res)),
         "csv": seed_csv(res),
         "failures": _plain(res.failures()),
         # Per-point summaries (n, median, spread, CI): what a stack naming this one as its baseline reads.
@@ -136,6 +157,11 @@ class ResultsResource(Resource, module="meshperf", name="Results"):
     throughput: pulumi.Output[dict[str, Any]]
     throughput_by_mss: pulumi.Output[dict[str, Any]]
     latency: pulumi.Output[dict[str, Any]]
+    tcp_crr: pulumi.Output[dict[str, Any]]
+    udp_rr: pulumi.Output[dict[str, Any]]
+    udp_stream: pulumi.Output[dict[str, Any]]
+    udp_by_length: pulumi.Output[dict[str, Any]]
+    streams: pulumi.Output[dict[str, Any]]
     csv: pulumi.Output[str]
     failures: pulumi.Output[dict[str, str]]
     points: pulumi.Output[list[dict[str, Any]]]
