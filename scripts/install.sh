@@ -20,10 +20,16 @@ fi
 
 # netperf lives only in Debian's non-free component: fetch it through a private sources
 # file so that the system's own apt sources stay untouched.
+# Its postinst starts a system netserver (`invoke-rc.d netperf start`); meshperf starts its own
+# in each namespace. A policy-rc.d that forbids starting services (exit 101, invoke-rc.d's rule)
+# keeps that one from starting, only during this dpkg -i and only where the machine has no
+# policy-rc.d of its own: no netserver is stopped afterwards, so the user's own stay alone.
+POLICY_RC_D=${MESHPERF_POLICY_RC_D:-/usr/sbin/policy-rc.d}  # the tests point it elsewhere
 if ! command -v netperf >/dev/null 2>&1; then
     echo "install.sh: installing netperf from Debian non-free"
     tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
+    made_policy=""
+    trap 'rm -rf "$tmp"; if [ -n "$made_policy" ]; then rm -f "$POLICY_RC_D"; fi' EXIT
     sed 's/^Components:.*/Components: non-free/' /etc/apt/sources.list.d/debian.sources > "$tmp/nonfree.sources"
     mkdir -p "$tmp/lists/partial"
     opts="-o Dir::Etc::sourcelist=$tmp/nonfree.sources -o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists=$tmp/lists"
@@ -31,10 +37,15 @@ if ! command -v netperf >/dev/null 2>&1; then
     apt-get $opts -o APT::Sandbox::User=root update -qq
     # shellcheck disable=SC2086
     (cd "$tmp" && apt-get $opts -o APT::Sandbox::User=root download netperf >/dev/null)
+    if [ ! -e "$POLICY_RC_D" ]; then
+        printf '#!/bin/sh\n# meshperf install.sh: no service starts while netperf is installed\nexit 101\n' \
+            > "$POLICY_RC_D"
+        chmod 755 "$POLICY_RC_D"
+        made_policy=1
+    fi
     dpkg -i "$tmp"/netperf_*.deb >/dev/null
+    if [ -n "$made_policy" ]; then rm -f "$POLICY_RC_D"; made_policy=""; fi
 fi
-# Debian's postinst may start a system netserver; meshperf starts its own per namespace.
-pkill -x netserver 2>/dev/null || true
 mkdir -p /run/sshd
 
 # Headless Chromium: the tests open a run's report.html in it (tests/results/test_results_html.py).
