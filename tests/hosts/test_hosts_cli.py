@@ -50,6 +50,18 @@ def test_a_failed_host_exits_1(tmp_path: Path) -> None:
     assert "1 hosts, 0 changed, 1 failed" in done.stdout
 
 
+def test_verbose_shows_each_change_and_its_commands(tmp_path: Path) -> None:
+    inventory, deploy = files(tmp_path, local_inventory("me"), [write_marker(tmp_path)])
+    quiet = hosts_cli("apply", inventory, deploy)
+    (tmp_path / "marker").unlink()  # changed again on the second run
+    loud = hosts_cli("apply", inventory, deploy, "-v")
+    assert quiet.returncode == loud.returncode == 0, quiet.stderr + loud.stderr
+    assert quiet.stderr.splitlines() == [loud.stderr.splitlines()[0]]  # one line per host, no more
+    changed = [line for line in loud.stderr.splitlines() if line.startswith("    changed ")]
+    assert len(changed) == 1 and str(tmp_path / "marker") in changed[0]
+    assert any(line.startswith("      $ ") for line in loud.stderr.splitlines())
+
+
 @pytest.mark.parametrize(
     ("inventory", "operations", "options", "line"),
     [
