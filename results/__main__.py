@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from results.collect import collect
-from results.context import kubernetes_label, run_context, with_logged_facts
+from results.context import RunContext, kubernetes_label, run_context, with_logged_facts
 from results.detect import parse_output
 from results.e2sar import e2sar_figures, parse_receiver, parse_sender
 from results.errors import UnknownOutputError
@@ -248,10 +248,18 @@ def _plot_comparison(baseline: Path, current: Path, out: Path) -> None:
 
     def load(path: Path) -> Results:
         file = path / "results.json" if path.is_dir() else path
+        text = file.read_text()
         try:  # a results.json: its cases and its points
-            return Results.model_validate_json(file.read_text())
-        except ValueError:  # a saved `points` output: the points alone
-            return Results(stack=path.name, points=tuple(load_points(path)))
+            return Results.model_validate_json(text)
+        except ValueError:  # saved stack outputs (their points, and the run block), or a `points` output
+            data = json.loads(text)
+            run = data.get("run") if isinstance(data, dict) else None
+            try:
+                context = RunContext.model_validate(run) if isinstance(run, dict) else None
+            except ValueError:
+                context = None
+            stack = context.stack if context is not None else path.name
+            return Results(stack=stack, run=context, points=tuple(load_points(path)))
 
     paths = write_comparison(load(baseline), load(current), out)
     _say(f"comparison plot: {', '.join(str(p) for p in paths)}\n")

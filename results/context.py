@@ -31,10 +31,11 @@ class RunContext(BaseModel):
     repeats: int
     mss: list[int]
     tool_versions: dict[str, str]  # tool -> its version line; empty where the runtime cannot ask the tools
-    kernel: str | None  # None: not known (a log folder read back from elsewhere)
+    # None: not known (no Job logged it); a Pulumi stack output leaves such a key out altogether.
+    kernel: str | None = None
     mtu: int
-    link_rate: str | None
-    cpus: int | None
+    link_rate: str | None = None
+    cpus: int | None = None
     meshperf_version: str
     started: datetime | None = None
     ended: datetime | None = None

@@ -156,12 +156,14 @@ def _outputs_with(stack: str, changes: dict[str, Any]) -> Run:
 def test_compare_takes_kubernetes_runs_by_the_lab_rules(runs: dict[str, Run], tmp_path: Path, capsys: Any) -> None:
     baseline = _saved_outputs(runs["kind-mesh"], tmp_path / "run1.json")
     again = _saved_outputs(_outputs_with("kind-mesh", {"meshperf:run_id": "2"}), tmp_path / "run2.json")
-    assert results_main(["compare", str(baseline), str(again)]) == 0
+    assert results_main(["compare", str(baseline), str(again), "--plot", str(tmp_path / "plot")]) == 0
     out = capsys.readouterr().out
     label1 = json.loads(baseline.read_text())["run"]["label"]
     label2 = json.loads(again.read_text())["run"]["label"]
     assert label1 != label2 and label2.startswith("run 2 (")
     assert f"kind-mesh {label1}" in out and f"kind-mesh {label2}" in out
+    # The picture's title names both runs too (matplotlib keeps each text as a comment in the SVG).
+    assert f"baseline {label1}  vs  current {label2}" in (tmp_path / "plot" / "comparison.svg").read_text()
 
     # The seed's fixed 10 s: the same refusal as between two lab runs of different durations.
     suites = json.loads(stack_config("kind-mesh")["meshperf:suites"])
