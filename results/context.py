@@ -3,8 +3,10 @@
 Two runs can only be compared when they measured the same way (durations or steady-state
 settings, repeats, MSS points) on the same kind of machine (tool versions, kernel, MTU, link
 rate, CPUs); this block records all of it, so that `results compare` can refuse runs that
-differ and every report can say where its figures come from. The runtime gathers the
-machine's facts (the lab: `netlab.probe`) and passes them in.
+differ and every report can say where its figures come from. The tool versions, kernel and
+CPUs come from what the client Jobs logged beside their raw output (`results.jobenv`,
+`with_logged_facts`), the same on Kubernetes and in the lab; the lab's own probe
+(`netlab.probe`) stands in where no Job logged them.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ throwaway virtualenv that sees the project's dependencies, and run from another 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +45,11 @@ def test_version_and_subcommands_from_another_folder(meshperf: Path, tmp_path: P
     parsed = _run(meshperf, tmp_path, "results", "parse", str(DATA / "iperf3-3.12-tcp-mss536.json"))
     assert parsed.returncode == 0, parsed.stderr
     assert '"tool": "iperf3"' in parsed.stdout
+    # A stack by its name and a log folder, from elsewhere: the project's stacks/ is found all the same.
+    logs = ROOT / "tests" / "components" / "fixtures" / "kind-mesh-run"
+    report = _run(meshperf, tmp_path, "results", "report", str(logs), "--stack", "kind-mesh", "--out", "out", "--json")
+    assert report.returncode == 1, report.stderr  # 1: the fixture holds no E2SAR logs (those pairs never ran)
+    assert json.loads(report.stdout)["run"]["stack"] == "kind-mesh" and (tmp_path / "out" / "report.html").exists()
     lab = _run(meshperf, tmp_path, "lab", "up", "--help")
     assert lab.returncode == 0 and "--quick" in lab.stdout
     hosts = _run(meshperf, tmp_path, "hosts", "facts", "--help")
