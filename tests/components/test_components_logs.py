@@ -189,15 +189,15 @@ def test_results_provider_calls_results_with_the_merged_logs(tmp_path: Path, mon
     plan = build_plan(load_stack("kind-mesh"))
     seen: dict[str, Any] = {}
 
-    def figures(p: Any, files: Any) -> dict[str, Any]:
-        seen["plan"], seen["files"] = p, dict(files)
+    def figures(p: Any, files: Any, context: Any) -> dict[str, Any]:
+        seen["plan"], seen["files"], seen["context"] = p, dict(files), context
         return {"throughput": {"x": 1.0}, "throughput_by_mss": {}, "latency": {}, "csv": "", "failures": []}
 
     monkeypatch.setattr("components.results.figures", figures)
     provider = ResultsProvider()
     made = provider.create({"plan": plan.model_dump_json(), "viewers": _split_run(tmp_path), "run_id": "7", "jobs": []})
     assert made.id == "results-7" and made.outs["throughput"] == {"x": 1.0}
-    assert seen["plan"] == plan
+    assert seen["plan"] == plan and seen["context"] is None  # no context among the inputs
     assert seen["files"] == asyncio.run(FolderLogReader(LAB_RUN).read()) | {"index.tsv": seen["files"]["index.tsv"]}
     assert sorted(seen["files"]["index.tsv"].splitlines()) == sorted((LAB_RUN / "index.tsv").read_text().splitlines())
     assert provider.diff("results-7", {"run_id": "7"}, {"run_id": "8"}).replaces == ["run_id"]

@@ -69,7 +69,7 @@ def test_reading_results_says_which_viewer_it_reads(
         {"namespace": "meshperf", "pod": "viewer-w1", "logdir": "/logs/1", "folder": str(tmp_path / "w1")},
         {"namespace": "meshperf", "pod": "viewer-gone", "logdir": "/logs/1", "folder": str(tmp_path / "gone")},
     ]
-    monkeypatch.setattr("components.results.figures", lambda _plan, _files: {"failures": {"p1": "no log"}})
+    monkeypatch.setattr("components.results.figures", lambda _plan, _files, _context: {"failures": {"p1": "no log"}})
     provider = ResultsProvider()
     provider.create({"plan": plan.model_dump_json(), "viewers": viewers, "run_id": "1", "jobs": []})
     assert said[0] == "results: reading /logs/1 from viewer meshperf/viewer-w1 (1/2)"
