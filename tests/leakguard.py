@@ -9,6 +9,7 @@ at all; a process counts only when it was re-parented to this (subreaper) proces
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
@@ -48,6 +49,28 @@ def made_here(ns: str) -> bool:
 
 def namespaces_left(before: set[str]) -> set[str]:
     return {ns for ns in lab_namespaces() - before if made_here(ns)}
+
+
+def reap_container_orphans() -> None:
+    """Reap zombies re-parented to us from a container's PID namespace, as a subreaper must.
+
+    A process that a kubelet probe ran in a container (`nsenter -p` forks into the container's
+    PID namespace) is re-parented to the nearest subreaper when nsenter goes first: to us.
+    Unreaped, it holds the container's PID 1 in the kernel's wait for every process of its
+    namespace to go, and that PID 1 would look left behind. Our own children live in our PID
+    namespace, so reaping only the other namespaces' zombies never takes a child's exit status.
+    """
+    me, ours = os.getpid(), Path("/proc/self/ns/pid").readlink()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            their_ns = (stat.parent / "ns" / "pid").readlink()
+        except OSError:
+            continue
+        state, ppid = text[text.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == me and state == "Z" and their_ns != ours:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(int(stat.parent.name), os.WNOHANG)
 
 
 def orphans_of_this_test_process() -> set[tuple[int, str]]:
