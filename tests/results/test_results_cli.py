@@ -8,10 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from results_inprocess import results_cli
 from results_testkit import DATA, EXPECTED_FAILURES, ROOT, synthetic_folder
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m results ARGS`, in this process; `run_command` runs the real command."""
+    return results_cli(*args)
+
+
+def run_command(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "results", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
@@ -107,7 +113,7 @@ def test_report_writes_the_reports(tmp_path: Path) -> None:
 
 
 def test_report_with_a_bad_stack_is_one_line(tmp_path: Path) -> None:
-    done = run("report", str(tmp_path), "--stack", str(tmp_path / "Pulumi.none.yaml"))
+    done = run_command("report", str(tmp_path), "--stack", str(tmp_path / "Pulumi.none.yaml"))
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from results_inprocess import results_cli
 
 from results.compare import (
     THRESHOLD_ONLY,
@@ -126,9 +127,8 @@ def _results_file(tmp_path: Path, name: str, points: list[PointSummary], run: di
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "results", "compare", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    """`python -m results compare ARGS`, in this process (the closed-pipe test runs the real command)."""
+    return results_cli("compare", *args)
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from e2sar_samples import (
     SENDER_014_WARNING,
     SENDER_03,
 )
+from results_inprocess import results_cli
 
 from results.collect import collect
 from results.e2sar import number, parse_e2sar_pair, parse_receiver, parse_sender
@@ -165,16 +166,9 @@ def test_the_cli_reads_the_seeds_two_logs(tmp_path: Path) -> None:
     assert figures["events_sent"] == 1_000_000 and figures["events_received"] == 992_990
     assert figures["loss"] == 7010 and figures["e2sar_lost"] == 10
     receiver.write_text(RECEIVER_03_FAILED)
-    done = subprocess.run(
-        [sys.executable, "-m", "results", "e2sar", str(sender), str(receiver)], cwd=ROOT, capture_output=True, text=True
-    )
+    done = results_cli("e2sar", str(sender), str(receiver))  # the rest in this process
     assert done.returncode == 0 and json.loads(done.stdout)["ok"] is False
-    done = subprocess.run(
-        [sys.executable, "-m", "results", "e2sar", str(sender), str(tmp_path / "missing.log")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    done = results_cli("e2sar", str(sender), str(tmp_path / "missing.log"))
     assert done.returncode == 2 and "missing.log" in done.stderr and "\n" not in done.stderr.strip()
     # A file no E2SAR wrote, or a folder: the line names the file and the role it failed as.
     other = tmp_path / "netperf.txt"
@@ -184,8 +178,6 @@ def test_the_cli_reads_the_seeds_two_logs(tmp_path: Path) -> None:
         ((sender, other), f"{other}: not an e2sar_perf receiver log"),
         ((sender, tmp_path), f"{tmp_path}: cannot read"),
     ):
-        done = subprocess.run(
-            [sys.executable, "-m", "results", "e2sar", *map(str, args)], cwd=ROOT, capture_output=True, text=True
-        )
+        done = results_cli("e2sar", *map(str, args))
         assert done.returncode == 2 and done.stderr.startswith(named), done.stderr
         assert len(done.stderr.strip().splitlines()) == 1

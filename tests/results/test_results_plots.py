@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import math
 import struct
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
@@ -20,7 +18,8 @@ import numpy as np
 import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from results_testkit import ROOT, small_plan, synthetic_folder
+from results_inprocess import results_cli
+from results_testkit import small_plan, synthetic_folder
 
 from results.collect import collect
 from results.model import CaseResult, Results
@@ -218,14 +217,7 @@ def test_compare_command_draws_the_comparison(results: Results, tmp_path: Path) 
     base, cur = tmp_path / "base.json", tmp_path / "points.json"
     base.write_text(results_json(results))
     cur.write_text(json.dumps([p.model_dump(mode="json") for p in repeated(results).points]))  # points alone
-    done = subprocess.run(
-        [sys.executable, "-m", "results", "compare", str(base), str(cur), "--plot", str(tmp_path / "cmp")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = results_cli("compare", str(base), str(cur), "--plot", str(tmp_path / "cmp"))
     assert done.returncode in (0, 1), done.stderr
     assert "comparison plot:" in done.stdout.splitlines()[-1]
     assert_png(tmp_path / "cmp" / "comparison.png", COMPARISON_SIZE)
