@@ -44,6 +44,7 @@ def run(stack_name: str) -> dict[str, Any]:
             read_errors=res.read_errors,
             points=res.points,
             e2sar=res.e2sar,
+            overhead=res.overhead,
         )
         if settings.stack.baseline is not None:
             outputs["regressions"] = baseline_regressions(settings.stack.baseline, res.points)

@@ -23,7 +23,7 @@ from results.report_seed_csv import seed_csv
 from spec.plan import Plan
 from spec.runner import INDEX_NAME
 
-FIGURES = ("throughput", "throughput_by_mss", "latency", "csv", "failures", "points", "e2sar")
+FIGURES = ("throughput", "throughput_by_mss", "latency", "csv", "failures", "points", "e2sar", "overhead")
 
 
 def figures(plan: Plan, files: Mapping[str, str]) -> dict[str, Any]:
@@ -39,6 +39,8 @@ def figures(plan: Plan, files: Mapping[str, str]) -> dict[str, Any]:
         "points": [p.model_dump(mode="json") for p in res.points],
         # E2SAR figures per rate (loss counted from both sides); {} when the stack runs no E2SAR suite.
         "e2sar": _plain(res.e2sar()),
+        # Per pod-path point: its host-network baseline and pod/host (the CNI's overhead); {} without one.
+        "overhead": {o.point: _plain(o.model_dump(mode="json", exclude={"point"})) for o in res.overhead},
     }
 
 
@@ -124,6 +126,7 @@ class ResultsResource(Resource, module="meshperf", name="Results"):
     failures: pulumi.Output[dict[str, str]]
     points: pulumi.Output[list[dict[str, Any]]]
     e2sar: pulumi.Output[dict[str, Any]]
+    overhead: pulumi.Output[dict[str, Any]]
     read_errors: pulumi.Output[list[str]]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
