@@ -105,11 +105,11 @@ def _overhead_table(results: Results) -> list[str]:
 
 def _ratio(entries: list[Overhead]) -> str:
     """Best pod median over best host median among one tool's points on a path."""
-    pods = [o.pod for o in entries if o.pod is not None]
-    hosts = [o.host for o in entries if o.host is not None]
     if not entries:
         return "-"
-    return f"{max(pods) / max(hosts):.2f}" if pods and hosts and max(hosts) else "?"
+    pod = max((o.pod for o in entries if o.pod is not None), default=None)
+    host = max((o.host for o in entries if o.host is not None), default=None)
+    return "?" if pod is None or not host else f"{pod / host:.2f}"
 
 
 def _context(results: Results) -> list[str]:
