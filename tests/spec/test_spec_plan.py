@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from spec.load import load_stack
+import pytest
+
+from spec.load import StackError, load_stack
 from spec.model import HOST_BASELINE, HOST_PATHS, NetPath, Stack
 from spec.plan import CRR_TAIL_S, Case, build_plan
-from spec.profiles import quick
+from spec.profiles import quick, with_host_baseline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -170,3 +172,14 @@ def test_the_host_baseline_takes_only_the_host_paths_of_the_chosen_pod_paths() -
     cases = _suite_plan(host_baseline=True, paths=[2, 5], mss=[1376], tools=["iperf3_tcp"])
     assert [c.path for c in cases if c.path in HOST_PATHS] == [NetPath.HOST_SAME]
     assert not [c for c in _suite_plan(paths=[2], mss=[1376]) if c.path in HOST_PATHS]  # off by default
+
+
+def test_host_baseline_profile_turns_it_on_and_checks_the_stack_again() -> None:
+    stack = load_stack("kind-mesh")
+    on = with_host_baseline(stack)
+    assert not stack.suites.netperf.host_baseline and on.suites.netperf.host_baseline
+    assert on.model_copy(update={"suites": stack.suites}) == stack  # nothing else changed
+    assert {c.path for c in build_plan(on).cases} == set(NetPath)
+    lonely = Stack.model_validate({"workloads": {"w2": Stack().workloads["w2"]}, "suites": {"netperf": {"paths": [5]}}})
+    with pytest.raises(StackError, match=r"^--host-baseline: meshperf:suites.netperf.host_baseline: host-same needs"):
+        with_host_baseline(lonely)
