@@ -50,6 +50,7 @@ def run(stack_name: str) -> dict[str, Any]:
             points=res.points,
             e2sar=res.e2sar,
             run=res.run,
+            overhead=res.overhead,
         )
         if settings.stack.baseline is not None:
             outputs["regressions"] = baseline_regressions(settings.stack.baseline, res.points)

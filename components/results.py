@@ -39,6 +39,7 @@ FIGURES = (
     "points",
     "e2sar",
     "run",
+    "overhead",
 )
 
 
@@ -74,6 +75,8 @@ def figures(plan: Plan, files: Mapping[str, str], context: RunContext | None = N
         "e2sar": _plain(res.e2sar()),
         # The run's context, as results.json's `run` block: what `results compare` checks two runs by.
         "run": run.model_dump(mode="json") if run is not None else None,
+        # Per pod-path point: its host-network baseline and pod/host (the CNI's overhead); {} without one.
+        "overhead": {o.point: _plain(o.model_dump(mode="json", exclude={"point"})) for o in res.overhead},
     }
 
 
@@ -167,6 +170,7 @@ class ResultsResource(Resource, module="meshperf", name="Results"):
     points: pulumi.Output[list[dict[str, Any]]]
     e2sar: pulumi.Output[dict[str, Any]]
     run: pulumi.Output[dict[str, Any]]
+    overhead: pulumi.Output[dict[str, Any]]
     read_errors: pulumi.Output[list[str]]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:

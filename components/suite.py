@@ -239,7 +239,7 @@ class Suite(pulumi.ComponentResource):
         return [job for pair in self.e2sar for job in (pair.receiver_job, pair.sender_job)]
 
     def _server(self, workload: str) -> k8s.core.v1.Pod:
-        return self.beds[self.settings.stack.workloads[workload].cluster].servers[workload]
+        return self.beds[self.settings.stack.workload(workload).cluster].servers[workload]
 
     def _client_addresses(self, scene: Scene, client: str, image: pulumi.Input[str]) -> pulumi.Output[Addresses]:
         """What a client's Job needs: the image, and its targets' pod IPs and cluster IPs."""
@@ -263,7 +263,7 @@ class Suite(pulumi.ComponentResource):
         return {
             "kubeconfig": self.clusters[cluster.name].kubeconfig,
             "context": cluster.kubeconfig_context,
-            "namespace": scene.namespace,
+            "namespace": scene.namespace_of(workload),
             "pod": viewer_name(node.name),
             "container": "viewer",
             "logdir": pulumi.Output.from_input(body).apply(lambda b: logdir_of(b["spec"]["template"])),

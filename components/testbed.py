@@ -25,6 +25,7 @@ class ClusterBed(pulumi.ComponentResource):
     headless: k8s.core.v1.Service
     claims: dict[str, k8s.core.v1.PersistentVolumeClaim]
     viewers: dict[str, k8s.core.v1.Pod]
+    host_viewers: dict[str, k8s.core.v1.Pod]
 
     def __init__(
         self,
@@ -53,11 +54,13 @@ class ClusterBed(pulumi.ComponentResource):
         self.policies = self._policies(node_ips, remote_pod_ips)
         self._servers_and_services(with_image)
         self._log_volumes(with_image)
+        self._host_bed(with_image)
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "servers": {w: p.metadata.name for w, p in self.servers.items()},
                 "viewers": {n: p.metadata.name for n, p in self.viewers.items()},
+                "host_viewers": {n: p.metadata.name for n, p in self.host_viewers.items()},
             }
         )
 
@@ -135,4 +138,31 @@ class ClusterBed(pulumi.ComponentResource):
                 f"{self.prefix}-{node}-viewer",
                 with_image.apply(partial(t.viewer_pod, scene, cluster=cluster, node=node)),
                 self._in_ns(claim),
+            )
+
+    def _host_bed(self, with_image: pulumi.Output[Addresses]) -> None:
+        """The host baseline's namespace (`privileged`), its host-network servers (in `servers`, beside
+        the pods'), and a claim and viewer per node that runs its clients; no policy applies there."""
+        scene, cluster, prefix = self.scene, self.cluster, self.prefix
+        self.host_viewers = {}
+        if not t.has_host_bed(scene, cluster):
+            return
+        opts = pulumi.ResourceOptions(parent=self, provider=self.k8s_provider)
+        host_ns = register(k8s.core.v1.Namespace, f"{prefix}-host-ns", t.namespace(scene, cluster, host=True), opts)
+        in_host = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[host_ns]))
+        for w in scene.servers_in(cluster, host=True):
+            body = with_image.apply(partial(t.server_pod, scene, workload=w))
+            self.servers[w] = register(k8s.core.v1.Pod, f"{prefix}-{w}-server", body, in_host)
+        for node in scene.client_nodes(cluster, host=True):
+            claim = register(
+                k8s.core.v1.PersistentVolumeClaim,
+                f"{prefix}-{node}-host-logs",
+                t.log_claim(scene, cluster, node, host=True),
+                in_host,
+            )
+            self.host_viewers[node] = register(
+                k8s.core.v1.Pod,
+                f"{prefix}-{node}-host-viewer",
+                with_image.apply(partial(t.viewer_pod, scene, cluster=cluster, node=node, host=True)),
+                pulumi.ResourceOptions.merge(in_host, pulumi.ResourceOptions(depends_on=[claim])),
             )

@@ -3,6 +3,7 @@
 Every pod runs as the image's non-root user with no capabilities, no privilege escalation,
 a read-only root filesystem (an emptyDir for /tmp, where iperf3 keeps its buffers) and the
 runtime's default seccomp profile: the namespace enforces the `restricted` Pod Security level.
+The host baseline's pods keep all of it, with `hostNetwork`, in a `privileged` namespace of their own.
 Objects are plain dicts in the API's own camelCase spelling.
 """
 

@@ -72,7 +72,8 @@ def client_scripts(scene: Scene, client: str) -> Obj:
         "runner.sh": runner_script(client, cases),
         "entry.sh": entry_script(cases, serves=serves(scene.plan, client), plan=scene.plan),
     }
-    metadata = meta(scripts_name(client), scene.namespace, {WORKLOAD: client, CLUSTER: scene.cluster_of(client)})
+    labels = {WORKLOAD: client, CLUSTER: scene.cluster_of(client)}
+    metadata = meta(scripts_name(client), scene.namespace_of(client), labels)
     return obj("v1", "ConfigMap", metadata, data=data)
 
 
@@ -131,7 +132,7 @@ def client_job(scene: Scene, addresses: Addresses, client: str) -> Obj:
         client_template(scene, addresses, client), parts, scene.kube.logs.mount_path, scene.stack.run_id
     )
     limit = time_limit_s(scene, client)
-    metadata = meta(job_name(client), scene.namespace, {WORKLOAD: client, CLUSTER: scene.cluster_of(client)})
+    metadata = meta(job_name(client), scene.namespace_of(client), {WORKLOAD: client, CLUSTER: scene.cluster_of(client)})
     return obj("batch/v1", "Job", metadata, spec=job_spec(template, limit))
 
 

@@ -19,6 +19,7 @@ from manifests.base import (
 )
 from manifests.scene import Scene
 from manifests.testbed import claim_name
+from spec.model import is_host_workload
 
 
 def script_pod_template(scene: Scene, workload: str, labels: dict[str, str], container: Obj, *, scripts: str) -> Obj:
@@ -30,6 +31,9 @@ def script_pod_template(scene: Scene, workload: str, labels: dict[str, str], con
     stack, kube = scene.stack, scene.kube
     _, node = stack.node_of(workload)
     mount, volume = tmp_volume()
+    # The host baseline's clients run in their node's network namespace (kube-network-policies
+    # selects no such pod: its policies never apply there).
+    host = {"hostNetwork": True} if is_host_workload(workload) else {}
     runner = {
         **container,
         "env": [{"name": "TMPDIR", "value": "/tmp"}, {"name": "LANG", "value": "C"}, *container.get("env", [])],
@@ -43,11 +47,12 @@ def script_pod_template(scene: Scene, workload: str, labels: dict[str, str], con
     return {
         "metadata": {
             "labels": {**PART_OF, WORKLOAD: workload, **labels},
-            "annotations": {RUN_ID: stack.run_id, **bandwidth_annotations(stack.workloads[workload])},
+            "annotations": {RUN_ID: stack.run_id, **bandwidth_annotations(stack.workload(workload))},
         },
         "spec": {
             "restartPolicy": "Never",
-            "nodeSelector": dict(stack.workloads[workload].node_selector),
+            **host,
+            "nodeSelector": dict(stack.workload(workload).node_selector),
             "securityContext": pod_security(),
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from spec.kubernetes import ClusterSettings, KubernetesSettings
-from spec.model import VIP_PATHS, NetPath, Stack
+from spec.model import VIP_PATHS, NetPath, Stack, is_host_workload
 from spec.plan import Plan
 
 
@@ -22,17 +22,28 @@ class Scene:
     def namespace(self) -> str:
         return self.kube.namespace
 
+    @property
+    def host_namespace(self) -> str:
+        """The host baseline's namespace, beside the `restricted` one: `hostNetwork` needs `privileged`."""
+        return f"{self.kube.namespace}-host"
+
+    def namespace_of(self, workload: str) -> str:
+        return self.host_namespace if is_host_workload(workload) else self.namespace
+
     def cluster_of(self, workload: str) -> str:
-        return self.stack.workloads[workload].cluster
+        return self.stack.workload(workload).cluster
 
     def settings_of(self, cluster: str) -> ClusterSettings:
         return self.kube.clusters.get(cluster, ClusterSettings())
 
     @cached_property
     def remote(self) -> dict[str, list[str]]:
-        """Client cluster -> the server workloads in the other cluster its clients reach (path 6)."""
+        """Client cluster -> the server workloads in the other cluster its pod clients reach (path 6;
+        a host client reaches the other cluster's node directly, through no mesh endpoint or policy)."""
         out: dict[str, set[str]] = {}
         for case in self.plan.cases:
+            if is_host_workload(case.client):
+                continue
             src, dst = self.cluster_of(case.client), self.cluster_of(case.target.workload)
             if src != dst:
                 out.setdefault(src, set()).add(case.target.workload)
@@ -52,8 +63,9 @@ class Scene:
         """Clusters in the order they are built: those whose clients reach the other cluster last."""
         return [c.name for c in sorted(self.stack.clusters, key=lambda c: c.name in self.remote)]
 
-    def servers_in(self, cluster: str) -> list[str]:
-        return [w for w in self.plan.servers() if self.cluster_of(w) == cluster]
+    def servers_in(self, cluster: str, *, host: bool = False) -> list[str]:
+        """The server workloads of `cluster`: pod servers, or (`host`) the host baseline's."""
+        return [w for w in self.plan.servers() if self.cluster_of(w) == cluster and is_host_workload(w) == host]
 
     def vip_targets_in(self, cluster: str) -> list[str]:
         """Servers of `cluster` reached by their virtual IP from another workload."""
@@ -65,14 +77,15 @@ class Scene:
         hairpin = [c.client for c in self.plan.cases if c.path is NetPath.HAIRPIN]
         return hairpin[0] if hairpin and self.cluster_of(hairpin[0]) == cluster else None
 
-    def client_nodes(self, cluster: str) -> dict[str, dict[str, str]]:
+    def client_nodes(self, cluster: str, *, host: bool = False) -> dict[str, dict[str, str]]:
         """Spec node name -> a node selector that lands on it, for each node of `cluster` that runs
-        clients (E2SAR senders and receivers included: their logs go on their node's volume)."""
+        clients (E2SAR senders and receivers included: their logs go on their node's volume); with
+        `host`, the host baseline's clients (their claims are in their own namespace)."""
         out: dict[str, dict[str, str]] = {}
         for client in [*self.plan.clients(), *(w for pair in self.plan.e2sar for w in (pair.sender, pair.receiver))]:
             c, node = self.stack.node_of(client)
-            if c.name == cluster:
-                out.setdefault(node.name, dict(self.stack.workloads[client].node_selector))
+            if c.name == cluster and is_host_workload(client) == host:
+                out.setdefault(node.name, dict(self.stack.workload(client).node_selector))
         return out
 
     def mesh_pairs(self) -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ from manifests.base import (
     tmp_volume,
 )
 from manifests.scene import Scene
+from spec.model import is_host_workload
 
 
 def _resources() -> Obj:
@@ -34,12 +35,17 @@ def _probe(port: int) -> Obj:
     return {"tcpSocket": {"port": port}, "periodSeconds": 2, "failureThreshold": 30}
 
 
-def namespace(scene: Scene, cluster: str) -> Obj:
+def namespace(scene: Scene, cluster: str, *, host: bool = False) -> Obj:
+    """The pods' namespace, `restricted`; or (`host`) the host baseline's, `privileged`: the Pod Security
+    Standards forbid `hostNetwork` at `baseline` already (the Host Namespaces control), and its ports
+    become host ports, which `baseline` forbids too. Its pods keep every other restriction of the
+    pods' namespace (non-root, no capabilities, read-only root, RuntimeDefault seccomp)."""
     labels = {
-        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce": "privileged" if host else "restricted",
         "pod-security.kubernetes.io/enforce-version": "latest",
     }
-    return obj("v1", "Namespace", meta(scene.namespace, labels={**labels, CLUSTER: cluster}))
+    name = scene.host_namespace if host else scene.namespace
+    return obj("v1", "Namespace", meta(name, labels={**labels, CLUSTER: cluster}))
 
 
 def _policy(scene: Scene, cluster: str, name: str, spec: Obj) -> Obj:
@@ -94,7 +100,8 @@ def clients_egress(scene: Scene, addresses: Addresses, cluster: str) -> Obj:
 
 
 def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
-    """iperf3 -s and netserver in one pod, each with a readiness probe on its port."""
+    """iperf3 -s and netserver in one pod, each with a readiness probe on its port; a host baseline's
+    server in its node's network namespace (`hostNetwork`), in the host namespace."""
     mount, volume = tmp_volume()
     ports = {p["name"]: p["port"] for p in server_ports(scene.plan)}
     server = partial(
@@ -123,7 +130,8 @@ def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
             )
         )
     spec = {
-        "nodeSelector": dict(scene.stack.workloads[workload].node_selector),
+        **({"hostNetwork": True} if is_host_workload(workload) else {}),
+        "nodeSelector": dict(scene.stack.workload(workload).node_selector),
         "securityContext": pod_security(),
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
@@ -132,9 +140,9 @@ def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
     }
     metadata = meta(
         f"{workload}-server",
-        scene.namespace,
+        scene.namespace_of(workload),
         {ROLE: "server", WORKLOAD: workload, SERVES: "true", CLUSTER: scene.cluster_of(workload)},
-        annotations=bandwidth_annotations(scene.stack.workloads[workload]),
+        annotations=bandwidth_annotations(scene.stack.workload(workload)),
     )
     return obj("v1", "Pod", metadata, spec=spec)
 
@@ -208,24 +216,25 @@ def viewer_name(node: str) -> str:
     return f"log-viewer-{node}"
 
 
-def log_claim(scene: Scene, cluster: str, node: str) -> Obj:
-    """A node's log volume (RWO is per node): one per node that runs clients."""
+def log_claim(scene: Scene, cluster: str, node: str, *, host: bool = False) -> Obj:
+    """A node's log volume (RWO is per node): one per node that runs clients, in their namespace."""
     spec: Obj = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": scene.kube.logs.size}}}
     if scene.kube.logs.storage_class:
         spec["storageClassName"] = scene.kube.logs.storage_class
     return obj(
         "v1",
         "PersistentVolumeClaim",
-        meta(claim_name(node), scene.namespace, {CLUSTER: cluster}, skip_await=True),
+        meta(claim_name(node), scene.host_namespace if host else scene.namespace, {CLUSTER: cluster}, skip_await=True),
         spec=spec,
     )
 
 
-def viewer_pod(scene: Scene, addresses: Addresses, cluster: str, node: str) -> Obj:
-    """A pod that holds a node's log claim (read-only) so that the logs can be read by exec."""
+def viewer_pod(scene: Scene, addresses: Addresses, cluster: str, node: str, *, host: bool = False) -> Obj:
+    """A pod that holds a node's log claim (read-only) so that the logs can be read by exec; with `host`,
+    the host baseline's claim, from the host namespace (the viewer itself is an ordinary pod)."""
     mount, volume = tmp_volume()
     spec = {
-        "nodeSelector": scene.client_nodes(cluster)[node],
+        "nodeSelector": scene.client_nodes(cluster, host=host)[node],
         "securityContext": pod_security(),
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
@@ -246,7 +255,8 @@ def viewer_pod(scene: Scene, addresses: Addresses, cluster: str, node: str) -> O
             volume,
         ],
     }
-    return obj("v1", "Pod", meta(viewer_name(node), scene.namespace, {ROLE: "viewer", CLUSTER: cluster}), spec=spec)
+    namespace = scene.host_namespace if host else scene.namespace
+    return obj("v1", "Pod", meta(viewer_name(node), namespace, {ROLE: "viewer", CLUSTER: cluster}), spec=spec)
 
 
 def cluster_objects(scene: Scene, addresses: Addresses, cluster: str) -> list[Obj]:
@@ -265,4 +275,20 @@ def cluster_objects(scene: Scene, addresses: Addresses, cluster: str) -> list[Ob
     out.append(headless_service(scene, cluster))
     for node in scene.client_nodes(cluster):
         out += [log_claim(scene, cluster, node), viewer_pod(scene, addresses, cluster, node)]
+    return out + host_objects(scene, addresses, cluster)
+
+
+def has_host_bed(scene: Scene, cluster: str) -> bool:
+    return bool(scene.servers_in(cluster, host=True) or scene.client_nodes(cluster, host=True))
+
+
+def host_objects(scene: Scene, addresses: Addresses, cluster: str) -> list[Obj]:
+    """The host baseline's bed in `cluster`: its namespace, host-network servers, log claims and viewers.
+    No NetworkPolicy: none applies to a host-network pod (kube-network-policies selects none)."""
+    if not has_host_bed(scene, cluster):
+        return []
+    out = [namespace(scene, cluster, host=True)]
+    out += [server_pod(scene, addresses, w) for w in scene.servers_in(cluster, host=True)]
+    for node in scene.client_nodes(cluster, host=True):
+        out += [log_claim(scene, cluster, node, host=True), viewer_pod(scene, addresses, cluster, node, host=True)]
     return out

@@ -1,4 +1,4 @@
-"""`python -m netlab up -s STACK [--quick]`: run a stack's suites in a network-namespace lab.
+"""`python -m netlab up -s STACK [--quick] [--host-baseline]`: run a stack's suites in a network-namespace lab.
 
 `python -m netlab clean` removes what a killed run (kill -9) may have left behind.
 `python -m netlab rootfs` builds the tool image's root filesystem into its cache (netlab/rootfs.py).
@@ -31,7 +31,7 @@ from results.report_e2sar import e2sar_table
 from results.report_table import results_table
 from results.reports import OutputFolderError, ensure_writable_folder
 from spec.load import StackError, load_stack, stack_name
-from spec.profiles import quick
+from spec.profiles import quick, with_host_baseline
 
 DEFAULT_STACK = "kind-mesh"
 LAB_NS_RE = re.compile(r"^(mp[0-9a-f]{6})-")
@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="build the lab, run the stack's suites, write the results, remove the lab")
     up.add_argument("-s", "--stack", default=DEFAULT_STACK, help=f"stack name or file (default {DEFAULT_STACK})")
     up.add_argument("--quick", action="store_true", help="two MSS points and 1 s cases: about a minute")
+    up.add_argument(
+        "--host-baseline",
+        action="store_true",
+        help="add the host-network paths (host-same, host-remote, host-remote-cluster) and pod/host ratios",
+    )
     up.add_argument("-q", "--quiet", action="store_true", help="no line per case: only the table and the run folder")
     up.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders go (default runs/)")
     sub.add_parser("clean", help="remove lab namespaces and their processes left by a killed run")
@@ -71,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _up(args: argparse.Namespace) -> int:
     stack = load_stack(args.stack)
+    if args.host_baseline:
+        stack = with_host_baseline(stack)
     if args.quick:
         stack = quick(stack)
     ensure_writable_folder(args.runs_dir, "--runs-dir")

@@ -98,6 +98,11 @@ def cluster_state(objects: Iterable[Obj]) -> ClusterState:
             namespace_labels[name] = {**(obj["metadata"].get("labels") or {}), NAMESPACE_NAME_LABEL: name}
     by_ip: dict[ipaddress.IPv4Address, list[Obj]] = {}
     for obj in objs:
+        # A host-network pod's IP is its node's: kube-network-policies neither selects such a pod nor
+        # resolves its IP to it (pkg/networkpolicy, pkg/podinfo skip `spec.hostNetwork`), and no
+        # Service of meshperf selects one, so it is no endpoint here.
+        if _kind(obj) == "Pod" and obj.get("spec", {}).get("hostNetwork"):
+            continue
         ip = obj.get("status", {}).get("podIP") if _kind(obj) == "Pod" else None
         if ip:
             by_ip.setdefault(ipaddress.IPv4Address(ip), []).append(obj)

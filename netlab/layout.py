@@ -11,6 +11,8 @@ Kubernetes shapes are mimicked where they matter to the six paths:
   MTU and a tbf rate; each routes the other's pod subnet and node network over it (kind's
   nodes share one Docker network, so a node's IP, which masqueraded traffic comes from,
   is reachable from the other cluster);
+- a host-network pod (the host baseline's `<w>-host` twins) runs in its node's namespace, with
+  the node's IP as its pod IP, as `hostNetwork: true` puts it on a cluster;
 - a workload's `egress_rate` is a tbf on its pod's own veth end (what the pod sends), its
   `ingress_rate` a tbf on the node's end (what the pod receives), as the CNI bandwidth plugin
   shapes them.
@@ -22,8 +24,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from spec.model import Stack, rate_bits_per_s
-from spec.plan import Plan
+from spec.model import Stack, is_host_workload, rate_bits_per_s
+from spec.plan import Plan, address_var
 
 NODE_NET = ipaddress.IPv4Network("172.30.0.0/16")  # lab-internal: cluster i's nodes on 172.30.i.0/24
 LINK_NET = ipaddress.IPv4Network("172.31.255.0/30")  # lab-internal: the inter-cluster link
@@ -45,6 +47,7 @@ class Pod:
     host_veth: str  # the node's end of the pod's veth, on the node's bridge (the pod's end is eth0)
     egress_rate: str | None = None
     ingress_rate: str | None = None
+    host_network: bool = False  # in its node's namespace, at the node's IP: no veth, no namespace of its own
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,9 @@ class Layout:
         """The addresses runner scripts read (`Target.env_var`) for every pod."""
         env: dict[str, str] = {}
         for pod in self.pods:
-            env[f"MESHPERF_{pod.workload.upper()}_POD_IP"] = str(pod.ip)
+            env[address_var(pod.workload, "POD_IP")] = str(pod.ip)
             if pod.vip is not None:
-                env[f"MESHPERF_{pod.workload.upper()}_VIP"] = str(pod.vip)
+                env[address_var(pod.workload, "VIP")] = str(pod.vip)
         return env
 
 
@@ -121,7 +124,11 @@ def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
             )
         services = list(cluster.service_subnet.hosts())
         on_node: dict[str, int] = {}
-        for wi, workload in enumerate(sorted(w for w in used if stack.workloads[w].cluster == cluster.name)):
+        mine = sorted(w for w in used if stack.workload(w).cluster == cluster.name)
+        for workload in (w for w in mine if is_host_workload(w)):
+            on = next(n for n in nodes if (n.cluster, n.name) == (cluster.name, stack.node_of(workload)[1].name))
+            pods.append(Pod(workload, cluster.name, on.name, on.ns, on.ip, on.ip, None, "", host_network=True))
+        for wi, workload in enumerate(w for w in mine if not is_host_workload(w)):
             node = stack.node_of(workload)[1]
             subnet = cluster.node_pod_subnet(node.name)
             on_node[node.name] = on_node.get(node.name, 0) + 1
@@ -134,12 +141,12 @@ def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
                     ip=subnet.network_address + 1 + on_node[node.name],
                     gateway=subnet.network_address + 1,
                     vip=services[9 + wi] if workload in vip_targets else None,
-                    host_veth=f"p{len(pods)}",
+                    host_veth=f"p{sum(not p.host_network for p in pods)}",
                     egress_rate=stack.workloads[workload].egress_rate,
                     ingress_rate=stack.workloads[workload].ingress_rate,
                 )
             )
-    namespaces = tuple([c.ns for c in clusters] + [n.ns for n in nodes] + [p.ns for p in pods])
+    namespaces = tuple([c.ns for c in clusters] + [n.ns for n in nodes] + [p.ns for p in pods if not p.host_network])
     return Layout(prefix, tuple(clusters), tuple(nodes), tuple(pods), stack.link.mtu, stack.link.rate, namespaces)
 
 
@@ -179,7 +186,7 @@ def setup_commands(layout: Layout) -> list[Command]:
             for other in layout.nodes
             if other.cluster == node.cluster and other is not node
         ]
-    for pod in layout.pods:
+    for pod in (p for p in layout.pods if not p.host_network):
         node = layout.node(pod.cluster, pod.node)
         port = pod.host_veth
         cmds += [

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from results.context import RunContext
 from results.e2sar import E2sarResult
 from results.figures import Latency, StreamFigure
 from results.seed import EXTRA_ROWS, SEED_ROWS, SeedRow
-from spec.model import RR_TOOLS, NetPath, Tool, ToolName
+from spec.model import HOST_BASELINE, RR_TOOLS, NetPath, Tool, ToolName
 from spec.plan import PATH_LABELS
 
 
@@ -103,6 +103,25 @@ class PointSummary(BaseModel):
         return f"p{int(self.path)}-{self.tool}{tail}"
 
 
+class Overhead(BaseModel):
+    """One pod-path point beside the same point on its host-network baseline: `ratio` = pod / host
+    of their medians (None when either has no figure), the CNI's overhead (results/overhead.py)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    point: str  # the pod point's key (PointSummary.key)
+    path: NetPath
+    host_path: NetPath
+    tool: ToolName
+    mss: int | None = None
+    udp_length: int | None = None
+    streams: int = 1
+    metric: Literal["throughput_mbps", "transactions_per_s"]
+    pod: float | None
+    host: float | None
+    ratio: float | None
+
+
 class Userland(BaseModel):
     """Where a lab run's containers ran: the tool image's root filesystem (by the hash of its recipe),
     or the host's userland, with the reason."""
@@ -129,6 +148,12 @@ class Results(BaseModel):
     # Whether NetworkPolicies selected the E2SAR pods (`suites.e2sar.network_policies`) while they ran.
     e2sar_network_policies: Literal["exempt", "enforced"] | None = None
     userland: Userland | None = None  # lab runs only
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overhead(self) -> tuple[Overhead, ...]:
+        """Each pod-path point with its host-network baseline and their ratio (none without a baseline)."""
+        return _overheads(self.points)
 
     @property
     def label(self) -> str:
@@ -206,3 +231,33 @@ class Results(BaseModel):
     def e2sar_failures(self) -> dict[str, str]:
         """E2SAR pair id -> why it has no figures (skipped pairs included)."""
         return {r.case_id: r.error or "failed" for r in self.e2sar_cases if not r.ok}
+
+
+def _overheads(points: tuple[PointSummary, ...]) -> tuple[Overhead, ...]:
+    """The CNI's overhead: each pod-path point against the same point (tool, MSS or UDP length, streams)
+    on its host-network baseline (`spec.model.HOST_BASELINE`: the host path between the same nodes).
+    `ratio` is pod / host of the medians (Mbit/s, or transactions/s for request/response tests): below
+    1.0 is what the pod network costs. Pod points whose baseline was not measured have no entry."""
+    by_key = {(p.path, p.tool, p.mss, p.udp_length, p.streams): p for p in points}
+    out = []
+    for pod in points:
+        baseline = HOST_BASELINE.get(pod.path)
+        host = by_key.get((baseline, pod.tool, pod.mss, pod.udp_length, pod.streams)) if baseline else None
+        if host is None:
+            continue
+        out.append(
+            Overhead(
+                point=pod.key,
+                path=pod.path,
+                host_path=host.path,
+                tool=pod.tool,
+                mss=pod.mss,
+                udp_length=pod.udp_length,
+                streams=pod.streams,
+                metric=pod.metric,
+                pod=pod.median,
+                host=host.median,
+                ratio=pod.median / host.median if pod.median is not None and host.median else None,
+            )
+        )
+    return tuple(out)

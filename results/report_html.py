@@ -23,7 +23,7 @@ from results.humanize import human
 from results.model import CaseResult, PointSummary, Results
 from results.plots import figure_svg, latency_figure, latency_value, path_label, throughput_figure
 from results.report_seed_csv import seed_csv
-from spec.model import NETPERF_TESTS, NetPath, Tool
+from spec.model import HOST_PATH_NAMES, NETPERF_TESTS, NetPath, Tool
 
 HTML_REPORT = "report.html"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -83,6 +83,7 @@ def report_html(results: Results, svgs: Mapping[str, str] | None = None) -> str:
             # The tools beyond the seed's (opt-in): a section when the run has their cases.
             *(s for s in (_parallel_section(results), *_more_sections(results)) if s.rows),
             _e2sar_section(results),
+            *([_overhead_section(results)] if results.overhead else []),
         ],
         repeats=_repeats_section(results),
         failures=_failures(results),
@@ -389,6 +390,36 @@ def _e2sar_section(results: Results) -> Section:
         head=("rate", "events sent", "received", "loss", "loss %", "E2SAR lost", "achieved Gbit/s", "what"),
         rows=tuple(rows),
         empty=empty,
+    )
+
+
+def _overhead_section(results: Results) -> Section:
+    """Every pod-path point beside the same point on its host-network baseline, and their ratio."""
+    rows = tuple(
+        Row(
+            o.point,
+            (
+                HOST_PATH_NAMES[o.host_path],
+                o.metric,
+                human(o.pod),
+                human(o.host),
+                "" if o.ratio is None else f"{o.ratio:.2f}",
+            ),
+            missing=o.ratio is None,
+        )
+        for o in sorted(results.overhead, key=lambda o: (o.path, o.point))
+    )
+    return Section(
+        id="overhead",
+        title="CNI overhead: pod paths against the host network",
+        note=(
+            "Each pod-path point against the same point (tool, MSS or UDP length, streams) between the same "
+            "nodes' own network namespaces (hostNetwork): paths 1, 2 and 5 against host-same, 3 and 4 against "
+            "host-remote, 6 against host-remote-cluster. pod/host is the ratio of the medians; below 1.00 is "
+            "what the pod network (veth, bridge, DNAT, policies) costs."
+        ),
+        head=("point", "baseline", "metric", "pod", "host", "pod/host"),
+        rows=rows,
     )
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from results.context import context_rows
-from results.model import CaseResult, PointSummary, Results
+from results.model import CaseResult, Overhead, PointSummary, Results
 from results.points import point_key, point_key_of
 from results.textable import new_table, render
-from spec.model import NetPath, Tool
+from spec.model import ALL_TOOLS, HOST_PATH_NAMES, NetPath, Tool
 from spec.plan import PATH_LABELS
 
 COLUMNS = ("path", "TCP max Mbit/s (MSS)", "UDP Mbit/s (loss)", "netperf Mbit/s", "RR p50 us", "RR p99 us")
@@ -40,6 +40,7 @@ def results_table(results: Results) -> str:
         )
     lines.append(render(table).rstrip("\n"))
     lines += _more_table(results)
+    lines += _overhead_table(results)
     lines += ["", *_legend(results)]
     if failures:
         lines += ["", f"failures ({len(failures)}):"]
@@ -86,6 +87,31 @@ def _more_table(results: Results) -> list[str]:
     return ["", render(table).rstrip("\n")]
 
 
+def _overhead_table(results: Results) -> list[str]:
+    """pod/host per pod path and tool, of the figures the tables above show: the best single-stream
+    point's median on each side (TCP: the maximum over the MSS sweep on each), when the run measured
+    the host baseline. Per-point ratios are in results.json, the tidy CSV and the report."""
+    entries = [o for o in results.overhead if o.streams == 1]
+    if not entries:
+        return []
+    tools = [t for t in ALL_TOOLS if any(o.tool == t for o in entries)]
+    table = new_table("path", "baseline", *(f"{t} pod/host" for t in tools))
+    for path in sorted({o.path for o in entries}):
+        mine = [o for o in entries if o.path == path]
+        cells = [_ratio([o for o in mine if o.tool == t]) for t in tools]
+        table.add_row(f"{int(path)} {PATH_LABELS[path]}", HOST_PATH_NAMES[mine[0].host_path], *cells)
+    return ["", "CNI overhead: pod path / its host-network baseline", render(table).rstrip("\n")]
+
+
+def _ratio(entries: list[Overhead]) -> str:
+    """Best pod median over best host median among one tool's points on a path."""
+    if not entries:
+        return "-"
+    pod = max((o.pod for o in entries if o.pod is not None), default=None)
+    host = max((o.host for o in entries if o.host is not None), default=None)
+    return "?" if pod is None or not host else f"{pod / host:.2f}"
+
+
 def _context(results: Results) -> list[str]:
     """The run block in a few lines (`name: text`), the label and stack being in the title."""
     if results.run is None:
@@ -110,6 +136,11 @@ def _legend(results: Results) -> list[str]:
         lines[0] += f"; TCP max: the highest of the path's {mss} MSS points, at the MSS in brackets"
     if repeated:
         lines.append("+-: half the 95 % confidence interval of the mean over the repeats, in % of the mean")
+    if results.overhead:
+        lines.append(
+            "pod/host: the pod path's best figure over its baseline's (Mbit/s, RR tests: transactions/s; "
+            "TCP: maximum over the MSS points on each side); below 1.00 is what the pod network costs"
+        )
     return lines
 
 

@@ -5,7 +5,10 @@ metric, value, unit. A case that succeeded has one row per figure it measured; a
 parallel streams adds each stream's throughput and actual MSS (`stream<k>_throughput`,
 `stream<k>_mss_actual`, k from 1 in iperf3's order) beside the total. A failed case has exactly one
 row, metric `error`, its reason as the value and no unit: failures stay visible in the
-same file, and a reader that wants figures filters `metric != "error"`.
+same file, and a reader that wants figures filters `metric != "error"`. With the host-network
+baseline, a pod-path case adds its point's baseline (`host_throughput` in Mbit/s, or
+`host_transaction_rate` in 1/s, the host path's median) and `pod_host_ratio` (the point's pod
+median over it: the CNI's overhead, see `Results.overhead`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 
-from results.model import CaseResult, Results
+from results.model import CaseResult, Overhead, Results
 
 COLUMNS = (
     "case_id",
@@ -35,8 +38,10 @@ def tidy_csv(results: Results) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
+    baselines = {(o.path, o.tool, o.mss, o.udp_length, o.streams): o for o in results.overhead}
     for case in results.cases:
-        for metric, value, unit in case_metrics(case):
+        baseline = baselines.get((case.path, case.tool, case.mss_requested, case.udp_length, case.streams))
+        for metric, value, unit in [*case_metrics(case), *baseline_metrics(case, baseline)]:
             writer.writerow(
                 {
                     "case_id": case.case_id,
@@ -77,6 +82,18 @@ def case_metrics(case: CaseResult) -> list[tuple[str, str, str]]:
         candidates += [(f"stream{k}_throughput", stream.throughput_mbps, "Mbit/s")]
         candidates += [(f"stream{k}_mss_actual", stream.mss_actual, "bytes")]
     return [(metric, _cell(value), unit) for metric, value, unit in candidates if value is not None]
+
+
+def baseline_metrics(case: CaseResult, baseline: Overhead | None) -> list[tuple[str, str, str]]:
+    """A successful pod-path case's host baseline and its point's pod/host ratio, where measured."""
+    if not case.ok or baseline is None:
+        return []
+    rate = baseline.metric == "transactions_per_s"
+    rows: list[tuple[str, float | None, str]] = [
+        ("host_transaction_rate" if rate else "host_throughput", baseline.host, "1/s" if rate else "Mbit/s"),
+        ("pod_host_ratio", baseline.ratio, "ratio"),
+    ]
+    return [(metric, _cell(value), unit) for metric, value, unit in rows if value is not None]
 
 
 def _cell(value: float | int | None) -> str:

@@ -24,7 +24,7 @@ UDP_LENGTH_MIN, UDP_LENGTH_MAX = 16, 65507
 
 
 class NetPath(IntEnum):
-    """The seed's six network paths."""
+    """The seed's six network paths, then the host-network baselines (7-9: node to node, no CNI)."""
 
     SAME_NODE_POD = 1
     SAME_NODE_VIP = 2
@@ -32,6 +32,46 @@ class NetPath(IntEnum):
     REMOTE_NODE_VIP = 4
     HAIRPIN = 5
     REMOTE_CLUSTER_POD = 6
+    HOST_SAME = 7
+    HOST_REMOTE = 8
+    HOST_REMOTE_CLUSTER = 9
+
+
+POD_PATHS: tuple[NetPath, ...] = tuple(p for p in NetPath if p <= NetPath.REMOTE_CLUSTER_POD)
+HOST_PATHS: tuple[NetPath, ...] = (NetPath.HOST_SAME, NetPath.HOST_REMOTE, NetPath.HOST_REMOTE_CLUSTER)
+HOST_PATH_NAMES: dict[NetPath, str] = {
+    NetPath.HOST_SAME: "host-same",
+    NetPath.HOST_REMOTE: "host-remote",
+    NetPath.HOST_REMOTE_CLUSTER: "host-remote-cluster",
+}
+# Each pod path's host-network baseline: the same nodes with no CNI between them. Paths that stay
+# on one node (1, 2, the hairpin 5) -> node to itself; across nodes (3, 4) -> node to node; across
+# clusters (6) -> node to node across the clusters. pod/host of a figure is the CNI's overhead.
+HOST_BASELINE: dict[NetPath, NetPath] = {
+    NetPath.SAME_NODE_POD: NetPath.HOST_SAME,
+    NetPath.SAME_NODE_VIP: NetPath.HOST_SAME,
+    NetPath.HAIRPIN: NetPath.HOST_SAME,
+    NetPath.REMOTE_NODE_POD: NetPath.HOST_REMOTE,
+    NetPath.REMOTE_NODE_VIP: NetPath.HOST_REMOTE,
+    NetPath.REMOTE_CLUSTER_POD: NetPath.HOST_REMOTE_CLUSTER,
+}
+# A host path runs between the host-network twins of the pod path's ends (`host_workload`):
+# host-same between w1's and w2's (one node), host-remote w3's -> w2's, host-remote-cluster w1's -> w4's.
+HOST_PATH_OF: dict[NetPath, NetPath] = {
+    NetPath.HOST_SAME: NetPath.SAME_NODE_POD,
+    NetPath.HOST_REMOTE: NetPath.REMOTE_NODE_POD,
+    NetPath.HOST_REMOTE_CLUSTER: NetPath.REMOTE_CLUSTER_POD,
+}
+HOST_SUFFIX = "-host"
+
+
+def host_workload(workload: str) -> str:
+    """The name of a workload's host-network twin: a pod with `hostNetwork: true` on the same node."""
+    return f"{workload}{HOST_SUFFIX}"
+
+
+def is_host_workload(name: str) -> bool:
+    return name.endswith(HOST_SUFFIX)
 
 
 # netperf's tools are named after its tests (as k8s-netperf and `cilium connectivity perf`
@@ -277,7 +317,10 @@ class NetperfSuite(Strict):
     """
 
     enabled: bool = True
-    paths: Annotated[list[NetPath], Field(min_length=1)] = Field(default_factory=lambda: list(NetPath))
+    paths: Annotated[list[NetPath], Field(min_length=1)] = Field(default_factory=lambda: list(POD_PATHS))
+    # The host-network baseline: for the pod paths above, their host paths (HOST_BASELINE) with
+    # the same tools and points, so that every pod figure has a pod/host ratio.
+    host_baseline: bool = False
     tools: Annotated[list[ToolName], Field(min_length=1)] = Field(default_factory=lambda: list(DEFAULT_TOOLS))
     mss: MssSweep | Annotated[list[int], Field(min_length=1)] = MssSweep()
     duration_s: Annotated[int, Field(ge=1, le=3600)] = 10
@@ -319,12 +362,25 @@ class NetperfSuite(Strict):
             rate_bits_per_s(v)
         return v
 
+    @field_validator("paths")
+    @classmethod
+    def _pod_paths(cls, v: list[NetPath]) -> list[NetPath]:
+        host = [int(p) for p in v if p not in POD_PATHS]
+        if host:
+            raise ValueError(f"path {host[0]} is a host path: set host_baseline (paths take 1-6)")
+        return v
+
     @field_validator("paths", "tools")
     @classmethod
     def _no_repeats(cls, v: list[object]) -> list[object]:
         if len(set(v)) != len(v):
             raise ValueError("entries repeat")
         return v
+
+    def all_paths(self) -> list[NetPath]:
+        """The pod paths, then (with `host_baseline`) the host paths they map to, in path order."""
+        host = sorted({HOST_BASELINE[p] for p in self.paths}) if self.host_baseline else []
+        return [*self.paths, *host]
 
     def mss_points(self) -> list[int]:
         return self.mss.points() if isinstance(self.mss, MssSweep) else list(self.mss)
@@ -386,6 +442,9 @@ PATH_ENDS: dict[NetPath, tuple[str, str]] = {
     NetPath.HAIRPIN: ("w2", "w2"),
     NetPath.REMOTE_CLUSTER_POD: ("w1", "w4"),
 }
+PATH_ENDS.update(
+    {host: (host_workload(PATH_ENDS[pod][0]), host_workload(PATH_ENDS[pod][1])) for host, pod in HOST_PATH_OF.items()}
+)
 VIP_PATHS = frozenset({NetPath.SAME_NODE_VIP, NetPath.REMOTE_NODE_VIP, NetPath.HAIRPIN})
 
 
@@ -404,10 +463,12 @@ class Stack(Strict):
     def _consistent(self) -> Stack:
         _check_clusters(self.clusters)
         for name, workload in self.workloads.items():
+            if is_host_workload(name):
+                raise ValueError(f"workloads.{name}: names ending in {HOST_SUFFIX!r} are the host baseline's")
             _check_placement(self, name, workload)
         netperf = self.suites.netperf
         if netperf.enabled:
-            _check_paths(self, netperf.paths)
+            _check_paths(self, netperf.all_paths())
         if self.suites.e2sar.enabled:
             _check_e2sar(self)
         return self
@@ -415,9 +476,17 @@ class Stack(Strict):
     def cluster(self, name: str) -> Cluster:
         return next(c for c in self.clusters if c.name == name)
 
+    def workload(self, name: str) -> Workload:
+        """A declared workload, or the host-network twin of one (`host_workload`): its placement, no
+        rate limits (the CNI's bandwidth plugin shapes no host-network pod)."""
+        if name not in self.workloads and is_host_workload(name):
+            pod = self.workloads[name.removesuffix(HOST_SUFFIX)]
+            return Workload(cluster=pod.cluster, node_selector=pod.node_selector)
+        return self.workloads[name]
+
     def node_of(self, workload: str) -> tuple[Cluster, Node]:
         """The cluster and the first node whose labels carry the workload's selector."""
-        w = self.workloads[workload]
+        w = self.workload(workload)
         cluster = self.cluster(w.cluster)
         return cluster, next(n for n in cluster.nodes if _matches(n, w.node_selector))
 
@@ -453,11 +522,14 @@ def _check_placement(stack: Stack, name: str, workload: Workload) -> None:
 
 
 def _check_paths(stack: Stack, paths: list[NetPath]) -> None:
-    where = "suites.netperf.paths"
+    """Every path's ends declared and placed as the path needs; a host path as the pod path it twins."""
     for path in paths:
-        for role in PATH_ENDS[path]:
+        for role in PATH_ENDS[HOST_PATH_OF.get(path, path)]:
             if role not in stack.workloads:
-                raise ValueError(f"{where}: path {int(path)} needs workload {role!r}, which the stack does not declare")
+                where = "suites.netperf.host_baseline" if path in HOST_PATHS else "suites.netperf.paths"
+                name = HOST_PATH_NAMES.get(path, f"path {int(path)}")
+                raise ValueError(f"{where}: {name} needs workload {role!r}, which the stack does not declare")
+    where = "suites.netperf.paths"
     nodes = {w: stack.node_of(w) for w in {r for p in paths for r in PATH_ENDS[p]}}
 
     def place(w: str) -> tuple[str, str]:
@@ -467,6 +539,7 @@ def _check_paths(stack: Stack, paths: list[NetPath]) -> None:
         raise ValueError(f"{where}: w1 and w3 are both on {place('w1')}; the remote-node paths need them apart")
     for path in paths:
         client, target = PATH_ENDS[path]
+        path = HOST_PATH_OF.get(path, path)
         if path in (NetPath.SAME_NODE_POD, NetPath.SAME_NODE_VIP) and place(client) != place(target):
             raise ValueError(
                 f"{where}: path {int(path)} needs w1 and w2 on one node, got {place(client)} and {place(target)}"

@@ -22,6 +22,9 @@ PATH_LABELS: dict[NetPath, str] = {
     NetPath.REMOTE_NODE_VIP: "Remote VM using Virtual IP",
     NetPath.HAIRPIN: "Hairpin Pod to own Virtual IP",
     NetPath.REMOTE_CLUSTER_POD: "Remote Cluster using Pod IP",
+    NetPath.HOST_SAME: "host-same: node to itself",
+    NetPath.HOST_REMOTE: "host-remote: node to node",
+    NetPath.HOST_REMOTE_CLUSTER: "host-remote-cluster: node to node across clusters",
 }
 
 # netperf 2.7 ends a TCP_CRR test about 4 s after the measured time (ELAPSED_TIME stays -l;
@@ -30,6 +33,11 @@ CRR_TAIL_S = 4
 
 # Raw output file extension per tool: iperf3's -J JSON, netperf's text.
 EXTENSIONS: dict[Tool, str] = {"iperf3_tcp": "json", "iperf3_udp": "json", **{t: "txt" for t in NETPERF_TESTS}}
+
+
+def address_var(workload: str, kind: Literal["POD_IP", "VIP"]) -> str:
+    """`MESHPERF_W1_POD_IP`, `MESHPERF_W2_HOST_POD_IP`: a shell variable's name (no hyphen)."""
+    return f"MESHPERF_{workload.upper().replace('-', '_')}_{kind}"
 
 
 class Target(BaseModel):
@@ -41,8 +49,7 @@ class Target(BaseModel):
     @property
     def env_var(self) -> str:
         """The variable a backend sets to this target's IP address."""
-        kind = "POD_IP" if self.address == "pod" else "VIP"
-        return f"MESHPERF_{self.workload.upper()}_{kind}"
+        return address_var(self.workload, "POD_IP" if self.address == "pod" else "VIP")
 
 
 class Case(BaseModel):
@@ -209,10 +216,10 @@ def build_plan(stack: Stack) -> Plan:
     suite = stack.suites.netperf
     if not suite.enabled:
         return Plan(cases=(), e2sar=e2sar_cases(stack))
-    once = [case for tool in suite.tools for path in suite.paths for case in _cases(suite, tool, path)]
+    once = [case for tool in suite.tools for path in suite.all_paths() for case in _cases(suite, tool, path)]
     # Repeats go round by round (every point once, then again), so that drift spreads over all points.
     cases = once if suite.repeats == 1 else [_repeat(c, k) for k in range(1, suite.repeats + 1) for c in once]
-    order = {client: i for i, client in enumerate(dict.fromkeys(PATH_ENDS[p][0] for p in suite.paths))}
+    order = {client: i for i, client in enumerate(dict.fromkeys(PATH_ENDS[p][0] for p in suite.all_paths()))}
     return Plan(cases=tuple(sorted(cases, key=lambda c: order[c.client])), e2sar=e2sar_cases(stack))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from spec.e2sar import MIN_START_S, E2sarSuite
+from spec.load import stack_from_config
 from spec.model import Stack
 
 QUICK_DURATION_S = 1
@@ -33,3 +34,11 @@ def _quick_e2sar(stack: Stack) -> E2sarSuite:
     rate = suite.rates()[0]
     duration = min(suite.duration_s, math.ceil(suite.send_seconds(rate)) + MIN_START_S + QUICK_E2SAR_SLACK_S)
     return suite.model_copy(update={"rates_gbps": None, "rate_gbps": rate, "duration_s": duration})
+
+
+def with_host_baseline(stack: Stack, where: str = "--host-baseline") -> Stack:
+    """The stack with `suites.netperf.host_baseline` on, checked again (the host paths need the pod
+    paths' ends): StackError naming `where` when it cannot be."""
+    config = stack.model_dump(mode="json", exclude_none=True)
+    config["suites"]["netperf"]["host_baseline"] = True
+    return stack_from_config(config, where)

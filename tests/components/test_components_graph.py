@@ -174,8 +174,19 @@ def test_containers_run_with_least_privilege(runs: dict[str, Run], name: str) ->
             assert sc["allowPrivilegeEscalation"] is False
             assert sc["capabilities"] == {"drop": ["ALL"]}
             assert sc["readOnlyRootFilesystem"] is True
-    for ns in run.of_type("core/v1:Namespace"):
-        assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    # The pods' namespace is restricted; the host baseline's alone (where there is one) is privileged,
+    # which hostNetwork needs: its pods keep every restriction above all the same.
+    levels = {
+        ns.inputs["metadata"]["name"]: ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        for ns in run.of_type("core/v1:Namespace")
+    }
+    host = load_stack(name).suites.netperf.host_baseline
+    assert levels == {"meshperf": "restricted", **({"meshperf-host": "privileged"} if host else {})}
+    for res in run.of_type(":Pod") + run.of_type(":Job"):
+        spec = res.inputs["spec"]["template"]["spec"] if res.type.endswith("Job") else res.inputs["spec"]
+        in_host = res.inputs["metadata"]["namespace"] == "meshperf-host"
+        is_viewer = res.inputs["metadata"]["labels"].get("meshperf.io/role") == "viewer"
+        assert spec.get("hostNetwork", False) == (in_host and not is_viewer)
 
 
 @pytest.mark.parametrize("name", STACK_NAMES)
@@ -183,9 +194,14 @@ def test_one_log_claim_and_viewer_per_client_node(runs: dict[str, Run], name: st
     run, stack = runs[name], load_stack(name)
     plan = build_plan(stack)
     ends = [*plan.clients(), *(w for p in plan.e2sar for w in (p.sender, p.receiver))]
-    nodes = {(stack.node_of(c)[0].name, stack.node_of(c)[1].name) for c in ends}
+    # Per cluster, node and namespace: the host baseline's clients keep their logs in their own namespace.
+    nodes = {
+        (stack.node_of(c)[0].name, stack.node_of(c)[1].name, "meshperf-host" if c.endswith("-host") else "meshperf")
+        for c in ends
+    }
     claims = run.of_type("PersistentVolumeClaim")
-    assert sorted(c.inputs["metadata"]["name"] for c in claims) == sorted(f"logs-{n}" for _, n in nodes)
+    made = sorted((c.inputs["metadata"]["name"], c.inputs["metadata"]["namespace"]) for c in claims)
+    assert made == sorted((f"logs-{n}", ns) for _, n, ns in nodes)
     for claim in claims:
         assert claim.inputs["spec"]["accessModes"] == ["ReadWriteOnce"]
     viewers = [

@@ -26,7 +26,8 @@ from components.logs import (
 )
 from components.results import ResultsProvider, merge_logs
 from spec.load import load_stack
-from spec.plan import build_plan
+from spec.plan import Plan, build_plan
+from spec.profiles import with_host_baseline
 
 VIEWER = Viewer("meshperf", "log-viewer-worker", "viewer", "/logs/1")
 
@@ -131,9 +132,14 @@ def test_merge_concatenates_index_files() -> None:
     assert merged == {"index.tsv": "a\t1\t2\t0\nb\t1\t2\t0\n", "a.json": "A", "b.json": "B"}
 
 
+def _fixture_plan() -> Plan:
+    """The plan whose logs the lab-run fixture holds: kind-mesh's, with the host baseline."""
+    return build_plan(with_host_baseline(load_stack("kind-mesh")))
+
+
 def _split_run(tmp_path: Path) -> list[dict[str, Any]]:
     """The lab run's folder split by client, as the per-node viewers of kind-mesh would hold it."""
-    plan = build_plan(load_stack("kind-mesh"))
+    plan = _fixture_plan()
     index = (LAB_RUN / "index.tsv").read_text().splitlines()
     viewers = []
     for client in plan.clients():
@@ -149,7 +155,7 @@ def _split_run(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def test_results_provider_on_a_lab_run(tmp_path: Path) -> None:
-    plan = build_plan(load_stack("kind-mesh"))
+    plan = _fixture_plan()
     viewers = _split_run(tmp_path)
     # One case's log lost, and one viewer gone: failures and a read error, not an exception.
     (tmp_path / "w1" / "p1-iperf3-tcp-mss96.txt").unlink()
@@ -167,7 +173,7 @@ def test_a_folder_viewer_that_is_gone_raises_viewer_gone(tmp_path: Path) -> None
 
 
 def test_every_viewer_gone_is_an_error_not_a_run_of_failures(tmp_path: Path) -> None:
-    plan = build_plan(load_stack("kind-mesh"))
+    plan = _fixture_plan()
     gone = [
         {"namespace": "meshperf", "pod": f"viewer-{n}", "logdir": "/logs/1", "folder": str(tmp_path / n)}
         for n in ("a", "b")
@@ -179,14 +185,14 @@ def test_every_viewer_gone_is_an_error_not_a_run_of_failures(tmp_path: Path) -> 
 
 def test_viewers_that_hold_no_log_at_all_are_an_error(tmp_path: Path) -> None:
     """Every viewer answers, but none holds a log of this run (the exec reader's {} for a missing folder)."""
-    plan = build_plan(load_stack("kind-mesh"))
+    plan = _fixture_plan()
     empty = [{"namespace": "meshperf", "pod": "viewer-w1", "logdir": "/logs/1", "folder": str(tmp_path)}]
     with pytest.raises(RuntimeError, match=r"^no logs in any viewer \(meshperf/viewer-w1:/logs/1\)$"):
         ResultsProvider().create({"plan": plan.model_dump_json(), "viewers": empty, "run_id": "1", "jobs": []})
 
 
 def test_results_provider_calls_results_with_the_merged_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    plan = build_plan(load_stack("kind-mesh"))
+    plan = _fixture_plan()
     seen: dict[str, Any] = {}
 
     def figures(p: Any, files: Any, context: Any) -> dict[str, Any]:

@@ -39,7 +39,9 @@ def test_objects_are_whole_plain_and_placed(name: str) -> None:
         assert obj["metadata"]["labels"][CLUSTER] in clusters  # type: ignore[index]
     assert json.loads(json.dumps(objects)) == objects  # plain data, nothing a runtime must resolve
     assert rendered(name) == objects
-    assert len(of_kind(objects, "Namespace")) == len(clusters)
+    # One namespace per cluster, and the host baseline's beside it where the stack has one.
+    host = load_stack(name).suites.netperf.host_baseline
+    assert len(of_kind(objects, "Namespace")) == len(clusters) * (2 if host else 1)
 
 
 def test_find_by_cluster() -> None:
@@ -101,3 +103,42 @@ def test_the_content_hash_follows_what_a_job_runs() -> None:
     }  # E2SAR's own image
     moved = _hashes(rendered("kind-local", stack, pod_ips={"w2": "10.244.9.9"}))
     assert {n for n in base if base[n] != moved[n]} == {"w1-client", "w3-client"}  # w2 reaches itself by VIP
+
+
+def test_the_host_baseline_has_its_own_privileged_namespace_and_nothing_else_changes() -> None:
+    stack = load_stack("ci-example")
+    assert stack.suites.netperf.host_baseline
+    objects = rendered("ci-example")
+    dump = stack.model_dump(mode="json")
+    dump["suites"]["netperf"]["host_baseline"] = False
+    off = Stack.model_validate(dump)  # the same stack without the baseline
+    pod_objects = render(off, build_plan(off), off.kubernetes, addresses(stack))
+    enforce = "pod-security.kubernetes.io/enforce"
+    ns = {o["metadata"]["name"]: o["metadata"]["labels"][enforce] for o in of_kind(objects, "Namespace")}
+    assert ns == {"meshperf": "restricted", "meshperf-host": "privileged"}
+    host = [o for o in objects if o["metadata"].get("namespace") == "meshperf-host"]
+    assert not [o for o in host if o["kind"] in ("NetworkPolicy", "Service", "EndpointSlice")]
+    pods = [o["spec"] for o in host if o["kind"] == "Pod" and o["metadata"]["labels"]["meshperf.io/role"] == "server"]
+    pods += [o["spec"]["template"]["spec"] for o in host if o["kind"] == "Job"]
+    assert len(pods) == 4  # servers w2-host, w4-host; clients w1-host, w3-host
+    for spec in pods:
+        assert spec["hostNetwork"] is True
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        for c in spec["containers"]:
+            sc = c["securityContext"]
+            assert sc["capabilities"] == {"drop": ["ALL"]} and sc["readOnlyRootFilesystem"]
+            assert sc["allowPrivilegeEscalation"] is False
+    # The pods' namespace keeps exactly what it had: the host baseline adds no rule there.
+    mine = [o for o in objects if o["metadata"].get("namespace") == "meshperf" and o["kind"] != "ConfigMap"]
+    theirs = [o for o in pod_objects if o["metadata"].get("namespace") == "meshperf" and o["kind"] != "ConfigMap"]
+    assert [o for o in mine if o["kind"] in ("NetworkPolicy", "Service", "EndpointSlice")] == [
+        o for o in theirs if o["kind"] in ("NetworkPolicy", "Service", "EndpointSlice")
+    ]
+    # A host client reaches its target's node IP, the host server pod's IP as the runtime gives it.
+    job = find(objects, "Job", "w1-host-client")
+    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["MESHPERF_W2_HOST_POD_IP"] == addresses(stack).pod_ip("w2-host")
+    assert env["MESHPERF_W4_HOST_POD_IP"] == addresses(stack).pod_ip("w4-host")
+    # Its logs go to its node's claim in the host namespace, read by that namespace's viewer.
+    claim = job["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+    find(objects, "PersistentVolumeClaim", claim, namespace="meshperf-host")

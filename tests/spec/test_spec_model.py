@@ -26,7 +26,7 @@ def test_defaults_reproduce_the_seed_matrix() -> None:
     suite = stack.suites.netperf
     assert suite.mss_points() == list(range(96, 1377, 64))
     assert len(suite.mss_points()) == 21
-    assert suite.paths == list(NetPath)
+    assert suite.paths == list(NetPath)[:6]
     assert set(suite.tools) == {"iperf3_tcp", "iperf3_udp", "tcp_stream", "tcp_rr"}
     assert suite.duration_s == 10
 
@@ -81,7 +81,8 @@ BAD_INPUTS = [
     ("suites.netperf.mss.stop", 9100, "meshperf:suites.netperf.mss", "outside 88..9000"),
     ("suites.netperf.mss", [96, 20000], "meshperf:suites.netperf.mss", "outside 88..9000"),
     ("suites.netperf.mss.start", 1400, "meshperf:suites.netperf.mss", "below start"),
-    ("suites.netperf.paths", [1, 7], "meshperf:suites.netperf.paths[1]", "Input should be"),
+    ("suites.netperf.paths", [1, 10], "meshperf:suites.netperf.paths[1]", "Input should be"),
+    ("suites.netperf.paths", [1, 7], "meshperf:suites.netperf.paths", "path 7 is a host path: set host_baseline"),
     ("suites.netperf.paths", [1, 1], "meshperf:suites.netperf.paths", "entries repeat"),
     ("suites.netperf.tools", ["iperf2"], "meshperf:suites.netperf.tools[0]", "Input should be"),
     ("suites.netperf.duration_s", 0, "meshperf:suites.netperf.duration_s", "greater than or equal to 1"),
@@ -238,3 +239,29 @@ def test_a_path_to_a_missing_stack_file_is_named_as_given(tmp_path: Path) -> Non
         assert str(raised.value).startswith(f"{given}: no such stack file")
     assert stack_name(str(tmp_path / "Pulumi.mine.yaml")) == "mine"
     assert stack_name(str(tmp_path / "x.yaml")) == "x" and stack_name("kind-local") == "kind-local"
+
+
+def test_host_twins_keep_the_placement_and_drop_the_rates() -> None:
+    stack = Stack.model_validate(
+        {
+            "workloads": {
+                "w1": {"cluster": "cluster-a", "node_selector": {"node": "worker1"}, "egress_rate": "1gbit"},
+                "w2": {"cluster": "cluster-a", "node_selector": {"node": "worker1"}},
+                "w3": {"cluster": "cluster-a", "node_selector": {"node": "worker2"}},
+                "w4": {"cluster": "cluster-b", "node_selector": {"node": "worker1"}},
+            }
+        }
+    )
+    twin = stack.workload("w1-host")
+    assert (twin.cluster, twin.node_selector, twin.egress_rate) == ("cluster-a", {"node": "worker1"}, None)
+    assert stack.node_of("w1-host") == stack.node_of("w1")
+
+
+def test_the_host_baseline_needs_the_pod_ends_and_refuses_names_it_owns() -> None:
+    only_w2 = {"w2": {"cluster": "cluster-a", "node_selector": {"node": "worker1"}}}
+    with pytest.raises(ValueError, match="host_baseline: host-same needs workload 'w1'"):
+        Stack.model_validate({"workloads": only_w2, "suites": {"netperf": {"paths": [5], "host_baseline": True}}})
+    Stack.model_validate({"workloads": only_w2, "suites": {"netperf": {"paths": [5]}}})
+    taken = {**only_w2, "w2-host": {"cluster": "cluster-a", "node_selector": {"node": "worker1"}}}
+    with pytest.raises(ValueError, match="w2-host: names ending in '-host'"):
+        Stack.model_validate({"workloads": taken, "suites": {"netperf": {"paths": [5]}}})

@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from spec.load import load_stack
-from spec.model import NetPath, Stack
+import pytest
+
+from spec.load import StackError, load_stack
+from spec.model import HOST_BASELINE, HOST_PATHS, NetPath, Stack
 from spec.plan import CRR_TAIL_S, Case, build_plan
-from spec.profiles import quick
+from spec.profiles import quick, with_host_baseline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,7 +105,7 @@ def test_new_netperf_tools_run_on_every_path_with_the_fixed_data_port() -> None:
     cases = _suite_plan(tools=["tcp_crr", "udp_rr", "udp_stream"])
     for tool in ("tcp_crr", "udp_rr", "udp_stream"):
         mine = [c for c in cases if c.tool == tool]
-        assert {c.path for c in mine} == set(NetPath)
+        assert {c.path for c in mine} == set(NetPath) - set(HOST_PATHS)
         assert all(c.data_port == 12866 and c.port == 12865 and c.ext == "txt" for c in mine)
     assert {c.id for c in cases if c.path is NetPath.SAME_NODE_VIP} == {"p2-tcp-crr", "p2-udp-rr", "p2-udp-stream"}
     # UDP_STREAM sends the sweep's largest datagram
@@ -142,3 +144,42 @@ def test_tcp_crr_cases_count_netperfs_tail_in_the_plans_time() -> None:
     rr, crr = cases
     assert (rr.planned_s, crr.planned_s) == (3, 3 + CRR_TAIL_S)
     assert crr.time_limit_s > crr.planned_s
+
+
+def test_the_host_baseline_twins_every_pod_path_with_the_same_points() -> None:
+    cases = _suite_plan(host_baseline=True, mss=[96, 1376], udp_length=[1400], streams=4)
+    host = [c for c in cases if c.path in HOST_PATHS]
+    assert {c.path for c in host} == set(HOST_PATHS)
+    # Host cases run between the pod ends' host-network twins, by their (node) IP, never a VIP.
+    ends = {(c.path, c.client, c.target.workload, c.target.address) for c in host}
+    assert ends == {
+        (NetPath.HOST_SAME, "w1-host", "w2-host", "pod"),
+        (NetPath.HOST_REMOTE, "w3-host", "w2-host", "pod"),
+        (NetPath.HOST_REMOTE_CLUSTER, "w1-host", "w4-host", "pod"),
+    }
+    # Each pod case's point exists on its host path: the same tool, MSS or length, streams.
+    host_points = {(c.path, c.tool, c.mss, c.udp_length, c.streams) for c in host}
+    for c in cases:
+        if c.path not in HOST_PATHS:
+            assert (HOST_BASELINE[c.path], c.tool, c.mss, c.udp_length, c.streams) in host_points
+    assert {c.target.env_var for c in host} == {"MESHPERF_W2_HOST_POD_IP", "MESHPERF_W4_HOST_POD_IP"}
+    # Pod clients run first (the seed's cases keep their order), host clients after them.
+    clients = list(dict.fromkeys(c.client for c in cases))
+    assert clients == ["w1", "w3", "w2", "w1-host", "w3-host"]
+
+
+def test_the_host_baseline_takes_only_the_host_paths_of_the_chosen_pod_paths() -> None:
+    cases = _suite_plan(host_baseline=True, paths=[2, 5], mss=[1376], tools=["iperf3_tcp"])
+    assert [c.path for c in cases if c.path in HOST_PATHS] == [NetPath.HOST_SAME]
+    assert not [c for c in _suite_plan(paths=[2], mss=[1376]) if c.path in HOST_PATHS]  # off by default
+
+
+def test_host_baseline_profile_turns_it_on_and_checks_the_stack_again() -> None:
+    stack = load_stack("kind-mesh")
+    on = with_host_baseline(stack)
+    assert not stack.suites.netperf.host_baseline and on.suites.netperf.host_baseline
+    assert on.model_copy(update={"suites": stack.suites}) == stack  # nothing else changed
+    assert {c.path for c in build_plan(on).cases} == set(NetPath)
+    lonely = Stack.model_validate({"workloads": {"w2": Stack().workloads["w2"]}, "suites": {"netperf": {"paths": [5]}}})
+    with pytest.raises(StackError, match=r"^--host-baseline: meshperf:suites.netperf.host_baseline: host-same needs"):
+        with_host_baseline(lonely)
