@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -33,6 +34,8 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 from components.hostrun import Run, check, host_label, open_runner, progress
 from components.objects import addresses, register
 from manifests import Scene, mesh
+from manifests.addresses import POD_IPS
+from spec.model import Family
 
 NodeInfo = dict[str, str]  # {"name", "ip", "pod_cidr"}
 NODE_IFACE = "eth0"
@@ -166,10 +169,11 @@ class KindMeshRoutes(Resource, module="meshperf", name="KindMeshRoutes"):
 
 
 class MeshEndpoint(pulumi.ComponentResource):
-    """A remote pod made visible in a cluster: a selector-less headless Service and its EndpointSlice."""
+    """A remote pod made visible in a cluster: a selector-less headless Service and an EndpointSlice per family."""
 
     service: k8s.core.v1.Service
-    endpoint_slice: k8s.discovery.v1.EndpointSlice
+    endpoint_slice: k8s.discovery.v1.EndpointSlice  # the first family's (IPv4 on a dual-stack path)
+    endpoint_slices: list[k8s.discovery.v1.EndpointSlice]
     address: pulumi.Output[str]
 
     def __init__(
@@ -179,11 +183,12 @@ class MeshEndpoint(pulumi.ComponentResource):
         scene: Scene,
         cluster: str,
         workload: str,
-        remote_ip: pulumi.Input[str],
+        remote_ips: dict[Family, pulumi.Input[str]],
         provider: k8s.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """In `cluster`, the Service for the other cluster's server `workload` at `remote_ip`."""
+        """In `cluster`, the Service for the other cluster's server `workload` at `remote_ips` (one per family
+        the clients reach it over; the IPv4 slice keeps the resource name `<name>-slice`)."""
         super().__init__("meshperf:kubernetes:MeshEndpoint", resource_name, None, opts)
         self.service = register(
             k8s.core.v1.Service,
@@ -191,11 +196,17 @@ class MeshEndpoint(pulumi.ComponentResource):
             mesh.mesh_service(scene, cluster, workload),
             pulumi.ResourceOptions(parent=self, provider=provider),
         )
-        self.endpoint_slice = register(
-            k8s.discovery.v1.EndpointSlice,
-            f"{resource_name}-slice",
-            addresses(pod_ips={workload: remote_ip}).apply(lambda a: mesh.mesh_slice(scene, a, cluster, workload)),
-            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.service]),
-        )
+        self.endpoint_slices = [
+            register(
+                k8s.discovery.v1.EndpointSlice,
+                f"{resource_name}-slice" if family == "ipv4" else f"{resource_name}-slice-{family}",
+                addresses(**{POD_IPS[family]: {workload: ip}}).apply(
+                    partial(mesh.mesh_slice, scene, cluster=cluster, workload=workload, family=family)
+                ),
+                pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.service]),
+            )
+            for family, ip in remote_ips.items()
+        ]
+        self.endpoint_slice = self.endpoint_slices[0]
         self.address = self.endpoint_slice.endpoints.apply(lambda eps: eps[0].addresses[0])
         self.register_outputs({"address": self.address, "service": self.service.metadata.name})

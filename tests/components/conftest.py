@@ -22,7 +22,9 @@ from pulumi_cli import PulumiCli
 
 from components.logs import FolderLogReader
 from components.results import figures
+from manifests import CLUSTER
 from spec.load import load_stack
+from spec.model import FAMILIES
 from spec.plan import Plan, build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,8 +93,11 @@ class Run:
 class Mocks(pulumi.runtime.Mocks):
     """Outputs the way a cluster would fill them in: pod IPs, cluster IPs, a kubeconfig, the figures."""
 
-    def __init__(self, references: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, references: dict[str, dict[str, Any]] | None = None, families: dict[str, str] | None = None
+    ) -> None:
         self.references = references or {}  # stack name -> the outputs a StackReference to it sees
+        self.families = families or {}  # cluster -> its ip_family (ipv4 when absent), as its CNI hands out pod IPs
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outs = json.loads(json.dumps(args.inputs, default=str))
@@ -100,9 +105,14 @@ class Mocks(pulumi.runtime.Mocks):
         # Addresses and uids follow the resource's name, not the order of registration (which
         # varies from run to run): a resource the engine would keep keeps them in a second run.
         if t == "kubernetes:core/v1:Pod":
-            outs.setdefault("status", {})["podIP"] = _address("10.244.0.0", args.name)
+            cluster = outs.get("metadata", {}).get("labels", {}).get(CLUSTER, "")
+            families = FAMILIES[self.families.get(cluster, "ipv4")]  # type: ignore[index]
+            ips = [_address(POD_BASES[f], args.name) for f in families]
+            outs.setdefault("status", {}).update(podIP=ips[0], podIPs=[{"ip": ip} for ip in ips])
         elif t == "kubernetes:core/v1:Service" and outs.get("spec", {}).get("clusterIP") != "None":
-            outs["spec"]["clusterIP"] = _address("10.96.0.0", args.name)
+            # As the API server allocates: one virtual IP per family of `ipFamilies`, the first also as clusterIP.
+            ips = [_address(SERVICE_BASES[f], args.name) for f in outs["spec"].get("ipFamilies", ["IPv4"])]
+            outs["spec"].update(clusterIP=ips[0], clusterIPs=ips)
         elif t.startswith("kubernetes:"):
             outs.setdefault("metadata", {})["uid"] = f"uid-{args.name}"
         if t == "kubernetes:batch/v1:Job":
@@ -130,10 +140,15 @@ class Mocks(pulumi.runtime.Mocks):
         return {}, None
 
 
+# The stand-in CNI's and API server's ranges per family (kind's defaults).
+POD_BASES = {"ipv4": "10.244.0.0", "ipv6": "fd00:10:244::"}
+SERVICE_BASES = {"IPv4": "10.96.0.0", "IPv6": "fd00:10:96::"}
+
+
 def _address(base: str, name: str) -> str:
-    """An address in base's /16 fixed by the name, never a .0 or .255."""
+    """An address in base's /16 (the low 16 bits for IPv6) fixed by the name, never a .0 or .255."""
     digest = int(hashlib.sha256(name.encode()).hexdigest(), 16)
-    return str(ipaddress.IPv4Address(base) + 256 * (1 + digest % 254) + 1 + digest // 254 % 254)
+    return str(ipaddress.ip_address(base) + 256 * (1 + digest % 254) + 1 + digest // 254 % 254)
 
 
 class RecordingMonitor(MockMonitor):
@@ -186,7 +201,8 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     run = run if run is not None else Run()
-    mocks = Mocks(references)
+    clusters = json.loads(config.get("meshperf:clusters", "[]"))
+    mocks = Mocks(references, {c["name"]: c.get("ip_family", "ipv4") for c in clusters})
     pulumi.runtime.set_mocks(
         mocks, project="meshperf", stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )
