@@ -580,6 +580,9 @@ def _check_e2sar(stack: Stack) -> None:
         if name not in stack.workloads:
             raise ValueError(f"{where}.{role}: no workload named {name!r} (declare it under workloads)")
     (sc, sn), (rc, rn) = stack.node_of(suite.sender), stack.node_of(suite.receiver)
+    for cluster in (sc, rc):
+        if "ipv4" not in cluster.families:
+            raise ValueError(f"{where}: E2SAR runs over IPv4 (-4, 0.0.0.0), and cluster {cluster.name} is ipv6 only")
     if (sc.name, sn.name) == (rc.name, rn.name) and not suite.allow_same_node:
         raise ValueError(
             f"{where}.receiver: sender {suite.sender} and receiver {suite.receiver} are both on "

@@ -20,6 +20,7 @@ def _families(a: str, b: str) -> dict[str, Any]:
     config["clusters"][1]["ip_family"] = b
     config["clusters"][1]["pod_subnet_v6"] = "fd00:10:245::/56"
     config["clusters"][1]["service_subnet_v6"] = "fd00:10:97::/112"
+    config["suites"]["e2sar"]["enabled"] = "ipv6" not in (a, b)  # E2SAR is IPv4 only
     return config
 
 
@@ -83,4 +84,11 @@ def test_ipv6_subnets_of_two_clusters_must_not_overlap() -> None:
     config = _families("dual", "dual")
     del config["clusters"][1]["pod_subnet_v6"]
     with pytest.raises(StackError, match=r"cluster-a.pod_subnet_v6 fd00:10:244::/56 overlaps cluster-b.pod_subnet_v6"):
+        stack_from_config(config)
+
+
+def test_e2sar_is_refused_on_an_ipv6_only_cluster() -> None:
+    config = _families("ipv6", "ipv6")
+    config["suites"]["e2sar"]["enabled"] = True
+    with pytest.raises(StackError, match=r"suites.e2sar: E2SAR runs over IPv4 .* cluster cluster-a is ipv6 only"):
         stack_from_config(config)
