@@ -68,18 +68,17 @@ class Addresses(Strict):
         return self.image
 
     def pod_ip(self, workload: str, family: Family = "ipv4") -> str:
-        key = POD_IPS[family]
-        ips = getattr(self, key)
-        if workload not in ips:
-            raise MissingAddressError(f"no {_NAMES[family]}pod IP for server {workload!r} (Addresses.{key})")
-        return str(ips[workload])
+        return self._lookup(POD_IPS[family], workload, f"no {_NAMES[family]}pod IP for server {workload!r}")
 
     def cluster_ip(self, service: str, family: Family = "ipv4") -> str:
-        key = CLUSTER_IPS[family]
-        ips = getattr(self, key)
-        if service not in ips:
-            raise MissingAddressError(f"no {_NAMES[family]}cluster IP for Service {service!r} (Addresses.{key})")
-        return str(ips[service])
+        return self._lookup(CLUSTER_IPS[family], service, f"no {_NAMES[family]}cluster IP for Service {service!r}")
+
+    def _lookup(self, field: str, key: str, missing: str) -> str:
+        """`key` in the address map `field`, or a MissingAddressError saying `missing` and naming the field."""
+        ips = getattr(self, field)
+        if key not in ips:
+            raise MissingAddressError(f"{missing} (Addresses.{field})")
+        return str(ips[key])
 
     def pod_block(self, workload: str, family: Family = "ipv4") -> str:
         """A server's pod IP as an ipBlock CIDR of one address: /32, or /128 for IPv6."""

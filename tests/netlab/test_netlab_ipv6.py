@@ -10,26 +10,19 @@ node keeps are IPv6 flows from the client's IPv6 address.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from leakguard import become_subreaper, orphans_of_this_test_process
+from caselab import case_ends, counted, ok_case, run_each_case
 
 from netlab.lab import Lab
-from results.collect import collect
-from results.logs import read_log_folder
 from results.model import CaseResult, Results
 from spec.load import stack_from_config
 from spec.model import VIP_PATHS, NetPath, Stack
 from spec.plan import Case, build_plan
-from spec.runner import runner_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DUAL = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-dual.yaml").read_text())
@@ -62,77 +55,27 @@ def ipv6_stack() -> Stack:
     return stack_from_config(keys)
 
 
-def _port(case: Case) -> tuple[str, int]:
-    proto = "udp" if case.tool == "iperf3_udp" else "tcp"
-    return proto, case.data_port if case.data_port is not None else case.port
-
-
-def _count(saved: str, pattern: str) -> int:
-    return sum(int(line[1 : line.index(":")]) for line in saved.splitlines() if re.search(pattern, line))
-
-
 def _traffic(lab: Lab, case: Case) -> Traffic:
-    pod = lab.layout.pod(case.client)
-    node = lab.layout.node(pod.cluster, pod.node)
-    target = lab.layout.pod(case.target.workload)
-    address = target.vip6 if case.target.address == "vip" else target.ip6
-    proto, port = _port(case)
-
-    def run(*argv: str) -> str:
-        return subprocess.run(
-            ["ip", "netns", "exec", node.ns, *argv], capture_output=True, text=True, check=True
-        ).stdout
-
-    nat = run("ip6tables-save", "-c", "-t", "nat")
-    # The kernel prints IPv6 addresses here in full (%pI6: eight groups of four digits).
-    assert pod.ip6 is not None and address is not None
-    src, dst = pod.ip6.exploded, address.exploded
-    flow = re.compile(rf"^ipv6 .*\b{proto}\s+\d+ .*?\bsrc={src} dst={dst} sport=\d+ dport={port}\b")
+    ends = case_ends(lab, case)
+    target = rf"\[{ends.target}\]:{ends.port}"
     return Traffic(
-        dnat=_count(nat, rf"-A KUBE-SEP-\S+ -p {proto} .* -j DNAT --to-destination \[{target.ip6}\]:{port}$"),
-        hairpin_mark=_count(nat, rf"-A KUBE-SEP-\S+ -s {target.ip6}/128 .* -j KUBE-MARK-MASQ$"),
-        kindnet_masquerade=_count(nat, r"-A KIND-MASQ-AGENT .*-j MASQUERADE$"),
-        conntrack=sum(1 for line in run("cat", "/proc/net/nf_conntrack").splitlines() if flow.search(line)),
+        dnat=counted(ends.nat, rf"-A KUBE-SEP-\S+ -p {ends.proto} .* -j DNAT --to-destination {target}$"),
+        hairpin_mark=counted(ends.nat, rf"-A KUBE-SEP-\S+ -s {ends.target}/128 .* -j KUBE-MARK-MASQ$"),
+        kindnet_masquerade=counted(ends.nat, r"-A KIND-MASQ-AGENT .*-j MASQUERADE$"),
+        conntrack=ends.conntrack,
     )
 
 
 LabRun = tuple[Results, dict[str, tuple[Traffic, Traffic]]]
 
 
-async def _run_each(lab: Lab, folder: Path) -> LabRun:
-    logs, scripts = folder / "logs", folder / "scripts"
-    logs.mkdir(parents=True)
-    scripts.mkdir()
-    seen: dict[str, tuple[Traffic, Traffic]] = {}
-    async with lab:
-        for case in lab.plan.cases:
-            script = scripts / f"{case.id}.sh"
-            script.write_text(runner_script(case.client, [case]))
-            before = _traffic(lab, case)
-            await lab.run_script(case.client, script, logs, case.time_limit_s + 30)
-            seen[case.id] = (before, _traffic(lab, case))
-    return collect(lab.plan, read_log_folder(logs), stack="ipv6"), seen
-
-
 @pytest.fixture(scope="module")
 def lab_run(tmp_path_factory: pytest.TempPathFactory) -> LabRun:
-    """One IPv6 lab for the module's tests; it fails if the lab leaves anything behind."""
-    if os.geteuid() != 0:
-        pytest.fail("the lab tests need root: network namespaces")
-    become_subreaper()
-    stack = ipv6_stack()
-    folder = tmp_path_factory.mktemp("ipv6")
-    lab = Lab(stack, build_plan(stack), folder, say=lambda _: None)
-    run = asyncio.run(_run_each(lab, folder))
-    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    assert lab.layout.prefix not in namespaces, namespaces
-    assert not orphans_of_this_test_process()
-    return run
+    return run_each_case(tmp_path_factory, ipv6_stack(), _traffic, "ipv6")
 
 
 def _case(results: Results, case_id: str) -> CaseResult:
-    case = next(c for c in results.cases if c.case_id == case_id)
-    assert case.ok, f"{case_id}: {case.error}"
+    case = ok_case(results, case_id)
     assert case.family == "ipv6"
     return case
 
