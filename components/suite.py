@@ -53,8 +53,15 @@ class Suite(pulumi.ComponentResource):
             if routes is not None
             else {}
         )
+        node_ips6: pulumi.Input[dict[str, list[str]]] = (
+            routes.nodes.apply(
+                lambda nodes: {c: [n["ip6"] for n in ns if "ip6" in n] for c, ns in (nodes or {}).items()}
+            )
+            if routes is not None
+            else {}
+        )
         self.beds = {}
-        self._add_beds(scene, image.name, node_ips, routes)
+        self._add_beds(scene, image.name, (node_ips, node_ips6), routes)
         mesh = self._mesh(scene)
         viewers: list[dict[str, Any]] = []  # one per Job, in the Jobs' order
         self.jobs = self._client_jobs(scene, image.name, mesh, viewers)
@@ -106,10 +113,11 @@ class Suite(pulumi.ComponentResource):
         self,
         scene: Scene,
         image: pulumi.Input[str],
-        node_ips: pulumi.Input[dict[str, list[str]]],
+        node_ips: tuple[pulumi.Input[dict[str, list[str]]], pulumi.Input[dict[str, list[str]]]],
         routes: KindMeshRoutes | None,
     ) -> None:
-        """A bed per cluster, servers first: a later bed's policies take an earlier bed's server IPs."""
+        """A bed per cluster, servers first: a later bed's policies take an earlier bed's server IPs.
+        `node_ips`: the nodes' IPv4 and IPv6 addresses, where the routes know them."""
         for cluster in scene.clusters:
             self.beds[cluster] = ClusterBed(
                 f"bed-{cluster}",
@@ -117,7 +125,8 @@ class Suite(pulumi.ComponentResource):
                 cluster=cluster,
                 image=image,
                 provider=self.clusters[cluster].provider,
-                node_ips=node_ips,
+                node_ips=node_ips[0],
+                node_ips6=node_ips[1],
                 remote_pod_ips={
                     POD_IPS[f]: {t: pod_ip_of(self._server(t), f) for t in scene.remote.get(cluster, [])}
                     for f in ("ipv4", "ipv6")

@@ -32,6 +32,7 @@ MAIN = ROOT / "__main__.py"
 STACKS = ROOT / "stacks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LAB_RUN = FIXTURES / "kind-mesh-run"
+LAB_RUN_IPV6 = FIXTURES / "kind-dual-run-ipv6"  # the IPv6 cases of a real lab run of kind-dual
 DYNAMIC = "pulumi-python:dynamic/meshperf:"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # pulumi's marker of a secret value on the wire
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, for mocks\n"
@@ -123,7 +124,19 @@ class Mocks(pulumi.runtime.Mocks):
             outs["image_id"] = "sha256:" + "0" * 64
         elif t == DYNAMIC + "KindMeshRoutes":
             outs["nodes"] = {
-                c: [{"name": f"{c}-worker", "ip": f"172.18.0.{10 + i}", "pod_cidr": "10.0.0.0/24"}]
+                c: [
+                    {
+                        "name": f"{c}-worker",
+                        "ip": f"172.18.0.{10 + i}",
+                        "pod_cidr": "10.0.0.0/24",
+                        # kind's Docker network has IPv6; a node of a cluster with IPv6 pods has an IPv6 pod CIDR
+                        **(
+                            {"ip6": f"fc00:f853:ccd:e793::{10 + i}", "pod_cidr6": "fd00:10:244::/64"}
+                            if self.families.get(c, "ipv4") != "ipv4"
+                            else {}
+                        ),
+                    }
+                ]
                 for i, c in enumerate(outs["clusters"])
             }
         elif t == "pulumi:pulumi:StackReference":
@@ -235,15 +248,17 @@ def run_program(
 
 @functools.cache
 def _lab_run() -> dict[str, str]:
-    return asyncio.run(FolderLogReader(LAB_RUN).read())
+    """The two lab runs' files as one log folder (their case ids differ: the IPv6 ones end in -ipv6)."""
+    ipv4, ipv6 = (asyncio.run(FolderLogReader(folder).read()) for folder in (LAB_RUN, LAB_RUN_IPV6))
+    return {**ipv4, **ipv6, "index.tsv": ipv4["index.tsv"] + ipv6["index.tsv"]}
 
 
 def plan_logs(plan: Plan) -> dict[str, str]:
     """A log folder of `plan`: the lab run's raw output of the plan's cases, and their index lines.
 
-    The lab run is kind-mesh's plan as shipped; case ids name path, tool and MSS, so every
-    shipped stack's netperf cases are in it. Cases it lacks (E2SAR: the lab run had no
-    `e2sar_perf`) are missing, as after a Job that never wrote them.
+    The lab runs are kind-mesh's plan as shipped and the IPv6 cases of kind-dual's; case ids name
+    path, tool, MSS and family, so every shipped stack's netperf cases are in them. Cases they lack
+    (E2SAR: the lab run had no `e2sar_perf`) are missing, as after a Job that never wrote them.
     """
     ids = {c.id for c in plan.cases} | {log for p in plan.e2sar for log in (p.receiver_id, p.sender_id)}
     files = {name: text for name, text in _lab_run().items() if name.rsplit(".", 1)[0] in ids}
@@ -257,7 +272,7 @@ def stack_figures(name: str) -> dict[str, Any]:
     return figures(plan, plan_logs(plan))
 
 
-STACK_NAMES = ["kind-local", "kind-mesh", "ci-example"]
+STACK_NAMES = ["kind-local", "kind-mesh", "ci-example", "kind-dual"]
 
 
 @pytest.fixture(scope="session")
