@@ -11,6 +11,7 @@ import pytest
 from results_testkit import read
 
 from results.collect import collect
+from results.detect import parse_output
 from results.iperf3 import parse_iperf3
 from results.netperf import parse_netperf
 from results.report_seed_csv import seed_csv
@@ -67,7 +68,9 @@ def test_netperf_without_the_family_fails_on_an_ipv6_address() -> None:
     text = read("netperf-2.7-ipv6-without-family.txt")
     assert "could not resolve fd00:250::1 as a host name" in text
     assert read("netperf-2.7-ipv6-without-family.rc").strip() != "0"
-    assert not parse_netperf(text).ok
+    figures = parse_output(text)  # recognised as netperf's, a failure that says why
+    assert figures.tool == "netperf" and not figures.ok
+    assert figures.error is not None and "could not resolve host 'fd00:250::1'" in figures.error
 
 
 def _dual_results():  # type: ignore[no-untyped-def]
