@@ -132,10 +132,15 @@ class Lab:
 
     def _write_topology(self) -> None:
         lines = [f"prefix {self.layout.prefix}", f"link mtu {self.layout.link_mtu} rate {self.layout.link_rate}"]
-        lines += [f"node {n.cluster}/{n.name} ns={n.ns} ip={n.ip} pods={n.pod_subnet}" for n in self.layout.nodes]
+        lines += [
+            f"node {n.cluster}/{n.name} ns={n.ns} ip={n.ip} pods={n.pod_subnet}"
+            + (f" ip6={n.ip6} pods6={n.pod_subnet6}" if n.ip6 is not None else "")
+            for n in self.layout.nodes
+        ]
         lines += [
             f"pod {p.workload} {p.cluster}/{p.node} ns={p.ns} ip={p.ip} vip={p.vip or '-'} "
-            f"egress_rate={p.egress_rate or '-'} ingress_rate={p.ingress_rate or '-'}"
+            + (f"ip6={p.ip6} vip6={p.vip6 or '-'} " if p.ip6 is not None else "")
+            + f"egress_rate={p.egress_rate or '-'} ingress_rate={p.ingress_rate or '-'}"
             for p in self.layout.pods
         ]
         (self.workdir / "lab" / "topology.txt").write_text("\n".join(lines) + "\n")
