@@ -16,6 +16,7 @@ from test_components_schema import objects
 
 from components.kind import kind_config, mismatches
 from components.mesh import rate_commands, route_commands
+from manifests import CLUSTER
 from spec.kubernetes import ClusterSettings
 from spec.load import load_stack
 from spec.model import Cluster
@@ -82,6 +83,20 @@ def _of(objs: list[dict[str, Any]], kind: str, name: str) -> list[dict[str, Any]
     return [o for o in objs if o["kind"] == kind and o["metadata"]["name"].startswith(name)]
 
 
+def _policy(objs: list[dict[str, Any]], name: str, cluster: str) -> dict[str, Any]:
+    return next(
+        o
+        for o in objs
+        if o["kind"] == "NetworkPolicy"
+        and o["metadata"]["name"] == name
+        and o["metadata"]["labels"][CLUSTER] == cluster
+    )
+
+
+def _blocks(peers: list[dict[str, Any]]) -> set[str]:
+    return {p["ipBlock"]["cidr"] for p in peers if "ipBlock" in p}
+
+
 def test_dual_services_ask_for_both_families(runs: dict[str, Run]) -> None:
     objs = objects(runs["kind-dual"])
     services = [o for o in objs if o["kind"] == "Service"]
@@ -115,24 +130,11 @@ def test_clients_get_ipv6_targets_and_policies_admit_both_families(runs: dict[st
     assert ipaddress.ip_address(env["MESHPERF_W2_POD_IP6"]).version == 6
     assert ipaddress.ip_address(env["MESHPERF_W2_VIP6"]) in ipaddress.ip_network("fd00:10:96::/112")
     assert ipaddress.ip_address(env["MESHPERF_W4_POD_IP6"]).version == 6
-    egress = next(
-        o
-        for o in objs
-        if o["kind"] == "NetworkPolicy"
-        and o["metadata"]["name"] == "clients-egress"
-        and o["metadata"]["labels"]["meshperf.io/cluster"] == "cluster-a"
-    )
-    blocks = [p["ipBlock"]["cidr"] for p in egress["spec"]["egress"][0]["to"] if "ipBlock" in p]
+    egress = _policy(objs, "clients-egress", "cluster-a")
+    blocks = sorted(_blocks(egress["spec"]["egress"][0]["to"]), key=lambda b: ipaddress.ip_network(b).version)
     assert [b.split("/")[1] for b in blocks] == ["32", "128"]
     assert blocks[1] == f"{env['MESHPERF_W4_POD_IP6']}/128"
-    ingress = next(
-        o
-        for o in objs
-        if o["kind"] == "NetworkPolicy"
-        and o["metadata"]["name"] == "servers-ingress"
-        and o["metadata"]["labels"]["meshperf.io/cluster"] == "cluster-b"
-    )
-    sources = {p["ipBlock"]["cidr"] for p in ingress["spec"]["ingress"][0]["from"] if "ipBlock" in p}
+    sources = _blocks(_policy(objs, "servers-ingress", "cluster-b")["spec"]["ingress"][0]["from"])
     assert {"10.244.0.0/16", "fd00:10:244::/56"} <= sources
     servers = [o for o in objs if o["kind"] == "Pod" and o["metadata"]["name"].endswith("-server")]
     netservers = [c["command"] for s in servers for c in s["spec"]["containers"] if c["name"] == "netserver"]
@@ -167,14 +169,7 @@ def test_the_mesh_routes_and_shapes_ipv6_between_nodes_that_both_have_it() -> No
 def test_dual_policies_admit_the_other_clusters_ipv6_nodes(runs: dict[str, Run]) -> None:
     """kindnet masquerades IPv6 pod traffic leaving its cluster to the node's IPv6 address: the servers admit it."""
     objs = objects(runs["kind-dual"])
-    ingress = next(
-        o
-        for o in objs
-        if o["kind"] == "NetworkPolicy"
-        and o["metadata"]["name"] == "servers-ingress"
-        and o["metadata"]["labels"]["meshperf.io/cluster"] == "cluster-b"
-    )
-    sources = {p["ipBlock"]["cidr"] for p in ingress["spec"]["ingress"][0]["from"] if "ipBlock" in p}
+    sources = _blocks(_policy(objs, "servers-ingress", "cluster-b")["spec"]["ingress"][0]["from"])
     routes = next(r for r in runs["kind-dual"].resources if r.type.endswith("KindMeshRoutes"))
     (node,) = routes.outputs["nodes"]["cluster-a"]
     assert {f"{node['ip']}/32", f"{node['ip6']}/128"} <= sources
