@@ -37,11 +37,12 @@ ADMIN_CONF = "/etc/kubernetes/admin.conf"
 
 
 def kind_config(cluster: Cluster, settings: ClusterSettings, node_image: str) -> str:
-    """The kind config of a spec cluster: its nodes in order, their labels, its subnets."""
+    """The kind config of a spec cluster: its nodes in order, their labels, its address families and subnets
+    (a dual-stack cluster's as kind wants them: both families' CIDRs, comma-separated, IPv4 first)."""
     networking: dict[str, Any] = {
-        "ipFamily": "ipv4",
-        "podSubnet": str(cluster.pod_subnet),
-        "serviceSubnet": str(cluster.service_subnet),
+        "ipFamily": cluster.ip_family,
+        "podSubnet": ",".join(str(cluster.subnets(f)[0]) for f in cluster.families),
+        "serviceSubnet": ",".join(str(cluster.subnets(f)[1]) for f in cluster.families),
         "apiServerAddress": str(settings.api_server_address),
     }
     if settings.api_server_port is not None:
@@ -95,6 +96,11 @@ def create_command(kind: str, name: str, config: str) -> str:
     )
 
 
+def _networks(cidrs: str) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A kubeadm/kind subnet value (one CIDR, or one per family comma-separated) as networks."""
+    return {ipaddress.ip_network(c.strip(), strict=False) for c in cidrs.split(",")}
+
+
 def mismatches(
     config: str, name: str, labels_by_node: Mapping[str, Mapping[str, str]], subnets: Mapping[str, str]
 ) -> list[str]:
@@ -107,7 +113,7 @@ def mismatches(
     problems = []
     for key in ("podSubnet", "serviceSubnet"):
         want, have = wanted["networking"][key], subnets.get(key)
-        if have is None or ipaddress.ip_network(str(have), strict=False) != ipaddress.ip_network(want):
+        if have is None or _networks(str(have)) != _networks(want):
             problems.append(f"{key} is {have}, the stack says {want}")
     nodes = wanted["nodes"]
     for node, container in zip(nodes, container_names(name, [n["role"] for n in nodes]), strict=True):

@@ -18,12 +18,18 @@ one cluster (paths 3 and 4). So, in each node:
   other traffic is left unclassified, which htb sends unshaped. It is a rate per node and
   direction, not one shared by all the nodes: the suites run one case at a time.
 The interface is `eth0`, the one Docker gives a kind node on the kind network.
+
+IPv6 (clusters of `ip_family` ipv6 or dual): kind's Docker network has IPv6 too; a node that has
+an IPv6 address there and an IPv6 pod CIDR (`spec.podCIDRs`) gets the same routes and filters in
+IPv6 (`ip -6 route`, a /128 to the remote node, `tc filter ... protocol ipv6 ... match ip6 dst`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import shlex
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -33,8 +39,10 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 from components.hostrun import Run, check, host_label, open_runner, progress
 from components.objects import addresses, register
 from manifests import Scene, mesh
+from manifests.addresses import POD_IPS
+from spec.model import Family
 
-NodeInfo = dict[str, str]  # {"name", "ip", "pod_cidr"}
+NodeInfo = dict[str, str]  # {"name", "ip", "pod_cidr"}, and "ip6", "pod_cidr6" for a node with IPv6 pods
 NODE_IFACE = "eth0"
 LINK_CLASS = "1:10"
 
@@ -43,18 +51,28 @@ def _remote_nodes(nodes: dict[str, list[NodeInfo]], cluster: str) -> list[NodeIn
     return [remote for other, others in sorted(nodes.items()) if other != cluster for remote in others]
 
 
+def _destinations(node: NodeInfo, remote: NodeInfo) -> list[tuple[str, str, str]]:
+    """(ip's family option, the remote's pod CIDR, the remote node's host route) per family both nodes have."""
+    out = [("", remote["pod_cidr"], remote["ip"] + "/32")]
+    if node.get("pod_cidr6") and remote.get("pod_cidr6") and remote.get("ip6"):
+        out.append(("-6 ", remote["pod_cidr6"], remote["ip6"] + "/128"))
+    return out
+
+
 def route_commands(docker: str, nodes: dict[str, list[NodeInfo]], mtu: int) -> list[str]:
-    """`docker exec NODE ip route replace ... mtu M` on every node toward every other cluster's node and its pods."""
+    """`docker exec NODE ip route replace ... mtu M` on every node toward every other cluster's node and its pods
+    (IPv6 as well, between nodes that both have it)."""
     q = shlex.quote
     commands = []
     for cluster, own in sorted(nodes.items()):
         for node in own:
             for remote in _remote_nodes(nodes, cluster):
-                for route in (
-                    f"{q(remote['pod_cidr'])} via {q(remote['ip'])}",
-                    f"{q(remote['ip'] + '/32')} dev {NODE_IFACE}",
-                ):
-                    commands.append(f"{q(docker)} exec {q(node['name'])} ip route replace {route} mtu {mtu}")
+                for family, pods, host in _destinations(node, remote):
+                    via = remote["ip6"] if family else remote["ip"]
+                    for route in (f"{q(pods)} via {q(via)}", f"{q(host)} dev {NODE_IFACE}"):
+                        commands.append(
+                            f"{q(docker)} exec {q(node['name'])} ip {family}route replace {route} mtu {mtu}"
+                        )
     return commands
 
 
@@ -79,11 +97,13 @@ def rate_commands(docker: str, nodes: dict[str, list[NodeInfo]], rate: str | Non
                 f"{exec_} tc class add {dev} parent 1: classid {LINK_CLASS} htb rate {q(rate)} ceil {q(rate)}",
             ]
             for remote in _remote_nodes(nodes, cluster):
-                for dst in (remote["pod_cidr"], remote["ip"] + "/32"):
-                    commands.append(
-                        f"{exec_} tc filter add {dev} parent 1: protocol ip prio 1 u32 "
-                        f"match ip dst {q(dst)} flowid {LINK_CLASS}"
-                    )
+                for family, pods, host in _destinations(node, remote):
+                    protocol, match = ("ipv6", "ip6") if family else ("ip", "ip")
+                    commands += [
+                        f"{exec_} tc filter add {dev} parent 1: protocol {protocol} prio 1 u32 "
+                        f"match {match} dst {q(dst)} flowid {LINK_CLASS}"
+                        for dst in (pods, host)
+                    ]
     return commands
 
 
@@ -106,8 +126,36 @@ async def node_info(run: Run, docker: str, kind: str, cluster: str) -> list[Node
             f"get node {q(name)} -o jsonpath='{{.spec.podCIDR}}'",
             f"pod CIDR of {name}",
         )
-        nodes.append({"name": name, "ip": ip.split()[0], "pod_cidr": cidr.strip()})
+        node = {"name": name, "ip": ip.split()[0], "pod_cidr": cidr.strip()}
+        nodes.append({**node, **await _ipv6_of(run, docker, control, name)})
     return nodes
+
+
+async def _ipv6_of(run: Run, docker: str, control: str, name: str) -> NodeInfo:
+    """A node's IPv6 address on the Docker network and its IPv6 pod CIDR, when it has both (else nothing)."""
+    q = shlex.quote
+    ips = await check(
+        run,
+        f"{q(docker)} inspect -f '{{{{range .NetworkSettings.Networks}}}}{{{{.GlobalIPv6Address}}}} {{{{end}}}}' "
+        f"{q(name)}",
+        f"docker inspect {name} (IPv6)",
+    )
+    cidrs = await check(
+        run,
+        f"{q(docker)} exec {q(control)} kubectl --kubeconfig /etc/kubernetes/admin.conf "
+        f"get node {q(name)} -o jsonpath='{{.spec.podCIDRs[*]}}'",
+        f"pod CIDRs of {name}",
+    )
+    ip6 = next((a for a in ips.split() if _version(a) == 6), None)
+    cidr6 = next((c for c in cidrs.split() if _version(c.split("/")[0]) == 6), None)
+    return {"ip6": ip6, "pod_cidr6": cidr6} if ip6 and cidr6 else {}
+
+
+def _version(address: str) -> int | None:
+    try:
+        return ipaddress.ip_address(address).version
+    except ValueError:
+        return None
 
 
 async def check_link_mtu(run: Run, docker: str, nodes: dict[str, list[NodeInfo]], mtu: int) -> None:
@@ -166,10 +214,11 @@ class KindMeshRoutes(Resource, module="meshperf", name="KindMeshRoutes"):
 
 
 class MeshEndpoint(pulumi.ComponentResource):
-    """A remote pod made visible in a cluster: a selector-less headless Service and its EndpointSlice."""
+    """A remote pod made visible in a cluster: a selector-less headless Service and an EndpointSlice per family."""
 
     service: k8s.core.v1.Service
-    endpoint_slice: k8s.discovery.v1.EndpointSlice
+    endpoint_slice: k8s.discovery.v1.EndpointSlice  # the first family's (IPv4 on a dual-stack path)
+    endpoint_slices: list[k8s.discovery.v1.EndpointSlice]
     address: pulumi.Output[str]
 
     def __init__(
@@ -179,11 +228,12 @@ class MeshEndpoint(pulumi.ComponentResource):
         scene: Scene,
         cluster: str,
         workload: str,
-        remote_ip: pulumi.Input[str],
+        remote_ips: dict[Family, pulumi.Input[str]],
         provider: k8s.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """In `cluster`, the Service for the other cluster's server `workload` at `remote_ip`."""
+        """In `cluster`, the Service for the other cluster's server `workload` at `remote_ips` (one per family
+        the clients reach it over; the IPv4 slice keeps the resource name `<name>-slice`)."""
         super().__init__("meshperf:kubernetes:MeshEndpoint", resource_name, None, opts)
         self.service = register(
             k8s.core.v1.Service,
@@ -191,11 +241,17 @@ class MeshEndpoint(pulumi.ComponentResource):
             mesh.mesh_service(scene, cluster, workload),
             pulumi.ResourceOptions(parent=self, provider=provider),
         )
-        self.endpoint_slice = register(
-            k8s.discovery.v1.EndpointSlice,
-            f"{resource_name}-slice",
-            addresses(pod_ips={workload: remote_ip}).apply(lambda a: mesh.mesh_slice(scene, a, cluster, workload)),
-            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.service]),
-        )
+        self.endpoint_slices = [
+            register(
+                k8s.discovery.v1.EndpointSlice,
+                f"{resource_name}-slice" if family == "ipv4" else f"{resource_name}-slice-{family}",
+                addresses(**{POD_IPS[family]: {workload: ip}}).apply(
+                    partial(mesh.mesh_slice, scene, cluster=cluster, workload=workload, family=family)
+                ),
+                pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.service]),
+            )
+            for family, ip in remote_ips.items()
+        ]
+        self.endpoint_slice = self.endpoint_slices[0]
         self.address = self.endpoint_slice.endpoints.apply(lambda eps: eps[0].addresses[0])
         self.register_outputs({"address": self.address, "service": self.service.metadata.name})

@@ -14,6 +14,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from manifests import Addresses, Obj
+from manifests.addresses import address_of
+from spec.model import Family
 
 R = TypeVar("R", bound=pulumi.CustomResource)
 
@@ -38,6 +40,21 @@ FIELDS: dict[type[pulumi.CustomResource], dict[str, str]] = {
 def addresses(**fields: Any) -> pulumi.Output[Addresses]:
     """An `Addresses` from Inputs (Outputs nested in dicts and lists are resolved)."""
     return pulumi.Output.from_input(fields).apply(lambda resolved: Addresses.model_validate(resolved))
+
+
+def pod_ip_of(pod: k8s.core.v1.Pod, family: Family) -> pulumi.Output[str]:
+    """A pod's address of one family: from `status.podIPs` (one per family), else `status.podIP`."""
+
+    def pick(status: k8s.core.v1.outputs.PodStatus | None) -> str:
+        listed = [str(p.ip) for p in (status.pod_ips if status else None) or []]
+        return address_of(listed or [str(status.pod_ip if status else None)], family)
+
+    return pod.status.apply(pick)
+
+
+def cluster_ip_of(service: k8s.core.v1.Service, family: Family) -> pulumi.Output[str]:
+    """A Service's virtual IP of one family: from `spec.clusterIPs` (one per family), else `spec.clusterIP`."""
+    return service.spec.apply(lambda s: address_of(list(s.cluster_ips or []) or [str(s.cluster_ip)], family))
 
 
 def register(

@@ -17,10 +17,11 @@ from components.config import Settings
 from components.e2sar import E2sarPair
 from components.image import ToolImage
 from components.mesh import KindMeshRoutes, MeshEndpoint
-from components.objects import addresses, register
+from components.objects import addresses, cluster_ip_of, pod_ip_of, register
 from components.results import ResultsResource
 from components.testbed import ClusterBed
 from manifests import Addresses, Obj, Scene, clients, logdir_of
+from manifests.addresses import CLUSTER_IPS, POD_IPS
 from manifests.base import content_hash
 from manifests.testbed import viewer_name
 from results.context import RunContext, kubernetes_label, run_context
@@ -55,8 +56,15 @@ class Suite(pulumi.ComponentResource):
             if routes is not None
             else {}
         )
+        node_ips6: pulumi.Input[dict[str, list[str]]] = (
+            routes.nodes.apply(
+                lambda nodes: {c: [n["ip6"] for n in ns if "ip6" in n] for c, ns in (nodes or {}).items()}
+            )
+            if routes is not None
+            else {}
+        )
         self.beds = {}
-        self._add_beds(scene, image.name, node_ips, routes)
+        self._add_beds(scene, image.name, (node_ips, node_ips6), routes)
         mesh = self._mesh(scene)
         viewers: list[dict[str, Any]] = []  # one per Job, in the Jobs' order
         self.jobs = self._client_jobs(scene, image.name, mesh, viewers)
@@ -108,10 +116,11 @@ class Suite(pulumi.ComponentResource):
         self,
         scene: Scene,
         image: pulumi.Input[str],
-        node_ips: pulumi.Input[dict[str, list[str]]],
+        node_ips: tuple[pulumi.Input[dict[str, list[str]]], pulumi.Input[dict[str, list[str]]]],
         routes: KindMeshRoutes | None,
     ) -> None:
-        """A bed per cluster, servers first: a later bed's policies take an earlier bed's server IPs."""
+        """A bed per cluster, servers first: a later bed's policies take an earlier bed's server IPs.
+        `node_ips`: the nodes' IPv4 and IPv6 addresses, where the routes know them."""
         for cluster in scene.clusters:
             self.beds[cluster] = ClusterBed(
                 f"bed-{cluster}",
@@ -119,8 +128,13 @@ class Suite(pulumi.ComponentResource):
                 cluster=cluster,
                 image=image,
                 provider=self.clusters[cluster].provider,
-                node_ips=node_ips,
-                remote_pod_ips={t: self._server(t).status.pod_ip for t in scene.remote.get(cluster, [])},
+                node_ips=node_ips[0],
+                node_ips6=node_ips[1],
+                remote_pod_ips={
+                    POD_IPS[f]: {t: pod_ip_of(self._server(t), f) for t in scene.remote.get(cluster, [])}
+                    for f in ("ipv4", "ipv6")
+                    if any(f in scene.remote_families(cluster, t) for t in scene.remote.get(cluster, []))
+                },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[routes] if routes else []),
             )
 
@@ -132,7 +146,7 @@ class Suite(pulumi.ComponentResource):
                 scene=scene,
                 cluster=src,
                 workload=t,
-                remote_ip=self._server(t).status.pod_ip,
+                remote_ips={f: pod_ip_of(self._server(t), f) for f in scene.remote_families(src, t)},
                 provider=self.clusters[src].provider,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.beds[src]]),
             )
@@ -244,18 +258,17 @@ class Suite(pulumi.ComponentResource):
     def _client_addresses(self, scene: Scene, client: str, image: pulumi.Input[str]) -> pulumi.Output[Addresses]:
         """What a client's Job needs: the image, and its targets' pod IPs and cluster IPs."""
         bed = self.beds[scene.cluster_of(client)]
-        pod_ips: dict[str, pulumi.Input[str]] = {}
-        cluster_ips: dict[str, pulumi.Input[str]] = {}
+        ips: dict[str, dict[str, pulumi.Input[str]]] = {}
         for case in scene.plan.cases_of(client):
-            t = case.target.workload
+            t, family = case.target.workload, case.family
             if case.target.address == "pod":
-                pod_ips[t] = self._server(t).status.pod_ip
+                ips.setdefault(POD_IPS[family], {})[t] = pod_ip_of(self._server(t), family)
             elif t == client:
                 assert bed.hairpin is not None
-                cluster_ips[f"{t}-hairpin"] = bed.hairpin.spec.cluster_ip
+                ips.setdefault(CLUSTER_IPS[family], {})[f"{t}-hairpin"] = cluster_ip_of(bed.hairpin, family)
             else:
-                cluster_ips[f"{t}-vip"] = bed.vips[t].spec.cluster_ip
-        return addresses(image=image, pod_ips=pod_ips, cluster_ips=cluster_ips)
+                ips.setdefault(CLUSTER_IPS[family], {})[f"{t}-vip"] = cluster_ip_of(bed.vips[t], family)
+        return addresses(image=image, **ips)
 
     def _viewer(self, scene: Scene, workload: str, body: pulumi.Output[Obj] | Obj) -> dict[str, Any]:
         """Where Results reads a Job's logs: the viewer of its node, in the Job's own log folder."""

@@ -36,11 +36,14 @@ class ClusterBed(pulumi.ComponentResource):
         image: pulumi.Input[str],
         provider: k8s.Provider,
         node_ips: pulumi.Input[dict[str, list[str]]],
-        remote_pod_ips: dict[str, pulumi.Input[str]],
+        remote_pod_ips: dict[str, dict[str, pulumi.Input[str]]],
         opts: pulumi.ResourceOptions | None = None,
+        node_ips6: pulumi.Input[dict[str, list[str]]] | None = None,
     ) -> None:
-        """`node_ips`: every cluster's node IPs where the runtime knows them (kind-mesh's routes);
-        `remote_pod_ips`: the pod IPs of the other cluster's servers this cluster's clients reach."""
+        """`node_ips`: every cluster's node IPs where the runtime knows them (kind-mesh's routes), `node_ips6`
+        their IPv6 ones (the nodes that have IPv6 pods);
+        `remote_pod_ips`: the pod IPs of the other cluster's servers this cluster's clients reach, under
+        the `Addresses` field of their family (`pod_ips`, `pod_ips6`)."""
         super().__init__("meshperf:kubernetes:ClusterBed", resource_name, None, opts)
         self.prefix, self.scene, self.cluster, self.k8s_provider = resource_name, scene, cluster, provider
         self.ns = register(
@@ -51,7 +54,7 @@ class ClusterBed(pulumi.ComponentResource):
         )
         self.namespace = scene.namespace
         with_image = addresses(image=image)
-        self.policies = self._policies(node_ips, remote_pod_ips)
+        self.policies = self._policies(node_ips, node_ips6 or {}, remote_pod_ips)
         self._servers_and_services(with_image)
         self._log_volumes(with_image)
         self._host_bed(with_image)
@@ -68,12 +71,15 @@ class ClusterBed(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, provider=self.k8s_provider, depends_on=[self.ns, *after])
 
     def _policies(
-        self, node_ips: pulumi.Input[dict[str, list[str]]], remote_pod_ips: dict[str, pulumi.Input[str]]
+        self,
+        node_ips: pulumi.Input[dict[str, list[str]]],
+        node_ips6: pulumi.Input[dict[str, list[str]]],
+        remote_pod_ips: dict[str, dict[str, pulumi.Input[str]]],
     ) -> list[k8s.networking.v1.NetworkPolicy]:
         """Deny all, then admit the servers' clients (by node IP too) and the clients' remote targets."""
         scene, cluster, prefix, in_ns = self.scene, self.cluster, self.prefix, self._in_ns
-        sources = addresses(node_ips=node_ips)
-        targets = addresses(pod_ips=remote_pod_ips)
+        sources = addresses(node_ips=node_ips, node_ips6=node_ips6)
+        targets = addresses(**remote_pod_ips)
         return [
             register(k8s.networking.v1.NetworkPolicy, f"{prefix}-default-deny", t.deny_all(scene, cluster), in_ns()),
             register(

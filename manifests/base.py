@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from spec.kubernetes import KubernetesSettings
-from spec.model import Stack, Workload, rate_bits_per_s
+from spec.model import Cluster, Family, Stack, Workload, rate_bits_per_s
 from spec.plan import Plan
 from spec.runner import LOGDIR_VAR
 
@@ -124,6 +124,24 @@ def server_ports(plan: Plan) -> list[Obj]:
                 if case.tool.startswith("udp_"):
                     seen[(case.data_port, "UDP")] = "netperf-udp"
     return [{"name": name, "port": port, "protocol": proto} for (port, proto), name in sorted(seen.items())]
+
+
+# The API's names of the families, in a Service's `ipFamilies` and an EndpointSlice's `addressType`.
+API_FAMILY: dict[Family, str] = {"ipv4": "IPv4", "ipv6": "IPv6"}
+
+
+def service_families(cluster: Cluster) -> Obj:
+    """A Service's `ipFamilyPolicy` and `ipFamilies` for the cluster's families; none for an IPv4
+    cluster (the API's default there). Dual asks for both (RequireDualStack), IPv4 first."""
+    if cluster.families == ("ipv4",):
+        return {}
+    policy = "RequireDualStack" if len(cluster.families) > 1 else "SingleStack"
+    return {"ipFamilyPolicy": policy, "ipFamilies": [API_FAMILY[f] for f in cluster.families]}
+
+
+def netserver_family(cluster: Cluster) -> str:
+    """netserver's listening family: -4 on an IPv4 cluster; else -6, whose socket on `::` takes IPv4 as well."""
+    return "-4" if cluster.families == ("ipv4",) else "-6"
 
 
 def service_ports(plan: Plan) -> list[Obj]:

@@ -16,6 +16,7 @@ from manifests.base import (
     Obj,
     job_spec,
     meta,
+    netserver_family,
     obj,
     pull_policy,
     server_ports,
@@ -32,15 +33,16 @@ def serves(plan: Plan, client: str) -> bool:
     return any(c.target.workload == client for c in plan.cases_of(client))
 
 
-def entry_script(cases: list[Case], *, serves: bool, plan: Plan) -> str:
-    """A client Job's entry: serve (hairpin), wait until every target answers, then run the runner script."""
+def entry_script(cases: list[Case], *, serves: bool, plan: Plan, family: str = "-4") -> str:
+    """A client Job's entry: serve (hairpin; netserver's listening `family`, `netserver_family`), wait
+    until every target answers, then run the runner script."""
     lines = ["#!/bin/sh", "set -u"]
     if serves:
         ports = {p["name"]: p["port"] for p in server_ports(plan)}
         if "iperf3-tcp" in ports:
             lines.append(f"iperf3 -s -p {ports['iperf3-tcp']} -D")
         if "netperf-ctl" in ports:
-            lines.append(f"netserver -p {ports['netperf-ctl']} -4")
+            lines.append(f"netserver -p {ports['netperf-ctl']} {family}")
     lines += [
         "wait_for() {",
         # Without nc the wait below would spin silently for two minutes: say why, once.
@@ -70,7 +72,9 @@ def client_scripts(scene: Scene, client: str) -> Obj:
     cases = scene.plan.cases_of(client)
     data = {
         "runner.sh": runner_script(client, cases),
-        "entry.sh": entry_script(cases, serves=serves(scene.plan, client), plan=scene.plan),
+        "entry.sh": entry_script(
+            cases, serves=serves(scene.plan, client), plan=scene.plan, family=netserver_family(scene.cluster(client))
+        ),
     }
     labels = {WORKLOAD: client, CLUSTER: scene.cluster_of(client)}
     metadata = meta(scripts_name(client), scene.namespace_of(client), labels)
@@ -88,10 +92,10 @@ def target_env(scene: Scene, addresses: Addresses, client: str) -> list[Obj]:
             continue
         if t.address == "vip":
             out[t.env_var] = addresses.cluster_ip(
-                f"{t.workload}-hairpin" if t.workload == client else f"{t.workload}-vip"
+                f"{t.workload}-hairpin" if t.workload == client else f"{t.workload}-vip", t.family
             )
         else:
-            out[t.env_var] = addresses.pod_ip(t.workload)
+            out[t.env_var] = addresses.pod_ip(t.workload, t.family)
     return [{"name": var, "value": value} for var, value in sorted(out.items())]
 
 

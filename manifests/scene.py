@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from spec.kubernetes import ClusterSettings, KubernetesSettings
-from spec.model import VIP_PATHS, NetPath, Stack, is_host_workload
+from spec.model import VIP_PATHS, Cluster, Family, NetPath, Stack, is_host_workload
 from spec.plan import Plan
 
 
@@ -33,6 +33,10 @@ class Scene:
     def cluster_of(self, workload: str) -> str:
         return self.stack.workload(workload).cluster
 
+    def cluster(self, workload: str) -> Cluster:
+        """The cluster a workload runs in."""
+        return self.stack.cluster(self.cluster_of(workload))
+
     def settings_of(self, cluster: str) -> ClusterSettings:
         return self.kube.clusters.get(cluster, ClusterSettings())
 
@@ -48,6 +52,13 @@ class Scene:
             if src != dst:
                 out.setdefault(src, set()).add(case.target.workload)
         return {src: sorted(targets) for src, targets in out.items()}
+
+    def remote_families(self, cluster: str, workload: str) -> list[Family]:
+        """The families over which `cluster`'s clients reach the remote server `workload` (path 6)."""
+        families = {
+            c.family for c in self.plan.cases if c.target.workload == workload and self.cluster_of(c.client) == cluster
+        }
+        return [f for f in ("ipv4", "ipv6") if f in families]
 
     def cross_clusters(self) -> set[str]:
         """Clusters whose pods send to the other cluster: netperf clients and E2SAR senders."""

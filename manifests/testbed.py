@@ -15,11 +15,13 @@ from manifests.base import (
     bandwidth_annotations,
     container_security,
     meta,
+    netserver_family,
     obj,
     pod_security,
     policy_ports,
     pull_policy,
     server_ports,
+    service_families,
     service_ports,
     tmp_volume,
 )
@@ -63,7 +65,8 @@ def deny_all(scene: Scene, cluster: str) -> Obj:
 def masquerade_sources(scene: Scene, addresses: Addresses, cluster: str) -> list[str]:
     """What packets from `cluster`'s pods carry as source in the other cluster: the pod subnet (a CNI
     that does not masquerade), and the node addresses kindnet masquerades them to (runtime's and stack's)."""
-    blocks = [str(scene.stack.cluster(cluster).pod_subnet), *addresses.node_blocks(cluster), *scene.node_cidrs(cluster)]
+    subnets = [str(scene.stack.cluster(cluster).subnets(f)[0]) for f in scene.stack.cluster(cluster).families]
+    blocks = [*subnets, *addresses.node_blocks(cluster), *scene.node_cidrs(cluster)]
     return sorted(dict.fromkeys(blocks))
 
 
@@ -90,7 +93,11 @@ def servers_ingress(scene: Scene, addresses: Addresses, cluster: str) -> Obj:
 def clients_egress(scene: Scene, addresses: Addresses, cluster: str) -> Obj:
     """Clients reach the servers' test ports here (pod IP or VIP), and the remote pods by /32."""
     targets: list[Obj] = [{"podSelector": {"matchLabels": {SERVES: "true"}}}]
-    targets += [{"ipBlock": {"cidr": f"{addresses.pod_ip(t)}/32"}} for t in scene.remote.get(cluster, [])]
+    targets += [
+        {"ipBlock": {"cidr": addresses.pod_block(t, family)}}
+        for t in scene.remote.get(cluster, [])
+        for family in scene.remote_families(cluster, t)
+    ]
     spec = {
         "podSelector": {"matchLabels": {ROLE: "client"}},
         "policyTypes": ["Egress"],
@@ -124,7 +131,7 @@ def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
         containers.append(
             server(
                 "netserver",
-                ["netserver", "-D", "-p", str(ports["netperf-ctl"]), "-4"],
+                ["netserver", "-D", "-p", str(ports["netperf-ctl"]), netserver_family(scene.cluster(workload))],
                 [_port(name, ports[name], protocol) for name, protocol in wanted if name in ports],
                 probe_port=ports["netperf-ctl"],
             )
@@ -181,7 +188,7 @@ def _service(
     scene: Scene, cluster: str, name: str, spec: Obj, labels: dict[str, str], *, skip_await: bool = False
 ) -> Obj:
     metadata = meta(name, scene.namespace, {**labels, CLUSTER: cluster}, skip_await=skip_await)
-    return obj("v1", "Service", metadata, spec=spec)
+    return obj("v1", "Service", metadata, spec={**spec, **service_families(scene.stack.cluster(cluster))})
 
 
 def vip_service(scene: Scene, workload: str) -> Obj:

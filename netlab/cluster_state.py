@@ -5,6 +5,9 @@ Namespaces with their labels, Services, EndpointSlices and NetworkPolicies. The 
 over the objects it runs, each Pod with `status.podIP` and `spec.nodeName` filled in as the
 kubelet and scheduler would have, and reads them here once.
 
+The rules of each address family are written from a state of that family (`cluster_state(...,
+family)`): each Pod at its address of that family (`status.podIPs`), a pod without one left out.
+
 In the lab several pod objects may share one network namespace (a workload's server pod and
 its client Job's pod): an `Endpoint` is one IP with every pod object at it. On a cluster
 each pod has its own IP, so a policy selecting one of them applies here to the address they share.
@@ -18,8 +21,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from netlab.selectors import selects
+from spec.model import Family
 
 Obj = Mapping[str, Any]
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+VERSIONS: dict[Family, int] = {"ipv4": 4, "ipv6": 6}
+
+
+def host_cidr(ip: IpAddress) -> str:
+    """One address as a CIDR: /32, or /128 for IPv6."""
+    return f"{ip}/{ip.max_prefixlen}"
+
+
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
 
 
@@ -45,7 +59,7 @@ class PodRef:
 class Endpoint:
     """One pod IP, the pod object(s) at it, the node it runs on and the ports its containers declare."""
 
-    ip: ipaddress.IPv4Address
+    ip: IpAddress
     node: str
     pods: tuple[PodRef, ...]
     ports: tuple[ContainerPort, ...]
@@ -62,6 +76,7 @@ class ClusterState:
     services: tuple[Obj, ...]
     endpoint_slices: tuple[Obj, ...]
     policies: tuple[Obj, ...]
+    family: Family = "ipv4"  # the family of every endpoint's address, and of the rules written from it
 
     def pods_selected(self, namespace: str, selector: Obj | None) -> list[tuple[Endpoint, PodRef]]:
         """Pod objects of `namespace` that `selector` selects, with their endpoint."""
@@ -72,7 +87,7 @@ class ClusterState:
             if pod.namespace == namespace and selects(selector, pod.labels)
         ]
 
-    def endpoint_at(self, ip: ipaddress.IPv4Address) -> Endpoint | None:
+    def endpoint_at(self, ip: IpAddress) -> Endpoint | None:
         return next((ep for ep in self.endpoints if ep.ip == ip), None)
 
 
@@ -88,24 +103,32 @@ def _container_ports(pod: Obj) -> list[ContainerPort]:
     return out
 
 
-def cluster_state(objects: Iterable[Obj]) -> ClusterState:
-    """The objects of one cluster, as its controllers list them. Pods without an IP are not running."""
+def pod_ip(pod: Obj, family: Family) -> IpAddress | None:
+    """A Pod's address of one family: among `status.podIPs`, else `status.podIP` when it is of that family."""
+    status = pod.get("status", {})
+    listed = [p["ip"] for p in status.get("podIPs") or []] or ([status["podIP"]] if status.get("podIP") else [])
+    return next((ip for ip in map(ipaddress.ip_address, listed) if ip.version == VERSIONS[family]), None)
+
+
+def cluster_state(objects: Iterable[Obj], family: Family = "ipv4") -> ClusterState:
+    """The objects of one cluster, as its controllers list them for one address family. Pods without an
+    IP (of that family) are not running (have no endpoint of it)."""
     objs = list(objects)
     namespace_labels: dict[str, dict[str, str]] = {}
     for obj in objs:
         if _kind(obj) == "Namespace":
             name = obj["metadata"]["name"]
             namespace_labels[name] = {**(obj["metadata"].get("labels") or {}), NAMESPACE_NAME_LABEL: name}
-    by_ip: dict[ipaddress.IPv4Address, list[Obj]] = {}
+    by_ip: dict[IpAddress, list[Obj]] = {}
     for obj in objs:
         # A host-network pod's IP is its node's: kube-network-policies neither selects such a pod nor
         # resolves its IP to it (pkg/networkpolicy, pkg/podinfo skip `spec.hostNetwork`), and no
         # Service of meshperf selects one, so it is no endpoint here.
         if _kind(obj) == "Pod" and obj.get("spec", {}).get("hostNetwork"):
             continue
-        ip = obj.get("status", {}).get("podIP") if _kind(obj) == "Pod" else None
-        if ip:
-            by_ip.setdefault(ipaddress.IPv4Address(ip), []).append(obj)
+        ip = pod_ip(obj, family) if _kind(obj) == "Pod" else None
+        if ip is not None:
+            by_ip.setdefault(ip, []).append(obj)
     endpoints = []
     for ip, pods in by_ip.items():
         nodes = {str(p.get("spec", {}).get("nodeName", "")) for p in pods}
@@ -130,4 +153,5 @@ def cluster_state(objects: Iterable[Obj]) -> ClusterState:
         services=tuple(o for o in objs if _kind(o) == "Service"),
         endpoint_slices=tuple(o for o in objs if _kind(o) == "EndpointSlice"),
         policies=tuple(o for o in objs if _kind(o) == "NetworkPolicy"),
+        family=family,
     )

@@ -28,11 +28,12 @@ from netlab.node_rules import node_rules
 from netlab.rootfs import Userland, host_userland
 from netlab.scheduled import cluster_objects, lab_addresses
 from netlab.workloads import job_logdir, placement, server_pods
-from spec.model import Stack
+from spec.model import Family, Stack
 from spec.plan import Plan
 from spec.runner import LOGDIR_VAR
 
 READY_TIMEOUT_S = 60.0
+SAVE: dict[Family, str] = {"ipv4": "iptables-save", "ipv6": "ip6tables-save"}
 
 LineHandler = Callable[[str], Awaitable[None] | None]
 
@@ -60,6 +61,7 @@ class Lab:
         self.objects: list[Obj] = render(stack, plan, stack.kubernetes, addresses)
         namespace = stack.kubernetes.namespace
         self.cluster_ips = {(namespace, name): ip for name, ip in addresses.cluster_ips.items()}
+        self.cluster_ips6 = {(namespace, name): ip for name, ip in addresses.cluster_ips6.items()}
         self.logs = workdir / "logs"
         self.userland = userland or host_userland("no root filesystem was given to the lab")
         # Images other than the tool image (E2SAR's) are not built here: they run on the host's userland.
@@ -67,9 +69,10 @@ class Lab:
         self.kubelet = Kubelet(other, workdir / "lab", say, by_image={stack.kubernetes.image.name: self.userland})
         self.warnings: list[str] = []
         self.states: dict[str, ClusterState] = {}
+        self.states6: dict[str, ClusterState] = {}  # the IPv6 rules' states, of the clusters that have IPv6
         self.running: set[str] = set()  # the Jobs whose pods run now: the pods the rules see
         self._applied: tuple[str, ...] | None = None  # the running Jobs the rules were last written for
-        self._drop_counts: dict[str, dict[str, int]] = {}
+        self._drop_counts: dict[tuple[str, Family], dict[str, int]] = {}
 
     # -- building and removing -------------------------------------------------------
     async def __aenter__(self) -> Lab:
@@ -109,22 +112,35 @@ class Lab:
         if jobs == self._applied:
             return
         self._applied = jobs
-        self.states = {c: cluster_state(objs) for c, objs in cluster_objects(self.objects, self.layout, jobs).items()}
+        objects = cluster_objects(self.objects, self.layout, jobs)
+        self.states = {c: cluster_state(objs) for c, objs in objects.items()}
+        self.states6 = {c: cluster_state(objs, "ipv6") for c, objs in objects.items() if self._has_ipv6(c)}
         label = "-".join(jobs) or "servers"
         for node in self.layout.nodes:
-            rules = node_rules(
-                self.states[node.cluster], node.name, self.stack.cluster(node.cluster).pod_subnet, self.cluster_ips
-            )
+            cluster = self.stack.cluster(node.cluster)
+            rules = node_rules(self.states[node.cluster], node.name, cluster.pod_subnet, self.cluster_ips)
             (self.workdir / "lab" / f"rules-{node.cluster}-{node.name}-{label}.txt").write_text(rules)
             run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
+            if node.cluster in self.states6:
+                rules6 = node_rules(self.states6[node.cluster], node.name, cluster.pod_subnet_v6, self.cluster_ips6)
+                (self.workdir / "lab" / f"rules6-{node.cluster}-{node.name}-{label}.txt").write_text(rules6)
+                run(("ip", "netns", "exec", node.ns, "ip6tables-restore"), stdin=rules6)
         self._drop_counts = {}
+
+    def _has_ipv6(self, cluster: str) -> bool:
+        return "ipv6" in self.stack.cluster(cluster).families
 
     def _write_topology(self) -> None:
         lines = [f"prefix {self.layout.prefix}", f"link mtu {self.layout.link_mtu} rate {self.layout.link_rate}"]
-        lines += [f"node {n.cluster}/{n.name} ns={n.ns} ip={n.ip} pods={n.pod_subnet}" for n in self.layout.nodes]
+        lines += [
+            f"node {n.cluster}/{n.name} ns={n.ns} ip={n.ip} pods={n.pod_subnet}"
+            + (f" ip6={n.ip6} pods6={n.pod_subnet6}" if n.ip6 is not None else "")
+            for n in self.layout.nodes
+        ]
         lines += [
             f"pod {p.workload} {p.cluster}/{p.node} ns={p.ns} ip={p.ip} vip={p.vip or '-'} "
-            f"egress_rate={p.egress_rate or '-'} ingress_rate={p.ingress_rate or '-'}"
+            + (f"ip6={p.ip6} vip6={p.vip6 or '-'} " if p.ip6 is not None else "")
+            + f"egress_rate={p.egress_rate or '-'} ingress_rate={p.ingress_rate or '-'}"
             for p in self.layout.pods
         ]
         (self.workdir / "lab" / "topology.txt").write_text("\n".join(lines) + "\n")
@@ -232,15 +248,18 @@ class Lab:
         for node in self.layout.nodes:
             out = run(("ip", "netns", "exec", node.ns, "iptables-save", "-c"))
             (self.workdir / "lab" / f"iptables-{node.cluster}-{node.name}-after-{label}.txt").write_text(out)
+            if self._has_ipv6(node.cluster):
+                out = run(("ip", "netns", "exec", node.ns, "ip6tables-save", "-c"))
+                (self.workdir / "lab" / f"ip6tables-{node.cluster}-{node.name}-after-{label}.txt").write_text(out)
 
     def new_policy_drops(self) -> list[PolicyDrop]:
         """Which pods' policies dropped packets since the last call: what a failed case's reason names."""
         drops: list[PolicyDrop] = []
-        for cluster, state in self.states.items():
-            nodes = [n for n in self.layout.nodes if n.cluster == cluster]
-            counts = drop_counts(
-                run(("ip", "netns", "exec", n.ns, "iptables-save", "-c", "-t", "mangle")) for n in nodes
-            )
-            drops += policy_drops(state, counts, self._drop_counts.get(cluster))
-            self._drop_counts[cluster] = counts
+        for states in (self.states, self.states6):
+            for cluster, state in states.items():
+                family, save = state.family, SAVE[state.family]
+                nodes = [n for n in self.layout.nodes if n.cluster == cluster]
+                counts = drop_counts(run(("ip", "netns", "exec", n.ns, save, "-c", "-t", "mangle")) for n in nodes)
+                drops += policy_drops(state, counts, self._drop_counts.get((cluster, family)))
+                self._drop_counts[cluster, family] = counts
         return drops

@@ -16,6 +16,12 @@ Kubernetes shapes are mimicked where they matter to the six paths:
 - a workload's `egress_rate` is a tbf on its pod's own veth end (what the pod sends), its
   `ingress_rate` a tbf on the node's end (what the pod receives), as the CNI bandwidth plugin
   shapes them.
+IPv6 (a cluster whose `ip_family` is ipv6 or dual) is laid beside IPv4, the same way: each
+node a /64 of the cluster's IPv6 pod subnet, node and link networks of ULA addresses, the
+routes and forwarding of both families. Every IPv6 address is added `nodad` (usable at once,
+no duplicate address detection to wait for). The pods of an IPv6-only cluster keep their IPv4
+address too (the lab's plumbing: the kubelet's probes use it), but the Pod objects the rules
+read carry only the IPv6 one, so no Service or policy of IPv4 exists for them.
 No namespace has a link to the machine's own namespace: nothing the lab sends leaves it.
 """
 
@@ -24,11 +30,13 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from spec.model import Stack, is_host_workload, rate_bits_per_s
+from spec.model import Family, Stack, is_host_workload, rate_bits_per_s
 from spec.plan import Plan, address_var
 
 NODE_NET = ipaddress.IPv4Network("172.30.0.0/16")  # lab-internal: cluster i's nodes on 172.30.i.0/24
 LINK_NET = ipaddress.IPv4Network("172.31.255.0/30")  # lab-internal: the inter-cluster link
+NODE_NET6 = ipaddress.IPv6Network("fd00:ac1e::/48")  # lab-internal (ULA): cluster i's nodes on fd00:ac1e:0:i::/64
+LINK_NET6 = ipaddress.IPv6Network("fd00:ac1f::/64")  # lab-internal (ULA): the inter-cluster link
 TBF_BURST = "512kb"
 TBF_LATENCY = "50ms"
 
@@ -48,6 +56,20 @@ class Pod:
     egress_rate: str | None = None
     ingress_rate: str | None = None
     host_network: bool = False  # in its node's namespace, at the node's IP: no veth, no namespace of its own
+    # The families of the pod's Pod object, the primary first: its cluster's (`Cluster.families`).
+    families: tuple[Family, ...] = ("ipv4",)
+    # IPv6 (a cluster of ipv6 or dual): the pod's address, its node's cbr0 address, its virtual IP.
+    ip6: ipaddress.IPv6Address | None = None
+    gateway6: ipaddress.IPv6Address | None = None
+    vip6: ipaddress.IPv6Address | None = None
+
+    def address(self, family: Family) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        """The pod's IP of one family (None: the pod has none of it)."""
+        return self.ip6 if family == "ipv6" else self.ip
+
+    def vip_of(self, family: Family) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        """The virtual IP of one family the lab gave the pod's VIP Service (None: no such Service)."""
+        return self.vip6 if family == "ipv6" else self.vip
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,8 @@ class NodeNs:
     ns: str
     ip: ipaddress.IPv4Address
     pod_subnet: ipaddress.IPv4Network
+    ip6: ipaddress.IPv6Address | None = None
+    pod_subnet6: ipaddress.IPv6Network | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,10 @@ class ClusterNet:
     node_net: ipaddress.IPv4Network
     pod_subnet: ipaddress.IPv4Network
     link_ip: ipaddress.IPv4Address
+    router_ip6: ipaddress.IPv6Address | None = None
+    node_net6: ipaddress.IPv6Network | None = None
+    pod_subnet6: ipaddress.IPv6Network | None = None
+    link_ip6: ipaddress.IPv6Address | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +120,10 @@ class Layout:
             env[address_var(pod.workload, "POD_IP")] = str(pod.ip)
             if pod.vip is not None:
                 env[address_var(pod.workload, "VIP")] = str(pod.vip)
+            if pod.ip6 is not None:
+                env[address_var(pod.workload, "POD_IP", "ipv6")] = str(pod.ip6)
+            if pod.vip6 is not None:
+                env[address_var(pod.workload, "VIP", "ipv6")] = str(pod.vip6)
         return env
 
 
@@ -100,16 +132,27 @@ def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
     used = {c.client for c in plan.cases} | {c.target.workload for c in plan.cases}
     used |= {w for pair in plan.e2sar for w in (pair.sender, pair.receiver)}
     vip_targets = {c.target.workload for c in plan.cases if c.target.address == "vip"}
-    link_hosts = list(LINK_NET.hosts())
+    link_hosts, link_hosts6 = list(LINK_NET.hosts()), [LINK_NET6.network_address + 1, LINK_NET6.network_address + 2]
     clusters: list[ClusterNet] = []
     nodes: list[NodeNs] = []
     pods: list[Pod] = []
     for ci, cluster in enumerate(stack.clusters):
+        v6 = "ipv6" in cluster.families
         node_net = list(NODE_NET.subnets(new_prefix=24))[ci]
+        node_net6 = ipaddress.IPv6Network((int(NODE_NET6.network_address) + (ci << 64), 64))
         hosts = list(node_net.hosts())
         clusters.append(
             ClusterNet(
-                cluster.name, f"{prefix}-{cluster.name}-net", hosts[0], node_net, cluster.pod_subnet, link_hosts[ci]
+                cluster.name,
+                f"{prefix}-{cluster.name}-net",
+                hosts[0],
+                node_net,
+                cluster.pod_subnet,
+                link_hosts[ci],
+                router_ip6=node_net6.network_address + 1 if v6 else None,
+                node_net6=node_net6 if v6 else None,
+                pod_subnet6=cluster.pod_subnet_v6 if v6 else None,
+                link_ip6=link_hosts6[ci] if v6 else None,
             )
         )
         for ni, node in enumerate(cluster.nodes):
@@ -120,18 +163,37 @@ def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
                     f"{prefix}-{cluster.name}-{node.name}",
                     hosts[10 + ni],
                     cluster.node_pod_subnet(node.name),
+                    ip6=node_net6.network_address + 11 + ni if v6 else None,
+                    pod_subnet6=cluster.node_pod_subnet_v6(node.name) if v6 else None,
                 )
             )
         services = list(cluster.service_subnet.hosts())
+        first_service6 = cluster.service_subnet_v6.network_address + 1
         on_node: dict[str, int] = {}
         mine = sorted(w for w in used if stack.workload(w).cluster == cluster.name)
         for workload in (w for w in mine if is_host_workload(w)):
             on = next(n for n in nodes if (n.cluster, n.name) == (cluster.name, stack.node_of(workload)[1].name))
-            pods.append(Pod(workload, cluster.name, on.name, on.ns, on.ip, on.ip, None, "", host_network=True))
+            pods.append(
+                Pod(
+                    workload,
+                    cluster.name,
+                    on.name,
+                    on.ns,
+                    on.ip,
+                    on.ip,
+                    None,
+                    "",
+                    host_network=True,
+                    families=cluster.families,
+                    ip6=on.ip6,
+                    gateway6=on.ip6,
+                )
+            )
         for wi, workload in enumerate(w for w in mine if not is_host_workload(w)):
             node = stack.node_of(workload)[1]
             subnet = cluster.node_pod_subnet(node.name)
             on_node[node.name] = on_node.get(node.name, 0) + 1
+            subnet6 = cluster.node_pod_subnet_v6(node.name)
             pods.append(
                 Pod(
                     workload=workload,
@@ -144,6 +206,10 @@ def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
                     host_veth=f"p{sum(not p.host_network for p in pods)}",
                     egress_rate=stack.workloads[workload].egress_rate,
                     ingress_rate=stack.workloads[workload].ingress_rate,
+                    families=cluster.families,
+                    ip6=subnet6.network_address + 1 + on_node[node.name] if v6 else None,
+                    gateway6=subnet6.network_address + 1 if v6 else None,
+                    vip6=first_service6 + 9 + wi if v6 and workload in vip_targets else None,
                 )
             )
     namespaces = tuple([c.ns for c in clusters] + [n.ns for n in nodes] + [p.ns for p in pods if not p.host_network])
@@ -199,7 +265,51 @@ def setup_commands(layout: Layout) -> list[Command]:
             ("ip", "-n", pod.ns, "link", "set", "eth0", "up"),
             ("ip", "-n", pod.ns, "route", "add", "default", "via", str(pod.gateway)),
         ]
+    cmds += ipv6_commands(layout)
     cmds += _link_commands(layout)
+    return cmds
+
+
+def _addr6(ns: str, ip: ipaddress.IPv6Address, prefixlen: int, dev: str) -> Command:
+    """An IPv6 address usable at once: `nodad` skips duplicate address detection (nothing else is on these links)."""
+    return ("ip", "-n", ns, "-6", "addr", "add", f"{ip}/{prefixlen}", "dev", dev, "nodad")
+
+
+def ipv6_commands(layout: Layout) -> list[Command]:
+    """The IPv6 side of the clusters that have it, on the links `setup_commands` made: addresses, forwarding,
+    routes (as kindnet adds them per family), and br_netfilter's ip6tables hook for hairpin DNAT."""
+    cmds: list[Command] = []
+    for net in layout.clusters:
+        if net.router_ip6 is None or net.node_net6 is None:
+            continue
+        cmds += [
+            _addr6(net.ns, net.router_ip6, net.node_net6.prefixlen, "br0"),
+            _sysctl(net.ns, "net.ipv6.conf.all.forwarding", "1"),
+        ]
+        for node in (n for n in layout.nodes if n.cluster == net.name):
+            assert node.ip6 is not None and node.pod_subnet6 is not None
+            cmds += [
+                _addr6(node.ns, node.ip6, net.node_net6.prefixlen, "eth0"),
+                _addr6(node.ns, node.pod_subnet6.network_address + 1, node.pod_subnet6.prefixlen, "cbr0"),
+                ("ip", "-n", node.ns, "-6", "route", "add", "default", "via", str(net.router_ip6)),
+                ("ip", "-n", net.ns, "-6", "route", "add", str(node.pod_subnet6), "via", str(node.ip6)),
+                _sysctl(node.ns, "net.ipv6.conf.all.forwarding", "1"),
+                _sysctl(node.ns, "net.bridge.bridge-nf-call-ip6tables", "1"),
+            ]
+            cmds += [
+                ("ip", "-n", node.ns, "-6", "route", "add", str(other.pod_subnet6), "via", str(other.ip6))
+                for other in layout.nodes
+                if other.cluster == node.cluster and other is not node and other.pod_subnet6 is not None
+            ]
+    for pod in layout.pods:
+        if pod.ip6 is None or pod.gateway6 is None:
+            continue
+        node = layout.node(pod.cluster, pod.node)
+        assert node.pod_subnet6 is not None
+        cmds += [
+            _addr6(pod.ns, pod.ip6, node.pod_subnet6.prefixlen, "eth0"),
+            ("ip", "-n", pod.ns, "-6", "route", "add", "default", "via", str(pod.gateway6)),
+        ]
     return cmds
 
 
@@ -235,6 +345,12 @@ def _link_commands(layout: Layout) -> list[Command]:
             ("ip", "-n", here.ns, "route", "add", str(there.pod_subnet), "via", str(there.link_ip)),
             ("ip", "-n", here.ns, "route", "add", str(there.node_net), "via", str(there.link_ip)),
         ]
+        if here.link_ip6 is not None and there.link_ip6 is not None:  # both clusters have IPv6
+            cmds += [
+                _addr6(here.ns, here.link_ip6, LINK_NET6.prefixlen, "link0"),
+                ("ip", "-n", here.ns, "-6", "route", "add", str(there.pod_subnet6), "via", str(there.link_ip6)),
+                ("ip", "-n", here.ns, "-6", "route", "add", str(there.node_net6), "via", str(there.link_ip6)),
+            ]
     return cmds
 
 

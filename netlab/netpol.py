@@ -5,7 +5,8 @@ Read from kubernetes-sigs/kube-network-policies: v0.5.1 is what kind v0.24.0's k
 - pkg/networkpolicy/controller.go (v0.5.1; pkg/dataplane/controller.go today),
   `syncNFTablesRules`: one filter chain on the POSTROUTING hook at priority srcnat-5 in the
   node's own namespace, so after kube-proxy's DNAT and before any SNAT, holding
-  `meta skuid 0 accept` (what root on the node sends: the kubelet's probes, issue #65),
+  for IPv6 first `icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept` (neighbor
+  discovery), then `meta skuid 0 accept` (what root on the node sends: the kubelet's probes, issue #65),
   `ct state established,related accept`, then `ip saddr @podips queue` and
   `ip daddr @podips queue`, where podips are the node's pods that some policy selects;
 - pkg/networkpolicy/engine.go `EvaluatePacket` (v0.5.1: controller.go `evaluatePacket`):
@@ -24,6 +25,9 @@ Read from kubernetes-sigs/kube-network-policies: v0.5.1 is what kind v0.24.0's k
   or number..endPort; a name, looked up in the container ports of the pod the packet goes
   to: the selected pod for ingress, the destination pod for egress).
 
+IPv6 is judged the same way, in ip6tables from the cluster's IPv6 state: the engine looks pods
+up by IP of either family, and an ipBlock of the other family matches no packet of this one.
+
 Here each node's mangle POSTROUTING (after DNAT, before SNAT, as the engine's hook) holds the
 same order: root's own packets and established/related packets accepted, then every packet
 from or to a policy-selected pod of the node judged by rules compiled from the policies.
@@ -41,7 +45,7 @@ loss figures partly measure that queue; in the lab they do not. Not reproduced e
   (a conntrack label), flush the conntrack entries a changed policy no longer admits, add an
   INPUT chain for pod-to-node traffic and let UDP port 53 pass unjudged: the same verdicts for
   the lab's traffic, whose policies do not change while a flow runs;
-- AdminNetworkPolicy and BaselineAdminNetworkPolicy, IPv6, SCTP (written, never sent here);
+- AdminNetworkPolicy and BaselineAdminNetworkPolicy, SCTP (written, never sent here);
 - the lab runs a workload's pods in one namespace: a policy that selects one of them applies
   to their shared address, except on ports that one pod alone declares (netlab/cluster_state.py).
 """
@@ -54,7 +58,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from netlab.cluster_state import ClusterState, Endpoint, Obj
+from netlab.cluster_state import VERSIONS, ClusterState, Endpoint, IpAddress, IpNetwork, Obj, host_cidr
 from netlab.iptables import Fragment, comment
 from netlab.selectors import is_empty, selects
 
@@ -74,8 +78,8 @@ class PortMatch:
 
 @dataclass(frozen=True)
 class Peer:
-    cidr: ipaddress.IPv4Network
-    excepts: tuple[ipaddress.IPv4Network, ...] = ()
+    cidr: IpNetwork
+    excepts: tuple[IpNetwork, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,9 +148,10 @@ def peer_selects(state: ClusterState, peer: Obj, policy_ns: str, endpoint: Endpo
     return False
 
 
-def _in_block(block: Obj, ip: ipaddress.IPv4Address) -> bool:
-    return ip in ipaddress.IPv4Network(block["cidr"]) and not any(
-        ip in ipaddress.IPv4Network(e) for e in block.get("except") or []
+def _in_block(block: Obj, ip: IpAddress) -> bool:
+    """Inside `cidr`, outside every `except` (an address never lies in a block of the other family)."""
+    return ip in ipaddress.ip_network(block["cidr"]) and not any(
+        ip in ipaddress.ip_network(e) for e in block.get("except") or []
     )
 
 
@@ -155,11 +160,14 @@ def _peers(state: ClusterState, peers: list[Obj], policy_ns: str) -> tuple[Peer,
     for peer in peers:
         if "ipBlock" in peer:
             block = peer["ipBlock"]
-            excepts = tuple(ipaddress.IPv4Network(e) for e in block.get("except") or [])
-            out.append(Peer(ipaddress.IPv4Network(block["cidr"]), excepts))
+            cidr = ipaddress.ip_network(block["cidr"])
+            if cidr.version != VERSIONS[state.family]:
+                continue  # this family's packets never match it: no rule in this family's table
+            excepts = tuple(ipaddress.ip_network(e) for e in block.get("except") or [])
+            out.append(Peer(cidr, excepts))
         elif peer.get("podSelector") is not None or peer.get("namespaceSelector") is not None:
             out += [
-                Peer(ipaddress.IPv4Network(f"{ep.ip}/32"))
+                Peer(ipaddress.ip_network(host_cidr(ep.ip)))
                 for ep in state.endpoints
                 if peer_selects(state, peer, policy_ns, ep)
             ]
@@ -214,7 +222,7 @@ def _rule_allows(state: ClusterState, policy: Obj, rule: Obj, endpoint: Endpoint
     for dest in state.endpoints:
         resolved = [m for p in named if (m := _named(dest, p)) is not None]
         if resolved and _peer_matches(state, peers_spec, ns, dest):
-            out.append(Allow(name, (Peer(ipaddress.IPv4Network(f"{dest.ip}/32")),), tuple(resolved)))
+            out.append(Allow(name, (Peer(ipaddress.ip_network(host_cidr(dest.ip))),), tuple(resolved)))
     return out
 
 
@@ -307,17 +315,24 @@ def policy_mangle(state: ClusterState, node: str) -> Fragment:
     """The mangle rules that enforce the cluster's policies on one node."""
     managed = sorted({iso.endpoint.ip for iso in isolations(state) if iso.policies and iso.endpoint.node == node})
     chains = [ENTRY, VERDICT]
-    rules = [
-        f"-A POSTROUTING {comment('kube-network-policies: after DNAT, before SNAT')} -j {ENTRY}",
+    rules = [f"-A POSTROUTING {comment('kube-network-policies: after DNAT, before SNAT')} -j {ENTRY}"]
+    if (
+        state.family == "ipv6"
+    ):  # the engine's first rule: `icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept`
+        rules += [
+            f"-A {ENTRY} -p ipv6-icmp -m icmp6 --icmpv6-type {kind} {comment('IPv6 neighbor discovery')} -j ACCEPT"
+            for kind in ("neighbour-solicitation", "neighbour-advertisement")
+        ]
+    rules += [
         f"-A {ENTRY} -m owner --uid-owner 0 {comment('meta skuid 0 accept: the node root, kubelet probes')} -j ACCEPT",
         f"-A {ENTRY} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
     ]
     for ip in managed:
-        rules += [f"-A {ENTRY} -s {ip}/32 -j {VERDICT}", f"-A {ENTRY} -d {ip}/32 -j {VERDICT}"]
+        rules += [f"-A {ENTRY} -s {host_cidr(ip)} -j {VERDICT}", f"-A {ENTRY} -d {host_cidr(ip)} -j {VERDICT}"]
     body: list[str] = []
     for chain, iso in chained(state):
         side = "-s" if iso.direction == "egress" else "-d"
-        address = f"{side} {iso.endpoint.ip}/32"
+        address = f"{side} {host_cidr(iso.endpoint.ip)}"
         for match in [f"{address} {_port_args(port)}" for port in iso.only] or [address]:
             if iso.policies:
                 rules.append(f"-A {VERDICT} {match} -j {chain}")

@@ -3,9 +3,7 @@ masquerade and the NetworkPolicies (pure)."""
 
 from __future__ import annotations
 
-import ipaddress
-
-from netlab.cluster_state import ClusterState
+from netlab.cluster_state import ClusterState, IpNetwork
 from netlab.iptables import restore_text
 from netlab.masquerade import kindnet_masquerade
 from netlab.netpol import policy_mangle
@@ -15,10 +13,10 @@ from netlab.services import ClusterIps, kube_proxy_nat, service_port_rules
 def node_rules(
     state: ClusterState,
     node: str,
-    pod_subnet: ipaddress.IPv4Network,
+    pod_subnet: IpNetwork,
     allocated: ClusterIps,
 ) -> str:
-    """iptables-restore input for one node."""
+    """iptables-restore input for one node (ip6tables-restore's for a state and pod subnet of IPv6)."""
     return restore_text(
         [
             kube_proxy_nat(service_port_rules(state, allocated), pod_subnet),

@@ -21,7 +21,7 @@ from manifests import CLUSTER, Addresses, Obj
 from manifests.base import WORKLOAD
 from netlab.layout import Layout
 from spec.kubernetes import ClusterSettings
-from spec.model import Stack
+from spec.model import Family, Stack
 from spec.plan import Plan
 
 
@@ -34,12 +34,13 @@ def _running(layout: Layout, name: str, namespace: str, template: Obj) -> Obj | 
     pod = next((p for p in layout.pods if p.workload == workload), None)
     if pod is None:
         return None
+    ips = [str(pod.address(f)) for f in pod.families]  # one per family, the primary first (as the kubelet)
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {**template["metadata"], "name": name, "namespace": namespace},
         "spec": {**template["spec"], "nodeName": pod.node},
-        "status": {"podIP": str(pod.ip), "phase": "Running"},
+        "status": {"podIP": ips[0], "podIPs": [{"ip": ip} for ip in ips], "phase": "Running"},
     }
 
 
@@ -76,10 +77,12 @@ def meshed(stack: Stack) -> bool:
     return len(kinds) == 2 and hosts[0] == hosts[1]
 
 
-def spare_service_ip(stack: Stack, layout: Layout, cluster: str) -> ipaddress.IPv4Address:
-    """A ClusterIP that no workload's VIP uses, as the API server would allocate one."""
-    used = {p.vip for p in layout.pods if p.cluster == cluster}
-    first = stack.cluster(cluster).service_subnet.network_address + 200
+def spare_service_ip(
+    stack: Stack, layout: Layout, cluster: str, family: Family = "ipv4"
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """A ClusterIP of `family` that no workload's VIP uses, as the API server would allocate one."""
+    used = {p.vip_of(family) for p in layout.pods if p.cluster == cluster}
+    first = stack.cluster(cluster).subnets(family)[1].network_address + 200
     return next(first + i for i in range(256) if first + i not in used)
 
 
@@ -87,20 +90,25 @@ def lab_addresses(stack: Stack, plan: Plan, layout: Layout) -> Addresses:
     """What the lab gives `render()`: its pod IPs, the ClusterIPs it chose, and node IPs where the
     program would know them (two kind clusters on one host, or `node_cidrs` declared in the stack:
     then the lab's own node IPs stand for the declared ones)."""
-    cluster_ips: dict[str, ipaddress.IPv4Address] = {}
+    cluster_ips: dict[Family, dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address]] = {"ipv4": {}, "ipv6": {}}
     for pod in layout.pods:
-        if pod.vip is not None:
-            cluster_ips[f"{pod.workload}-vip"] = pod.vip
-            cluster_ips[f"{pod.workload}-hairpin"] = spare_service_ip(stack, layout, pod.cluster)
-    node_ips = {
-        c.name: tuple(n.ip for n in layout.nodes if n.cluster == c.name)
+        for family in pod.families:
+            vip = pod.vip_of(family)
+            if vip is not None:
+                cluster_ips[family][f"{pod.workload}-vip"] = vip
+                cluster_ips[family][f"{pod.workload}-hairpin"] = spare_service_ip(stack, layout, pod.cluster, family)
+    known = [
+        c.name
         for c in stack.clusters
         if meshed(stack) or (c.name in stack.kubernetes.clusters and stack.kubernetes.clusters[c.name].node_cidrs)
-    }
+    ]
     return Addresses(
         image=stack.kubernetes.image.name,
-        pod_ips={p.workload: p.ip for p in layout.pods},
-        cluster_ips=cluster_ips,
+        pod_ips={p.workload: p.ip for p in layout.pods if "ipv4" in p.families},
+        cluster_ips=cluster_ips["ipv4"],
         receiver_ips={case.id: layout.pod(case.receiver).ip for case in plan.e2sar},
-        node_ips=node_ips,
+        node_ips={c: tuple(n.ip for n in layout.nodes if n.cluster == c) for c in known},
+        pod_ips6={p.workload: p.ip6 for p in layout.pods if p.ip6 is not None},
+        cluster_ips6=cluster_ips["ipv6"],
+        node_ips6={c: tuple(n.ip6 for n in layout.nodes if n.cluster == c and n.ip6 is not None) for c in known},
     )

@@ -14,6 +14,11 @@ random` over the endpoints, as kube-proxy does) -> KUBE-SEP-* (DNAT). Traffic fr
 endpoint to itself (hairpin) and from outside the pod subnet gets the masquerade mark,
 and KUBE-POSTROUTING masquerades marked packets.
 
+kube-proxy runs once per address family (iptables and ip6tables): a Service has rules in the
+family's table when its `ipFamilies` (IPv4 when unset) hold that family, its virtual IP of that
+family (`spec.clusterIPs`), and as endpoints the pods' addresses of that family and the
+EndpointSlices of that `addressType`.
+
 Not reproduced: session affinity, traffic policies, NodePorts, the REJECT for a Service
 with no endpoints (the lab's packets to it go unanswered instead of refused).
 """
@@ -26,20 +31,27 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from netlab.cluster_state import ClusterState, Obj
+from manifests.base import API_FAMILY
+from netlab.cluster_state import VERSIONS, ClusterState, IpAddress, IpNetwork, Obj, host_cidr
 from netlab.iptables import Fragment, comment
+from spec.model import Family
 
 MASQ_MARK = "0x4000/0x4000"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 # (namespace, name) -> the ClusterIP the lab allocated, for Services whose objects carry none yet.
-ClusterIps = Mapping[tuple[str, str], ipaddress.IPv4Address]
+ClusterIps = Mapping[tuple[str, str], IpAddress]
 
 
 @dataclass(frozen=True)
 class ServiceEndpoint:
-    ip: ipaddress.IPv4Address
+    ip: IpAddress
     port: int
+
+    @property
+    def target(self) -> str:
+        """ip:port as DNAT's --to-destination takes it ([ip]:port for IPv6)."""
+        return f"[{self.ip}]:{self.port}" if self.ip.version == 6 else f"{self.ip}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -47,22 +59,24 @@ class ServicePortRule:
     """One port of one ClusterIP and where kube-proxy sends it."""
 
     service: str  # namespace/name:port-name
-    cluster_ip: ipaddress.IPv4Address
+    cluster_ip: IpAddress
     protocol: str  # tcp, udp, sctp
     port: int
     endpoints: tuple[ServiceEndpoint, ...]
 
 
-def cluster_ip(service: Obj, allocated: ClusterIps) -> ipaddress.IPv4Address | None:
-    """The Service's virtual IP: its own, or the one the lab allocated; None when it is headless."""
+def cluster_ip(service: Obj, allocated: ClusterIps, family: Family = "ipv4") -> IpAddress | None:
+    """The Service's virtual IP of `family`: its own, or the one the lab allocated (`allocated` holds that
+    family's); None when it is headless or not of that family."""
     spec = service.get("spec", {})
-    if spec.get("type") == "ExternalName":
+    if spec.get("type") == "ExternalName" or spec.get("clusterIP") == "None":
         return None
-    ip = spec.get("clusterIP")
-    if ip == "None":
+    if API_FAMILY[family] not in spec.get("ipFamilies", ["IPv4"]):
         return None
-    if ip:
-        return ipaddress.IPv4Address(ip)
+    own = [ipaddress.ip_address(ip) for ip in spec.get("clusterIPs") or [spec.get("clusterIP")] if ip]
+    mine = [ip for ip in own if ip.version == VERSIONS[family]]
+    if mine:
+        return mine[0]
     meta = service["metadata"]
     return allocated.get((meta.get("namespace", "default"), meta["name"]))
 
@@ -89,7 +103,7 @@ def _slice_endpoints(state: ClusterState, namespace: str, name: str, port: Obj) 
         meta = s["metadata"]
         if meta.get("namespace", "default") != namespace or (meta.get("labels") or {}).get(SERVICE_NAME_LABEL) != name:
             continue
-        if s.get("addressType", "IPv4") != "IPv4":
+        if s.get("addressType", "IPv4") != API_FAMILY[state.family]:
             continue
         slice_port = next(
             (
@@ -104,7 +118,7 @@ def _slice_endpoints(state: ClusterState, namespace: str, name: str, port: Obj) 
         for endpoint in s.get("endpoints") or []:
             if (endpoint.get("conditions") or {}).get("ready") is False:
                 continue
-            out += [ServiceEndpoint(ipaddress.IPv4Address(a), int(slice_port["port"])) for a in endpoint["addresses"]]
+            out += [ServiceEndpoint(ipaddress.ip_address(a), int(slice_port["port"])) for a in endpoint["addresses"]]
     return list(dict.fromkeys(out))
 
 
@@ -112,7 +126,7 @@ def service_port_rules(state: ClusterState, allocated: ClusterIps) -> list[Servi
     """Every ClusterIP port of the cluster with its endpoints, in a stable order."""
     out = []
     for service in state.services:
-        vip = cluster_ip(service, allocated)
+        vip = cluster_ip(service, allocated, state.family)
         if vip is None:
             continue
         meta, spec = service["metadata"], service["spec"]
@@ -148,8 +162,9 @@ def sep_chain(rule: ServicePortRule, endpoint: ServiceEndpoint) -> str:
     return f"KUBE-SEP-{_hash(rule.service, rule.protocol, f'{endpoint.ip}:{endpoint.port}')}"
 
 
-def kube_proxy_nat(rules: list[ServicePortRule], pod_subnet: ipaddress.IPv4Network) -> Fragment:
-    """The nat table kube-proxy keeps on every node of a cluster whose pods are `pod_subnet`."""
+def kube_proxy_nat(rules: list[ServicePortRule], pod_subnet: IpNetwork) -> Fragment:
+    """The nat table kube-proxy keeps on every node of a cluster whose pods are `pod_subnet` (its iptables
+    or, for an IPv6 subnet and rules, its ip6tables)."""
     chains = ["KUBE-SERVICES", "KUBE-MARK-MASQ", "KUBE-POSTROUTING"]
     lines = [
         f"-A PREROUTING {comment('kubernetes service portals')} -j KUBE-SERVICES",
@@ -164,7 +179,7 @@ def kube_proxy_nat(rules: list[ServicePortRule], pod_subnet: ipaddress.IPv4Netwo
         if not rule.endpoints:
             continue
         svc = svc_chain(rule)
-        match = f"-d {rule.cluster_ip}/32 -p {rule.protocol} -m {rule.protocol} --dport {rule.port}"
+        match = f"-d {host_cidr(rule.cluster_ip)} -p {rule.protocol} -m {rule.protocol} --dport {rule.port}"
         chains.append(svc)
         lines.append(f"-A KUBE-SERVICES {match} {comment(f'{rule.service} cluster IP')} -j {svc}")
         lines.append(f"-A {svc} ! -s {pod_subnet} {match} {comment(f'{rule.service} cluster IP')} -j KUBE-MARK-MASQ")
@@ -175,9 +190,9 @@ def kube_proxy_nat(rules: list[ServicePortRule], pod_subnet: ipaddress.IPv4Netwo
             left = n - i
             spread = "" if left == 1 else f"-m statistic --mode random --probability {1 / left:.10f} "
             lines.append(f"-A {svc} {comment(f'{rule.service} -> {endpoint.ip}:{endpoint.port}')} {spread}-j {sep}")
-            lines.append(f"-A {sep} -s {endpoint.ip}/32 {comment(rule.service)} -j KUBE-MARK-MASQ")
+            lines.append(f"-A {sep} -s {host_cidr(endpoint.ip)} {comment(rule.service)} -j KUBE-MARK-MASQ")
             lines.append(
                 f"-A {sep} -p {rule.protocol} -m {rule.protocol} {comment(rule.service)} "
-                f"-j DNAT --to-destination {endpoint.ip}:{endpoint.port}"
+                f"-j DNAT --to-destination {endpoint.target}"
             )
     return Fragment("nat", tuple(chains), tuple(lines))

@@ -79,6 +79,7 @@ def case_result(case: Case, line: IndexLine | None, logs: Mapping[str, str]) -> 
         "mss_requested": case.mss,
         "udp_length": case.udp_length,
         "streams": case.streams,
+        "family": case.family,
         "log": case.log_name,
         "repeat": case.repeat,
     }

@@ -16,7 +16,7 @@ from results.context import RunContext
 from results.e2sar import E2sarResult
 from results.figures import Latency, StreamFigure
 from results.seed import EXTRA_ROWS, SEED_ROWS, SeedRow
-from spec.model import HOST_BASELINE, RR_TOOLS, NetPath, Tool, ToolName
+from spec.model import HOST_BASELINE, RR_TOOLS, Family, NetPath, Tool, ToolName
 from spec.plan import PATH_LABELS
 
 
@@ -50,6 +50,7 @@ class CaseResult(BaseModel):
     transactions_per_s: float | None = None
     latency_us: Latency | None = None
     streams: int = 1  # iperf3's parallel streams (-P); the seed's figures are single-stream
+    family: Family = "ipv4"  # the address family the case ran over; the seed's figures are IPv4
     per_stream: tuple[StreamFigure, ...] | None = None
     log: str
     note: str | None = None
@@ -81,6 +82,7 @@ class PointSummary(BaseModel):
     mss: int | None = None
     udp_length: int | None = None
     streams: int = 1
+    family: Family = "ipv4"
     metric: Literal["throughput_mbps", "transactions_per_s"]
     n: int
     n_failed: int = 0
@@ -97,9 +99,10 @@ class PointSummary(BaseModel):
 
     @property
     def key(self) -> str:
-        """`p<path>-<tool>[-mss<m>|-len<l>][-streams<n>]`: how reports and comparisons name the point."""
+        """`p<path>-<tool>[-mss<m>|-len<l>][-streams<n>][-ipv6]`: how reports and comparisons name the point."""
         tail = f"-mss{self.mss}" if self.mss is not None else f"-len{self.udp_length}" if self.udp_length else ""
         tail += f"-streams{self.streams}" if self.streams > 1 else ""
+        tail += "-ipv6" if self.family == "ipv6" else ""
         return f"p{int(self.path)}-{self.tool}{tail}"
 
 
@@ -160,26 +163,41 @@ class Results(BaseModel):
         """How reports name this run: its run block's label, else its run id."""
         return self.run.label if self.run is not None else f"run {self.run_id or '-'}"
 
-    def point(self, tool: Tool, path: NetPath, mss: int | None = None, streams: int = 1) -> PointSummary | None:
+    def point(
+        self, tool: Tool, path: NetPath, mss: int | None = None, streams: int = 1, family: Family = "ipv4"
+    ) -> PointSummary | None:
         return next(
-            (p for p in self.points if p.tool == tool and p.path == path and p.mss == mss and p.streams == streams),
+            (
+                p
+                for p in self.points
+                if (p.tool, p.path, p.mss, p.streams, p.family) == (tool, path, mss, streams, family)
+            ),
             None,
         )
 
-    def cases_of(self, tool: Tool, path: NetPath, streams: int | None = 1) -> list[CaseResult]:
-        """A tool's cases on a path: single-stream ones (the seed's), those of `streams`, or all (None)."""
-        return [c for c in self.cases if c.tool == tool and c.path == path and streams in (None, c.streams)]
+    def cases_of(self, tool: Tool, path: NetPath, streams: int | None = 1, family: Family = "ipv4") -> list[CaseResult]:
+        """A tool's cases on a path over one family (IPv4: the seed's): single-stream ones (the seed's), those
+        of `streams`, or all (None)."""
+        return [
+            c
+            for c in self.cases
+            if c.tool == tool and c.path == path and streams in (None, c.streams) and c.family == family
+        ]
 
-    def best_mbps(self, tool: Tool, path: NetPath, streams: int = 1) -> float | None:
-        """The highest throughput among the cases of a tool on a path that succeeded (single-stream: the seed's)."""
+    def families(self) -> list[Family]:
+        """The address families the run's cases ran over, IPv4 first."""
+        return [f for f in ("ipv4", "ipv6") if any(c.family == f for c in self.cases)]
+
+    def best_mbps(self, tool: Tool, path: NetPath, streams: int = 1, family: Family = "ipv4") -> float | None:
+        """The best throughput of a tool on a path among its cases that succeeded (single-stream IPv4: the seed's)."""
         medians = [
             p.median
             for p in self.points
-            if p.tool == tool and p.path == path and p.streams == streams and p.median is not None
+            if (p.tool, p.path, p.streams, p.family) == (tool, path, streams, family) and p.median is not None
         ]
         if medians and tool not in RR_TOOLS:  # repeats: the best point's median
             return max(medians)
-        cases = self.cases_of(tool, path, streams)
+        cases = self.cases_of(tool, path, streams, family)
         values = [c.throughput_mbps for c in cases if c.ok and c.throughput_mbps is not None]
         return max(values) if values else None
 
@@ -202,7 +220,9 @@ class Results(BaseModel):
             cases = self.cases_of("iperf3_tcp", row.path)
             points = sorted({*self.mss_points, *(c.mss_requested for c in cases if c.mss_requested is not None)})
             by_mss = {c.mss_requested: c.throughput_mbps for c in cases if c.ok}
-            seed_points = [p for p in self.points if p.tool == "iperf3_tcp" and p.path == row.path and p.streams == 1]
+            seed_points = [
+                p for p in self.points if (p.tool, p.path, p.streams, p.family) == ("iperf3_tcp", row.path, 1, "ipv4")
+            ]
             by_mss.update({p.mss: p.median for p in seed_points})
             table[row.label] = {m: by_mss.get(m) for m in points}
         return table

@@ -23,9 +23,11 @@ from results.figures import RR_TESTS, Figures, Latency, TestKind, failed
 _BANNER = re.compile(r"^(?:MIGRATED )?[A-Za-z0-9_/ ]+ TEST from ", re.MULTILINE)
 _KEYVAL = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$")
 _UNIT = re.compile(r"10\^(\d+)(bits|bytes)/s(?:ec)?\b", re.IGNORECASE)
-# Lines only netperf writes: enough to tell its failed runs from other text.
+# Lines only netperf writes: enough to tell its failed runs from other text (`Netperf could not resolve`:
+# a target it cannot look up, such as an IPv6 address without -6).
 _NETPERF_ERROR = re.compile(
     r"establish[ _]control|^netperf: |^netserver: |\bsend_data\b|\brecv_response|\bsend_omni\b|\brecv_omni\b"
+    r"|^Netperf could not resolve "
 )
 # Once the text is known to be netperf's, these also name the failure.
 _ANY_ERROR = re.compile(

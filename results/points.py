@@ -7,17 +7,17 @@ from collections.abc import Iterable
 
 from results.model import CaseResult, PointSummary
 from results.stats import summarize
-from spec.model import RR_TOOLS, NetPath, Tool
+from spec.model import RR_TOOLS, Family, NetPath, Tool
 
-PointKey = tuple[NetPath, Tool, int | None, int | None, int]
+PointKey = tuple[NetPath, Tool, int | None, int | None, int, Family]
 
 
 def point_key(case: CaseResult) -> PointKey:
-    return case.path, case.tool, case.mss_requested, case.udp_length, case.streams
+    return case.path, case.tool, case.mss_requested, case.udp_length, case.streams, case.family
 
 
 def point_key_of(point: PointSummary) -> PointKey:
-    return point.path, point.tool, point.mss, point.udp_length, point.streams
+    return point.path, point.tool, point.mss, point.udp_length, point.streams, point.family
 
 
 def point_summaries(cases: Iterable[CaseResult]) -> tuple[PointSummary, ...]:
@@ -54,6 +54,7 @@ def point_summary(cases: list[CaseResult]) -> PointSummary:
         mss=first.mss_requested,
         udp_length=first.udp_length,
         streams=first.streams,
+        family=first.family,
         metric=metric,
         n=len(values),
         n_failed=len(cases) - len(values),

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.table import Table
+
 from results.context import context_rows
 from results.model import CaseResult, Overhead, PointSummary, Results
 from results.points import point_key, point_key_of
 from results.textable import new_table, render
-from spec.model import ALL_TOOLS, HOST_PATH_NAMES, NetPath, Tool
+from spec.model import ALL_TOOLS, HOST_PATH_NAMES, Family, NetPath, Tool
 from spec.plan import PATH_LABELS
 
 COLUMNS = ("path", "TCP max Mbit/s (MSS)", "UDP Mbit/s (loss)", "netperf Mbit/s", "RR p50 us", "RR p99 us")
@@ -26,19 +28,11 @@ def results_table(results: Results) -> str:
     failures = results.failures()
     title = f"meshperf results: {results.stack or 'unnamed stack'}, {results.label}"
     lines = [title, *_context(results), f"{len(results.cases)} cases, {len(failures)} failed", ""]
-    table = new_table(*COLUMNS)
-    for path in NetPath:
-        if not any(c.path == path for c in results.cases):
-            continue
-        table.add_row(
-            f"{int(path)} {PATH_LABELS[path]}",
-            _throughput(results, "iperf3_tcp", path, 0, lambda c: f" ({c.mss_requested})"),
-            _throughput(results, "iperf3_udp", path, 0, _loss),
-            _throughput(results, "tcp_stream", path, 2, lambda c: ""),
-            _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None)),
-            _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None)),
-        )
-    lines.append(render(table).rstrip("\n"))
+    families = results.families() or ["ipv4"]
+    for family in families:
+        if len(families) > 1 or family != "ipv4":
+            lines.append(f"{FAMILY_NAMES[family]}:")
+        lines.append(render(_main_table(results, family)).rstrip("\n"))
     lines += _more_table(results)
     lines += _overhead_table(results)
     lines += ["", *_legend(results)]
@@ -46,6 +40,26 @@ def results_table(results: Results) -> str:
         lines += ["", f"failures ({len(failures)}):"]
         lines += [f"  {case_id}: {reason}" for case_id, reason in failures.items()]
     return "\n".join(lines) + "\n"
+
+
+FAMILY_NAMES: dict[Family, str] = {"ipv4": "IPv4", "ipv6": "IPv6"}
+
+
+def _main_table(results: Results, family: Family) -> Table:
+    """The seed's tools per path over one address family."""
+    table = new_table(*COLUMNS)
+    for path in NetPath:
+        if not any(c.path == path and c.family == family for c in results.cases):
+            continue
+        table.add_row(
+            f"{int(path)} {PATH_LABELS[path]}",
+            _throughput(results, "iperf3_tcp", path, 0, lambda c: f" ({c.mss_requested})", family),
+            _throughput(results, "iperf3_udp", path, 0, _loss, family),
+            _throughput(results, "tcp_stream", path, 2, lambda c: "", family),
+            _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p50 if c.latency_us else None), 1, family),
+            _cell(results, "tcp_rr", path, lambda c: _number(c.latency_us.p99 if c.latency_us else None), 1, family),
+        )
+    return table
 
 
 # The tools beyond the seed's, in a second table when the run has any of them: iperf3 with
@@ -144,8 +158,15 @@ def _legend(results: Results) -> list[str]:
     return lines
 
 
-def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResult], str], streams: int = 1) -> str:
-    cases = results.cases_of(tool, path, streams)
+def _cell(
+    results: Results,
+    tool: Tool,
+    path: NetPath,
+    show: Callable[[CaseResult], str],
+    streams: int = 1,
+    family: Family = "ipv4",
+) -> str:
+    cases = results.cases_of(tool, path, streams, family)
     if not cases:
         return "-"
     ok = [c for c in cases if c.ok]
@@ -154,13 +175,24 @@ def _cell(results: Results, tool: Tool, path: NetPath, show: Callable[[CaseResul
     return show(max(ok, key=lambda c: c.throughput_mbps or 0.0))
 
 
-def _throughput(results: Results, tool: Tool, path: NetPath, decimals: int, label: Callable[[CaseResult], str]) -> str:
+def _throughput(
+    results: Results,
+    tool: Tool,
+    path: NetPath,
+    decimals: int,
+    label: Callable[[CaseResult], str],
+    family: Family = "ipv4",
+) -> str:
     """The best point's median, its spread when repeated, and the label of one of its cases."""
-    points = [p for p in results.points if (p.tool, p.path, p.streams) == (tool, path, 1) and p.median is not None]
+    points = [
+        p
+        for p in results.points
+        if (p.tool, p.path, p.streams, p.family) == (tool, path, 1, family) and p.median is not None
+    ]
     if not points:
-        return _cell(results, tool, path, lambda c: _number(c.throughput_mbps, decimals) + label(c))
+        return _cell(results, tool, path, lambda c: _number(c.throughput_mbps, decimals) + label(c), 1, family)
     best = max(points, key=lambda p: p.median or 0.0)
-    case = next(c for c in results.cases_of(tool, path) if c.ok and point_key(c) == point_key_of(best))
+    case = next(c for c in results.cases_of(tool, path, 1, family) if c.ok and point_key(c) == point_key_of(best))
     return f"{_number(best.median, decimals)}{_spread(best)}{label(case)}"
 
 

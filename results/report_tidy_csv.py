@@ -1,7 +1,7 @@
 """A long ("tidy") CSV: one row per case and metric, for spreadsheets and dataframes.
 
 Columns: case_id, path, path_label, tool, mss_requested, mss_actual, udp_length, streams,
-metric, value, unit. A case that succeeded has one row per figure it measured; a case with
+family (ipv4, ipv6), metric, value, unit. A case that succeeded has one row per figure it measured; a case with
 parallel streams adds each stream's throughput and actual MSS (`stream<k>_throughput`,
 `stream<k>_mss_actual`, k from 1 in iperf3's order) beside the total. A failed case has exactly one
 row, metric `error`, its reason as the value and no unit: failures stay visible in the
@@ -27,6 +27,7 @@ COLUMNS = (
     "mss_actual",
     "udp_length",
     "streams",
+    "family",
     "metric",
     "value",
     "unit",
@@ -52,6 +53,7 @@ def tidy_csv(results: Results) -> str:
                     "mss_actual": _cell(case.mss_actual),
                     "udp_length": _cell(case.udp_length),
                     "streams": case.streams,
+                    "family": case.family,
                     "metric": metric,
                     "value": value,
                     "unit": unit,

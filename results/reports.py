@@ -43,7 +43,11 @@ def write_pictures(results: Results, out: Path) -> list[Path]:
 
 
 def case_summary(case: CaseResult) -> str:
-    """A case's headline figure, or its failure, in a few words."""
+    """A case's headline figure, or its failure, in a few words (IPv6 said)."""
+    return _headline(case) + (" IPv6" if case.family == "ipv6" else "")
+
+
+def _headline(case: CaseResult) -> str:
     if not case.ok:
         return f"FAILED {case.error}"
     if case.tool in RR_TOOLS:

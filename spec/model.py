@@ -7,6 +7,7 @@ with one line naming its key path before any resource or namespace exists.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 import warnings
 from enum import IntEnum
@@ -20,7 +21,17 @@ from spec.kubernetes import ClusterSettings, KubernetesSettings
 
 RATE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)(bit|bps)?$", re.IGNORECASE)
 MSS_MIN, MSS_MAX = 88, 9000
+# IPv6: each node takes a /64 of the pod subnet (kube-controller-manager's
+# --node-cidr-mask-size-ipv6 default), which may be at most 16 bits longer than the subnet's;
+# a Service range of IPv6 may hold at most 2^20 addresses (kube-apiserver: a mask of /108 or longer).
+NODE_PREFIX_V6, NODE_BITS_MAX_V6, SERVICE_PREFIX_MIN_V6 = 64, 16, 108
 UDP_LENGTH_MIN, UDP_LENGTH_MAX = 16, 65507
+
+
+# A cluster's address families, as kind's `networking.ipFamily` names them; dual is IPv4 first.
+IpFamily = Literal["ipv4", "ipv6", "dual"]
+Family = Literal["ipv4", "ipv6"]
+FAMILIES: dict[IpFamily, tuple[Family, ...]] = {"ipv4": ("ipv4",), "ipv6": ("ipv6",), "dual": ("ipv4", "ipv6")}
 
 
 class NetPath(IntEnum):
@@ -141,12 +152,36 @@ class Cluster(Strict):
     service_subnet: ipaddress.IPv4Network = ipaddress.IPv4Network("10.96.0.0/16")
     nodes: Annotated[list[Node], Field(min_length=1)]
     kubeconfig_context: str | None = None
+    # The address families of the cluster's pods and Services; the IPv6 subnets are kind's defaults
+    # and are used only when `ip_family` is ipv6 or dual.
+    ip_family: IpFamily = "ipv4"
+    pod_subnet_v6: ipaddress.IPv6Network = ipaddress.IPv6Network("fd00:10:244::/56")
+    service_subnet_v6: ipaddress.IPv6Network = ipaddress.IPv6Network("fd00:10:96::/112")
 
     @field_validator("pod_subnet")
     @classmethod
     def _room_for_nodes(cls, v: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
         if v.prefixlen > 22:
             raise ValueError(f"{v} is too small: each node takes a /24 of the pod subnet")
+        return v
+
+    @field_validator("pod_subnet_v6")
+    @classmethod
+    def _room_for_nodes_v6(cls, v: ipaddress.IPv6Network) -> ipaddress.IPv6Network:
+        if v.prefixlen >= NODE_PREFIX_V6:
+            raise ValueError(f"{v} is too small: each node takes a /{NODE_PREFIX_V6} of the pod subnet")
+        if NODE_PREFIX_V6 - v.prefixlen > NODE_BITS_MAX_V6:
+            raise ValueError(
+                f"{v} is too large: Kubernetes allows at most {NODE_BITS_MAX_V6} bits between it and the "
+                f"nodes' /{NODE_PREFIX_V6} (a /{NODE_PREFIX_V6 - NODE_BITS_MAX_V6} or longer)"
+            )
+        return v
+
+    @field_validator("service_subnet_v6")
+    @classmethod
+    def _service_range_v6(cls, v: ipaddress.IPv6Network) -> ipaddress.IPv6Network:
+        if v.prefixlen < SERVICE_PREFIX_MIN_V6:
+            raise ValueError(f"{v} is too large: an IPv6 Service range must be a /{SERVICE_PREFIX_MIN_V6} or longer")
         return v
 
     @model_validator(mode="after")
@@ -159,7 +194,19 @@ class Cluster(Strict):
             raise ValueError(f"pod_subnet {self.pod_subnet} overlaps service_subnet {self.service_subnet}")
         if len(self.nodes) > 2 ** (24 - self.pod_subnet.prefixlen):
             raise ValueError(f"pod_subnet {self.pod_subnet} has no /24 left for every node")
+        if "ipv6" in self.families:
+            if self.pod_subnet_v6.overlaps(self.service_subnet_v6):
+                raise ValueError(
+                    f"pod_subnet_v6 {self.pod_subnet_v6} overlaps service_subnet_v6 {self.service_subnet_v6}"
+                )
+            if len(self.nodes) > 2 ** (NODE_PREFIX_V6 - self.pod_subnet_v6.prefixlen):
+                raise ValueError(f"pod_subnet_v6 {self.pod_subnet_v6} has no /{NODE_PREFIX_V6} left for every node")
         return self
+
+    @property
+    def families(self) -> tuple[Family, ...]:
+        """The address families the cluster's pods and Services have, the primary one first."""
+        return FAMILIES[self.ip_family]
 
     @property
     def version(self) -> str:
@@ -170,6 +217,17 @@ class Cluster(Strict):
         """The /24 a node's pods get, in node order (as kindnet hands them out)."""
         index = [n.name for n in self.nodes].index(node)
         return list(self.pod_subnet.subnets(new_prefix=24))[index]
+
+    def node_pod_subnet_v6(self, node: str) -> ipaddress.IPv6Network:
+        """The /64 a node's pods get of the IPv6 pod subnet, in node order."""
+        index = [n.name for n in self.nodes].index(node)
+        return next(itertools.islice(self.pod_subnet_v6.subnets(new_prefix=NODE_PREFIX_V6), index, None))
+
+    def subnets(self, family: Family) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The pod subnet and the service subnet of one family."""
+        if family == "ipv6":
+            return self.pod_subnet_v6, self.service_subnet_v6
+        return self.pod_subnet, self.service_subnet
 
 
 class Workload(Strict):
@@ -490,6 +548,11 @@ class Stack(Strict):
         cluster = self.cluster(w.cluster)
         return cluster, next(n for n in cluster.nodes if _matches(n, w.node_selector))
 
+    def path_families(self, path: NetPath) -> tuple[Family, ...]:
+        """The address families a path runs over: those both its ends' clusters have (IPv4 first)."""
+        client, target = (self.cluster(self.workload(w).cluster) for w in PATH_ENDS[path])
+        return tuple(f for f in client.families if f in target.families)
+
 
 def _matches(node: Node, selector: dict[str, str]) -> bool:
     return all(node.labels.get(k) == v for k, v in selector.items())
@@ -499,7 +562,13 @@ def _check_clusters(clusters: list[Cluster]) -> None:
     names = [c.name for c in clusters]
     if len(set(names)) != len(names):
         raise ValueError(f"clusters: names repeat: {names}")
-    subnets = [(f"{c.name}.{key}", getattr(c, key)) for c in clusters for key in ("pod_subnet", "service_subnet")]
+    keys = {"ipv4": ("pod_subnet", "service_subnet"), "ipv6": ("pod_subnet_v6", "service_subnet_v6")}
+    subnets = [
+        (f"{c.name}.{key}", getattr(c, key))
+        for c in clusters
+        for family in dict.fromkeys(("ipv4", *c.families))  # IPv4 always: the lab's pods carry it
+        for key in keys[family]
+    ]
     for i, (a_key, a) in enumerate(subnets):
         for b_key, b in subnets[i + 1 :]:
             if a.overlaps(b):
@@ -553,6 +622,12 @@ def _check_paths(stack: Stack, paths: list[NetPath]) -> None:
                 raise ValueError(f"{where}: path {int(path)} needs w3 in the same cluster as w2")
         if path is NetPath.REMOTE_CLUSTER_POD and place(client)[0] == place(target)[0]:
             raise ValueError(f"{where}: path 6 needs w4 in another cluster than w1, both are in {place(client)[0]!r}")
+        if not stack.path_families(path):
+            a, b = (stack.cluster(place(w)[0]) for w in (client, target))
+            raise ValueError(
+                f"{where}: path {int(path)} joins {a.name} (ip_family {a.ip_family}) and {b.name} "
+                f"(ip_family {b.ip_family}), which share no address family"
+            )
 
 
 def link_routed_by_meshperf(stack: Stack) -> bool:
@@ -578,6 +653,9 @@ def _check_e2sar(stack: Stack) -> None:
         if name not in stack.workloads:
             raise ValueError(f"{where}.{role}: no workload named {name!r} (declare it under workloads)")
     (sc, sn), (rc, rn) = stack.node_of(suite.sender), stack.node_of(suite.receiver)
+    for cluster in (sc, rc):
+        if "ipv4" not in cluster.families:
+            raise ValueError(f"{where}: E2SAR runs over IPv4 (-4, 0.0.0.0), and cluster {cluster.name} is ipv6 only")
     if (sc.name, sn.name) == (rc.name, rn.name) and not suite.allow_same_node:
         raise ValueError(
             f"{where}.receiver: sender {suite.sender} and receiver {suite.receiver} are both on "

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from spec.e2sar import ControlPlane, Version, rate_label
-from spec.model import NETPERF_TESTS, PATH_ENDS, VIP_PATHS, NetPath, NetperfSuite, Stack, SteadyState, Tool
+from spec.model import NETPERF_TESTS, PATH_ENDS, VIP_PATHS, Family, NetPath, NetperfSuite, Stack, SteadyState, Tool
 
 # The seed's labels for the paths, in the words of its CSV.
 PATH_LABELS: dict[NetPath, str] = {
@@ -35,9 +35,9 @@ CRR_TAIL_S = 4
 EXTENSIONS: dict[Tool, str] = {"iperf3_tcp": "json", "iperf3_udp": "json", **{t: "txt" for t in NETPERF_TESTS}}
 
 
-def address_var(workload: str, kind: Literal["POD_IP", "VIP"]) -> str:
-    """`MESHPERF_W1_POD_IP`, `MESHPERF_W2_HOST_POD_IP`: a shell variable's name (no hyphen)."""
-    return f"MESHPERF_{workload.upper().replace('-', '_')}_{kind}"
+def address_var(workload: str, kind: Literal["POD_IP", "VIP"], family: Family = "ipv4") -> str:
+    """`MESHPERF_W1_POD_IP`, `MESHPERF_W2_HOST_POD_IP`, `MESHPERF_W2_VIP6`: a shell variable's name (no hyphen)."""
+    return f"MESHPERF_{workload.upper().replace('-', '_')}_{kind}{'6' if family == 'ipv6' else ''}"
 
 
 class Target(BaseModel):
@@ -45,11 +45,12 @@ class Target(BaseModel):
 
     workload: str
     address: Literal["pod", "vip"]
+    family: Family = "ipv4"
 
     @property
     def env_var(self) -> str:
-        """The variable a backend sets to this target's IP address."""
-        return address_var(self.workload, "POD_IP" if self.address == "pod" else "VIP")
+        """The variable a backend sets to this target's IP address (of the target's family: `..._IP6`)."""
+        return address_var(self.workload, "POD_IP" if self.address == "pod" else "VIP", self.family)
 
 
 class Case(BaseModel):
@@ -74,14 +75,19 @@ class Case(BaseModel):
     streams: int = 1  # iperf3's parallel streams (-P)
 
     @property
+    def family(self) -> Family:
+        """The address family the case runs over: its target's."""
+        return self.target.family
+
+    @property
     def ext(self) -> str:
         # A steady-state case keeps iperf3's text output (its intervals are watched as they come).
         return "txt" if self.steady is not None else EXTENSIONS[self.tool]
 
     @property
-    def point(self) -> tuple[NetPath, Tool, int | None, int]:
-        """What repeats of one measurement share: path, tool, MSS or UDP length, streams."""
-        return self.path, self.tool, self.mss if self.mss is not None else self.udp_length, self.streams
+    def point(self) -> tuple[NetPath, Tool, int | None, int, Family]:
+        """What repeats of one measurement share: path, tool, MSS or UDP length, streams, family."""
+        return self.path, self.tool, self.mss if self.mss is not None else self.udp_length, self.streams, self.family
 
     @property
     def planned_s(self) -> float:
@@ -216,14 +222,21 @@ def build_plan(stack: Stack) -> Plan:
     suite = stack.suites.netperf
     if not suite.enabled:
         return Plan(cases=(), e2sar=e2sar_cases(stack))
-    once = [case for tool in suite.tools for path in suite.all_paths() for case in _cases(suite, tool, path)]
+    once = [
+        case
+        for tool in suite.tools
+        for path in suite.all_paths()
+        for family in stack.path_families(path)
+        for case in _cases(suite, tool, path, family)
+    ]
     # Repeats go round by round (every point once, then again), so that drift spreads over all points.
     cases = once if suite.repeats == 1 else [_repeat(c, k) for k in range(1, suite.repeats + 1) for c in once]
     order = {client: i for i, client in enumerate(dict.fromkeys(PATH_ENDS[p][0] for p in suite.all_paths()))}
     return Plan(cases=tuple(sorted(cases, key=lambda c: order[c.client])), e2sar=e2sar_cases(stack))
 
 
-def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
+def _cases(suite: NetperfSuite, tool: Tool, path: NetPath, family: Family = "ipv4") -> list[Case]:
+    """A tool's cases on one path over one address family (an IPv6 case's id ends in `-ipv6`)."""
     client, target = PATH_ENDS[path]
     steady = suite.steady_state
     fixed_s = steady.fixed_tools_s if steady is not None and steady.fixed_tools_s is not None else suite.duration_s
@@ -231,7 +244,7 @@ def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
         "path": path,
         "tool": tool,
         "client": client,
-        "target": Target(workload=target, address="vip" if path in VIP_PATHS else "pod"),
+        "target": Target(workload=target, address="vip" if path in VIP_PATHS else "pod", family=family),
         "duration_s": suite.duration_s if tool == "iperf3_tcp" else fixed_s,
         "omit_s": suite.omit_s,
     }
@@ -243,7 +256,7 @@ def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
         # Steady-state stopping watches one stream's text output; parallel cases keep JSON and duration_s.
         return [
             Case(
-                id=f"{prefix}-mss{m}{_streams_tag(n)}",
+                id=f"{prefix}-mss{m}{_streams_tag(n)}{_family_tag(family)}",
                 mss=m,
                 streams=n,
                 port=suite.ports.iperf3,
@@ -256,7 +269,7 @@ def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
         lengths = suite.udp_length_points()
         return [
             Case(
-                id=f"{prefix}-len{length}{_streams_tag(n)}",
+                id=f"{prefix}-len{length}{_streams_tag(n)}{_family_tag(family)}",
                 udp_bandwidth=suite.udp_bandwidth,
                 udp_length=length,
                 streams=n,
@@ -267,7 +280,12 @@ def _cases(suite: NetperfSuite, tool: Tool, path: NetPath) -> list[Case]:
         ]
     # netperf UDP_STREAM sends datagrams of the largest UDP length (-m); the other tests their defaults.
     length = {"udp_length": max(suite.udp_length_points())} if tool == "udp_stream" else {}
-    return [Case(id=prefix, port=suite.ports.netperf_control, data_port=suite.ports.netperf_data, **common, **length)]
+    ports = {"port": suite.ports.netperf_control, "data_port": suite.ports.netperf_data}
+    return [Case(id=f"{prefix}{_family_tag(family)}", **ports, **common, **length)]
+
+
+def _family_tag(family: Family) -> str:
+    return "-ipv6" if family == "ipv6" else ""
 
 
 def _streams_tag(streams: int) -> str:

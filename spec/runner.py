@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shlex
 
-from spec.model import NETPERF_TESTS, RR_TOOLS, Tool
+from spec.model import NETPERF_TESTS, RR_TOOLS, Family, Tool
 from spec.plan import E2SAR_RECEIVER_VAR, Case, E2sarCase
 
 INDEX_NAME = "index.tsv"
@@ -39,6 +39,10 @@ NETPERF_KEYS: dict[Tool, str] = {
     "udp_stream": "THROUGHPUT,THROUGHPUT_UNITS,LOCAL_SEND_THROUGHPUT,REMOTE_RECV_THROUGHPUT,LOCAL_SEND_SIZE,"
     "LOCAL_SEND_CALLS,REMOTE_RECV_CALLS,ELAPSED_TIME",
 }
+
+# netperf's family option (control and data connection alike); without it netperf 2.7 resolves
+# the target as IPv4 only ("Address family for hostname not supported" for an IPv6 address).
+NETPERF_FAMILY: dict[Family, str] = {"ipv4": "-4", "ipv6": "-6"}
 
 # What every script starts with: its log folder, and the time as the index writes it.
 _LOGDIR_PRELUDE = """\
@@ -148,10 +152,10 @@ def case_command(case: Case) -> list[str]:
     if case.steady is not None and case.tool == "iperf3_tcp":
         st = case.steady
         watch = ["steady", *(_num(v) for v in (st.tolerance_pct, st.window_s, st.min_s, st.omit_s, st.interval_s))]
-        iperf3 = ["iperf3", "-c", host, "-p", str(case.port), "-t", str(st.max_s), "-i", _num(st.interval_s)]
-        return [*watch, *iperf3, "--forceflush", "-f", "k", "-M", str(case.mss)]
+        iperf3 = ["iperf3", "-c", host, *_iperf3_family(case), "-p", str(case.port), "-t", str(st.max_s)]
+        return [*watch, *iperf3, "-i", _num(st.interval_s), "--forceflush", "-f", "k", "-M", str(case.mss)]
     if case.tool in ("iperf3_tcp", "iperf3_udp"):
-        cmd = ["iperf3", "-c", host, "-p", str(case.port), "-J", "-t", str(case.duration_s)]
+        cmd = ["iperf3", "-c", host, *_iperf3_family(case), "-p", str(case.port), "-J", "-t", str(case.duration_s)]
         if case.omit_s:
             cmd += ["-O", str(case.omit_s)]
         if case.streams > 1:
@@ -161,13 +165,19 @@ def case_command(case: Case) -> list[str]:
         return [*cmd, "-u", "-b", str(case.udp_bandwidth), "-l", str(case.udp_length)]
     # A fixed data port (-P ,PORT) is what lets netperf work through a ClusterIP.
     test = NETPERF_TESTS[case.tool]
-    cmd = ["netperf", "-H", host, "-p", str(case.port), "-t", test, "-l", str(case.duration_s), "-4", "--"]
+    family = NETPERF_FAMILY[case.family]
+    cmd = ["netperf", "-H", host, "-p", str(case.port), "-t", test, "-l", str(case.duration_s), family, "--"]
     cmd += ["-P", f",{case.data_port}"]
     if case.tool in ("udp_rr", "udp_stream"):
         cmd += ["-R", "1"]  # netperf's UDP tests set SO_DONTROUTE unless told: routed paths need it
     if case.tool == "udp_stream":
         cmd += ["-m", str(case.udp_length)]
     return [*cmd, "-k", NETPERF_KEYS[case.tool]]
+
+
+def _iperf3_family(case: Case) -> list[str]:
+    """iperf3 finds the family from the address; an IPv6 case says it (-6) so that nothing else is tried."""
+    return ["-6"] if case.family == "ipv6" else []
 
 
 def _num(value: float) -> str:

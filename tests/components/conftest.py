@@ -22,8 +22,10 @@ from pulumi_cli import PulumiCli
 
 from components.logs import FolderLogReader
 from components.results import figures
+from manifests import CLUSTER
 from results.context import RunContext
 from spec.load import load_stack
+from spec.model import FAMILIES
 from spec.plan import Plan, build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +33,7 @@ MAIN = ROOT / "__main__.py"
 STACKS = ROOT / "stacks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LAB_RUN = FIXTURES / "kind-mesh-run"
+LAB_RUN_IPV6 = FIXTURES / "kind-dual-run-ipv6"  # the IPv6 cases of a real lab run of kind-dual
 DYNAMIC = "pulumi-python:dynamic/meshperf:"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # pulumi's marker of a secret value on the wire
 FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake, for mocks\n"
@@ -92,8 +95,11 @@ class Run:
 class Mocks(pulumi.runtime.Mocks):
     """Outputs the way a cluster would fill them in: pod IPs, cluster IPs, a kubeconfig, the figures."""
 
-    def __init__(self, references: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, references: dict[str, dict[str, Any]] | None = None, families: dict[str, str] | None = None
+    ) -> None:
         self.references = references or {}  # stack name -> the outputs a StackReference to it sees
+        self.families = families or {}  # cluster -> its ip_family (ipv4 when absent), as its CNI hands out pod IPs
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outs = json.loads(json.dumps(args.inputs, default=str))
@@ -101,9 +107,14 @@ class Mocks(pulumi.runtime.Mocks):
         # Addresses and uids follow the resource's name, not the order of registration (which
         # varies from run to run): a resource the engine would keep keeps them in a second run.
         if t == "kubernetes:core/v1:Pod":
-            outs.setdefault("status", {})["podIP"] = _address("10.244.0.0", args.name)
+            cluster = outs.get("metadata", {}).get("labels", {}).get(CLUSTER, "")
+            families = FAMILIES[self.families.get(cluster, "ipv4")]  # type: ignore[index]
+            ips = [_address(POD_BASES[f], args.name) for f in families]
+            outs.setdefault("status", {}).update(podIP=ips[0], podIPs=[{"ip": ip} for ip in ips])
         elif t == "kubernetes:core/v1:Service" and outs.get("spec", {}).get("clusterIP") != "None":
-            outs["spec"]["clusterIP"] = _address("10.96.0.0", args.name)
+            # As the API server allocates: one virtual IP per family of `ipFamilies`, the first also as clusterIP.
+            ips = [_address(SERVICE_BASES[f], args.name) for f in outs["spec"].get("ipFamilies", ["IPv4"])]
+            outs["spec"].update(clusterIP=ips[0], clusterIPs=ips)
         elif t.startswith("kubernetes:"):
             outs.setdefault("metadata", {})["uid"] = f"uid-{args.name}"
         if t == "kubernetes:batch/v1:Job":
@@ -114,7 +125,19 @@ class Mocks(pulumi.runtime.Mocks):
             outs["image_id"] = "sha256:" + "0" * 64
         elif t == DYNAMIC + "KindMeshRoutes":
             outs["nodes"] = {
-                c: [{"name": f"{c}-worker", "ip": f"172.18.0.{10 + i}", "pod_cidr": "10.0.0.0/24"}]
+                c: [
+                    {
+                        "name": f"{c}-worker",
+                        "ip": f"172.18.0.{10 + i}",
+                        "pod_cidr": "10.0.0.0/24",
+                        # kind's Docker network has IPv6; a node of a cluster with IPv6 pods has an IPv6 pod CIDR
+                        **(
+                            {"ip6": f"fc00:f853:ccd:e793::{10 + i}", "pod_cidr6": "fd00:10:244::/64"}
+                            if self.families.get(c, "ipv4") != "ipv4"
+                            else {}
+                        ),
+                    }
+                ]
                 for i, c in enumerate(outs["clusters"])
             }
         elif t == "pulumi:pulumi:StackReference":
@@ -132,10 +155,15 @@ class Mocks(pulumi.runtime.Mocks):
         return {}, None
 
 
+# The stand-in CNI's and API server's ranges per family (kind's defaults).
+POD_BASES = {"ipv4": "10.244.0.0", "ipv6": "fd00:10:244::"}
+SERVICE_BASES = {"IPv4": "10.96.0.0", "IPv6": "fd00:10:96::"}
+
+
 def _address(base: str, name: str) -> str:
-    """An address in base's /16 fixed by the name, never a .0 or .255."""
+    """An address in base's /16 (the low 16 bits for IPv6) fixed by the name, never a .0 or .255."""
     digest = int(hashlib.sha256(name.encode()).hexdigest(), 16)
-    return str(ipaddress.IPv4Address(base) + 256 * (1 + digest % 254) + 1 + digest // 254 % 254)
+    return str(ipaddress.ip_address(base) + 256 * (1 + digest % 254) + 1 + digest // 254 % 254)
 
 
 class RecordingMonitor(MockMonitor):
@@ -188,7 +216,8 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     run = run if run is not None else Run()
-    mocks = Mocks(references)
+    clusters = json.loads(config.get("meshperf:clusters", "[]"))
+    mocks = Mocks(references, {c["name"]: c.get("ip_family", "ipv4") for c in clusters})
     pulumi.runtime.set_mocks(
         mocks, project="meshperf", stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )
@@ -221,15 +250,17 @@ def run_program(
 
 @functools.cache
 def _lab_run() -> dict[str, str]:
-    return asyncio.run(FolderLogReader(LAB_RUN).read())
+    """The two lab runs' files as one log folder (their case ids differ: the IPv6 ones end in -ipv6)."""
+    ipv4, ipv6 = (asyncio.run(FolderLogReader(folder).read()) for folder in (LAB_RUN, LAB_RUN_IPV6))
+    return {**ipv4, **ipv6, "index.tsv": ipv4["index.tsv"] + ipv6["index.tsv"]}
 
 
 def plan_logs(plan: Plan) -> dict[str, str]:
     """A log folder of `plan`: the lab run's raw output of the plan's cases, and their index lines.
 
-    The lab run is kind-mesh's plan as shipped; case ids name path, tool and MSS, so every
-    shipped stack's netperf cases are in it. Cases it lacks (E2SAR: the lab run had no
-    `e2sar_perf`) are missing, as after a Job that never wrote them.
+    The lab runs are kind-mesh's plan as shipped and the IPv6 cases of kind-dual's; case ids name
+    path, tool, MSS and family, so every shipped stack's netperf cases are in them. Cases they lack
+    (E2SAR: the lab run had no `e2sar_perf`) are missing, as after a Job that never wrote them.
     """
     ids = {c.id for c in plan.cases} | {log for p in plan.e2sar for log in (p.receiver_id, p.sender_id)}
     files = {name: text for name, text in _lab_run().items() if name.rsplit(".", 1)[0] in ids}
@@ -243,7 +274,7 @@ def stack_figures(name: str) -> dict[str, Any]:
     return figures(plan, plan_logs(plan))
 
 
-STACK_NAMES = ["kind-local", "kind-mesh", "ci-example"]
+STACK_NAMES = ["kind-local", "kind-mesh", "ci-example", "kind-dual"]
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from ipaddress import ip_address
 from typing import Any
 
 import pytest
@@ -39,12 +40,31 @@ def addresses_from(run: Run, stack: Stack) -> Addresses:
     ready = run.of_type(DYNAMIC + "ReadyPod")
     routes = run.of_type(DYNAMIC + "KindMeshRoutes")
     built = run.of_type(DYNAMIC + "KindImage")
+
+    def of_family(ips: dict[str, list[str]], version: int) -> dict[str, str]:
+        """Each name's address of one IP version, where it has one (a dual-stack cluster's: both)."""
+        return {
+            k: v[0]
+            for k, v in ((k, [a for a in ips_ if ip_address(a).version == version]) for k, ips_ in ips.items())
+            if v
+        }
+
+    pod_ips = {
+        p.inputs["metadata"]["labels"]["meshperf.io/workload"]: [i["ip"] for i in p.outputs["status"]["podIPs"]]
+        for p in pods
+    }
+    cluster_ips = {s.inputs["metadata"]["name"]: s.outputs["spec"]["clusterIPs"] for s in services}
     return Addresses(
         image=built[0].outputs["image"] if built else stack.kubernetes.image.name,
-        pod_ips={p.inputs["metadata"]["labels"]["meshperf.io/workload"]: p.outputs["status"]["podIP"] for p in pods},
-        cluster_ips={s.inputs["metadata"]["name"]: s.outputs["spec"]["clusterIP"] for s in services},
+        pod_ips=of_family(pod_ips, 4),
+        cluster_ips=of_family(cluster_ips, 4),
+        pod_ips6=of_family(pod_ips, 6),
+        cluster_ips6=of_family(cluster_ips, 6),
         receiver_ips={r.name.removesuffix("-receiver-ready"): r.outputs["pod_ip"] for r in ready},
         node_ips={c: [n["ip"] for n in nodes] for r in routes for c, nodes in r.outputs["nodes"].items()},
+        node_ips6={
+            c: [n["ip6"] for n in nodes if "ip6" in n] for r in routes for c, nodes in r.outputs["nodes"].items()
+        },
     )
 
 

@@ -11,26 +11,19 @@ packet only); on every path each connection leaves its own conntrack entry in th
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from leakguard import become_subreaper, orphans_of_this_test_process
+from caselab import case_ends, counted, ok_case, run_each_case
 
 from netlab.lab import Lab
-from results.collect import collect
-from results.logs import read_log_folder
-from results.model import CaseResult, Results
+from results.model import Results
 from spec.load import stack_from_config
 from spec.model import Stack
-from spec.plan import Case, build_plan
-from spec.runner import runner_script
+from spec.plan import Case
 
 ROOT = Path(__file__).resolve().parents[2]
 MESH = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-mesh.yaml").read_text())
@@ -62,78 +55,26 @@ def _stack() -> Stack:
     return stack_from_config({k.removeprefix("meshperf:"): v for k, v in config.items() if k.startswith("meshperf:")})
 
 
-def _port(case: Case) -> tuple[str, int]:
-    """The protocol and server port that carry the case's data."""
-    proto = "udp" if case.tool in ("udp_rr", "udp_stream", "iperf3_udp") else "tcp"
-    return proto, case.data_port if case.data_port is not None else case.port
-
-
 def _traffic(lab: Lab, case: Case) -> Traffic:
-    pod = lab.layout.pod(case.client)
-    node = lab.layout.node(pod.cluster, pod.node)
-    target = lab.layout.pod(case.target.workload)
-    address = target.vip if case.target.address == "vip" else target.ip
-    proto, port = _port(case)
-
-    def run(*argv: str) -> str:
-        return subprocess.run(
-            ["ip", "netns", "exec", node.ns, *argv], capture_output=True, text=True, check=True
-        ).stdout
-
-    dnat = 0
-    for line in run("iptables-save", "-c", "-t", "nat").splitlines():
-        if re.search(rf"-A KUBE-SEP-\S+ -p {proto} .* -j DNAT --to-destination {target.ip}:{port}$", line):
-            dnat += int(line[1 : line.index(":")])
-    # The original direction of each entry: proto, then the client's src and the address it asked for.
-    flow = re.compile(rf"\b{proto}\s+\d+ .*?\bsrc={pod.ip} dst={address} sport=\d+ dport={port}\b")
-    entries = sum(1 for line in run("cat", "/proc/net/nf_conntrack").splitlines() if flow.search(line))
-    return Traffic(dnat, entries)
+    ends = case_ends(lab, case)
+    target = f"{ends.target}:{ends.port}"
+    return Traffic(
+        counted(ends.nat, rf"-A KUBE-SEP-\S+ -p {ends.proto} .* -j DNAT --to-destination {target}$"), ends.conntrack
+    )
 
 
 LabRun = tuple[Results, dict[str, tuple[Traffic, Traffic]]]
 
 
-async def _run_each(lab: Lab, folder: Path) -> LabRun:
-    logs, scripts = folder / "logs", folder / "scripts"
-    logs.mkdir(parents=True)
-    scripts.mkdir()
-    seen: dict[str, tuple[Traffic, Traffic]] = {}
-    async with lab:
-        for case in lab.plan.cases:
-            script = scripts / f"{case.id}.sh"
-            script.write_text(runner_script(case.client, [case]))
-            before = _traffic(lab, case)
-            await lab.run_script(case.client, script, logs, case.time_limit_s + 30)
-            seen[case.id] = (before, _traffic(lab, case))
-    return collect(lab.plan, read_log_folder(logs), stack="peers"), seen
-
-
 @pytest.fixture(scope="module")
 def lab_run(tmp_path_factory: pytest.TempPathFactory) -> LabRun:
-    """One lab for the module's tests; like `clean_machine`, it fails if the lab leaves anything behind."""
-    if os.geteuid() != 0:
-        pytest.fail("the lab tests need root: network namespaces")
-    become_subreaper()
-    stack = _stack()
-    folder = tmp_path_factory.mktemp("peers")
-    lab = Lab(stack, build_plan(stack), folder, say=lambda _: None)
-    run = asyncio.run(_run_each(lab, folder))
-    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    assert lab.layout.prefix not in namespaces, namespaces
-    assert not orphans_of_this_test_process()
-    return run
-
-
-def _case(results: Results, case_id: str) -> CaseResult:
-    case = next(c for c in results.cases if c.case_id == case_id)
-    assert case.ok, f"{case_id}: {case.error}"
-    return case
+    return run_each_case(tmp_path_factory, _stack(), _traffic, "peers")
 
 
 @pytest.mark.parametrize("path", [1, 2, 6])
 def test_tcp_crr_connections_each_leave_their_traffic(lab_run: LabRun, path: int) -> None:
     results, seen = lab_run
-    crr = _case(results, f"p{path}-tcp-crr")
+    crr = ok_case(results, f"p{path}-tcp-crr")
     assert crr.transactions_per_s is not None and crr.transactions_per_s > 50
     lat = crr.latency_us
     assert lat is not None and 0 < lat.p50 <= lat.p99  # type: ignore[operator]
@@ -155,10 +96,10 @@ def test_tcp_crr_connections_each_leave_their_traffic(lab_run: LabRun, path: int
 @pytest.mark.parametrize("path", [1, 2, 6])
 def test_udp_rr_and_udp_stream_on_the_path(lab_run: LabRun, path: int) -> None:
     results, seen = lab_run
-    rr = _case(results, f"p{path}-udp-rr")
+    rr = ok_case(results, f"p{path}-udp-rr")
     assert rr.transactions_per_s is not None and rr.transactions_per_s > 100
     assert rr.latency_us is not None and 0 < rr.latency_us.p50 <= rr.latency_us.p99  # type: ignore[operator]
-    stream = _case(results, f"p{path}-udp-stream")
+    stream = ok_case(results, f"p{path}-udp-stream")
     assert stream.throughput_mbps is not None and stream.throughput_mbps > 1
     assert stream.loss_percent is not None and 0 <= stream.loss_percent < 100
     for case_id in (rr.case_id, stream.case_id):
@@ -173,18 +114,18 @@ def test_udp_rr_and_udp_stream_on_the_path(lab_run: LabRun, path: int) -> None:
 @pytest.mark.parametrize("path", [1, 2, 6])
 def test_parallel_streams_sum_to_the_total(lab_run: LabRun, path: int) -> None:
     results, seen = lab_run
-    tcp = _case(results, f"p{path}-iperf3-tcp-mss1376-streams{STREAMS}")
+    tcp = ok_case(results, f"p{path}-iperf3-tcp-mss1376-streams{STREAMS}")
     assert tcp.streams == STREAMS and tcp.per_stream is not None and len(tcp.per_stream) == STREAMS
     assert all(s.throughput_mbps > 0 for s in tcp.per_stream)
     assert sum(s.throughput_mbps for s in tcp.per_stream) == pytest.approx(tcp.throughput_mbps, rel=0.01)
     # each stream's own socket, with the MSS asked less the timestamp option
     assert [s.mss_actual for s in tcp.per_stream] == [1364] * STREAMS
-    udp = _case(results, f"p{path}-iperf3-udp-len1422-streams{STREAMS}")
+    udp = ok_case(results, f"p{path}-iperf3-udp-len1422-streams{STREAMS}")
     assert udp.per_stream is not None and len(udp.per_stream) == STREAMS
     assert sum(s.throughput_mbps for s in udp.per_stream) == pytest.approx(udp.throughput_mbps, rel=0.01)
     before, after = seen[tcp.case_id]
     assert after.conntrack - before.conntrack >= STREAMS + 1  # the control connection and every stream
     if path == 2:
         assert after.dnat_packets - before.dnat_packets >= STREAMS + 1
-    single = _case(results, f"p{path}-iperf3-tcp-mss1376")
+    single = ok_case(results, f"p{path}-iperf3-tcp-mss1376")
     assert single.streams == 1 and single.per_stream is None

@@ -19,6 +19,8 @@ VS="mpc${TAG}s"   # veth names must stay within 15 characters
 VC="mpc${TAG}c"
 SRV_IP=10.250.0.1
 CLI_IP=10.250.0.2
+SRV_IP6=fd00:250::1   # ULA, inside the two namespaces only
+CLI_IP6=fd00:250::2
 PIDS=()
 
 cleanup() {
@@ -88,8 +90,10 @@ in_cli ip link set "$VC" up
 
 bg_srv iperf3 -s -p 5201
 bg_srv netserver -D -p 12865 -4
+bg_srv netserver -D -p 12867 -6   # IPv6 (its :: socket), as the servers of an IPv6 or dual-stack cluster
 wait_port 5201
 wait_port 12865
+wait_port 12867
 
 # iperf3 TCP with the MSS asked (-M), and the sockets in use during the test.
 for mss in 536 1376; do
@@ -162,6 +166,30 @@ capture netperf-2.7-tcp-stream-classic-tbf50mbit txt netperf -H "$SRV_IP" -p 128
 capture netperf-2.7-tcp-stream-keyval-kbits-tbf50mbit txt netperf -H "$SRV_IP" -p 12865 -t TCP_STREAM -l 3 -4 \
     -f k -- -P ,12866 -k THROUGHPUT,THROUGHPUT_UNITS,LOCAL_SEND_SIZE,ELAPSED_TIME
 in_cli tc qdisc del dev "$VC" root
+
+# IPv6, in the runner's forms (iperf3 -6, netperf -6): the same parsers, IPv6 addresses in the outputs.
+# The addresses come here, after the MTU test above: a link whose MTU drops below 1280 loses its IPv6
+# addresses. nodad: usable at once (no duplicate address detection to wait for).
+in_srv ip -6 addr add "$SRV_IP6/64" dev "$VS" nodad
+in_cli ip -6 addr add "$CLI_IP6/64" dev "$VC" nodad
+snapshot iperf3-3.12-tcp-mss1376-ipv6 5201
+capture iperf3-3.12-tcp-mss1376-ipv6 json iperf3 -c "$SRV_IP6" -6 -p 5201 -J -t 2 -M 1376
+wait "$SNAP"
+capture iperf3-3.12-udp-unlimited-len1400-ipv6 json iperf3 -c "$SRV_IP6" -6 -p 5201 -J -t 2 -u -b 0 -l 1400
+capture netperf-2.7-tcp-stream-keyval-ipv6 txt netperf -H "$SRV_IP6" -p 12867 -t TCP_STREAM -l 2 -6 \
+    -- -P ,12868 -k THROUGHPUT,THROUGHPUT_UNITS,LOCAL_SEND_SIZE,ELAPSED_TIME
+capture netperf-2.7-tcp-stream-classic-ipv6 txt netperf -H "$SRV_IP6" -p 12867 -t TCP_STREAM -l 2 -6
+capture netperf-2.7-tcp-rr-keyval-ipv6 txt netperf -H "$SRV_IP6" -p 12867 -t TCP_RR -l 2 -6 -- -P ,12868 -k "$RR_KEYS"
+capture netperf-2.7-tcp-crr-keyval-ipv6 txt netperf -H "$SRV_IP6" -p 12867 -t TCP_CRR -l 2 -6 -- -P ,12868 -k "$RR_KEYS"
+capture netperf-2.7-udp-rr-keyval-ipv6 txt netperf -H "$SRV_IP6" -p 12867 -t UDP_RR -l 2 -6 \
+    -- -P ,12868 -R 1 -k "$RR_KEYS"
+capture netperf-2.7-udp-stream-keyval-ipv6 txt netperf -H "$SRV_IP6" -p 12867 -t UDP_STREAM -l 2 -6 \
+    -- -P ,12868 -R 1 -m 1422 -k "$UDP_STREAM_KEYS"
+# IPv4 against netserver -6 (a dual-stack cluster's servers): its :: socket takes IPv4 as well.
+capture netperf-2.7-tcp-rr-keyval-ipv4-to-netserver6 txt netperf -H "$SRV_IP" -p 12867 -t TCP_RR -l 2 -4 \
+    -- -P ,12868 -k "$RR_KEYS"
+# Without -6, netperf 2.7 takes an IPv6 target for a host name and fails (why the runner passes it).
+capture netperf-2.7-ipv6-without-family txt netperf -H "$SRV_IP6" -p 12867 -t TCP_RR -l 2 -4 -- -k "$RR_KEYS"
 
 {
     echo "iperf3: $(iperf3 --version 2>&1 | head -n1)"

@@ -59,7 +59,7 @@ def test_repeats_make_unique_ids_round_by_round() -> None:
     assert len(ids) == len(set(ids)) == 6
     assert ids[:2] == ["p6-iperf3-tcp-mss536-r1", "p6-iperf3-tcp-mss1376-r1"]
     assert [c.repeat for c in plan.cases] == [1, 1, 2, 2, 3, 3]
-    assert {c.point for c in plan.cases} == {(6, "iperf3_tcp", 536, 1), (6, "iperf3_tcp", 1376, 1)}
+    assert {c.point for c in plan.cases} == {(6, "iperf3_tcp", 536, 1, "ipv4"), (6, "iperf3_tcp", 1376, 1, "ipv4")}
     assert [c.id for c in build_plan(_stack()).cases] == ["p6-iperf3-tcp-mss1376"]  # n = 1: the seed's ids
 
 
