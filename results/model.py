@@ -119,6 +119,7 @@ class Overhead(BaseModel):
     mss: int | None = None
     udp_length: int | None = None
     streams: int = 1
+    family: Family = "ipv4"
     metric: Literal["throughput_mbps", "transactions_per_s"]
     pod: float | None
     host: float | None
@@ -254,15 +255,15 @@ class Results(BaseModel):
 
 
 def _overheads(points: tuple[PointSummary, ...]) -> tuple[Overhead, ...]:
-    """The CNI's overhead: each pod-path point against the same point (tool, MSS or UDP length, streams)
+    """The CNI's overhead: each pod-path point against the same point (tool, MSS or UDP length, streams, family)
     on its host-network baseline (`spec.model.HOST_BASELINE`: the host path between the same nodes).
     `ratio` is pod / host of the medians (Mbit/s, or transactions/s for request/response tests): below
     1.0 is what the pod network costs. Pod points whose baseline was not measured have no entry."""
-    by_key = {(p.path, p.tool, p.mss, p.udp_length, p.streams): p for p in points}
+    by_key = {(p.path, p.tool, p.mss, p.udp_length, p.streams, p.family): p for p in points}
     out = []
     for pod in points:
         baseline = HOST_BASELINE.get(pod.path)
-        host = by_key.get((baseline, pod.tool, pod.mss, pod.udp_length, pod.streams)) if baseline else None
+        host = by_key.get((baseline, pod.tool, pod.mss, pod.udp_length, pod.streams, pod.family)) if baseline else None
         if host is None:
             continue
         out.append(
@@ -274,6 +275,7 @@ def _overheads(points: tuple[PointSummary, ...]) -> tuple[Overhead, ...]:
                 mss=pod.mss,
                 udp_length=pod.udp_length,
                 streams=pod.streams,
+                family=pod.family,
                 metric=pod.metric,
                 pod=pod.median,
                 host=host.median,
