@@ -93,6 +93,10 @@ def clients_egress(scene: Scene, addresses: Addresses, cluster: str) -> Obj:
     return _policy(scene, cluster, "clients-egress", spec)
 
 
+def server_name(workload: str) -> str:
+    return f"{workload}-server"
+
+
 def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
     """iperf3 -s and netserver in one pod, each with a readiness probe on its port."""
     mount, volume = tmp_volume()
@@ -131,7 +135,7 @@ def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
         "volumes": [volume],
     }
     metadata = meta(
-        f"{workload}-server",
+        server_name(workload),
         scene.namespace,
         {ROLE: "server", WORKLOAD: workload, SERVES: "true", CLUSTER: scene.cluster_of(workload)},
         annotations=bandwidth_annotations(scene.stack.workloads[workload]),

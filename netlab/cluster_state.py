@@ -5,9 +5,8 @@ Namespaces with their labels, Services, EndpointSlices and NetworkPolicies. The 
 over the objects it runs, each Pod with `status.podIP` and `spec.nodeName` filled in as the
 kubelet and scheduler would have, and reads them here once.
 
-In the lab several pod objects may share one network namespace (a workload's server pod and
-its client Job's pod): an `Endpoint` is one IP with every pod object at it. On a cluster
-each pod has its own IP, so a policy selecting one of them applies here to the address they share.
+An `Endpoint` is one IP with the pod object(s) at it. The lab gives each pod its own network
+namespace and IP, as a CNI does (netlab/layout.py), so an endpoint holds one pod there.
 """
 
 from __future__ import annotations
