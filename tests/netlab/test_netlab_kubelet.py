@@ -82,7 +82,7 @@ def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_tcp
             code, out = await kubelet.exec("w2-server", "iperf3", ["id", "-u"])
             assert (code, out.strip()) == (0, "10001")
             # Real traffic from the node to the pod's iperf3 server.
-            w2 = lab.layout.pod("w2")
+            w2 = lab.layout.server("w2")
             node = lab.layout.node(w2.cluster, w2.node).ns
             client = ["ip", "netns", "exec", node, "iperf3", "-c", str(w2.ip), "-t", "1", "-p", "5201"]
             # (Not a blocking call: the kubelet's probes must go on closing their connections.)
@@ -183,7 +183,7 @@ def test_active_deadline_cuts_a_sleeping_job(lab: Lab, userland: Userland, tmp_p
             assert not kubelet.pods
 
     asyncio.run(scenario())
-    found = subprocess.run(["ip", "netns", "pids", lab.layout.pod("w1").ns], capture_output=True, text=True)
+    found = subprocess.run(["ip", "netns", "pids", lab.layout.client("w1").ns], capture_output=True, text=True)
     assert found.stdout.split() == []
 
 
@@ -246,7 +246,7 @@ def test_without_netcat_in_the_image_entry_sh_says_why_it_cannot_wait(lab: Lab, 
             assert time.monotonic() - started < 60  # not two minutes of silent waiting per target
 
     asyncio.run(scenario())
-    target = lab.layout.pod("w2").ip
+    target = lab.layout.server("w2").ip
     assert f"[meshperf] no nc in the image: no wait for {target}:5201" in lines
 
 
@@ -254,7 +254,7 @@ def test_leaving_the_kubelet_on_an_error_stops_every_container_and_removes_the_v
     lab: Lab, userland: Userland, tmp_path: Path
 ) -> None:
     pod = lab.pod("w2-server")
-    netns = lab.layout.pod("w2").ns
+    netns = lab.layout.server("w2").ns
 
     async def scenario() -> None:
         async with Kubelet(userland, tmp_path / "lab") as kubelet:

@@ -69,9 +69,9 @@ def _port(case: Case) -> tuple[str, int]:
 
 
 def _traffic(lab: Lab, case: Case) -> Traffic:
-    pod = lab.layout.pod(case.client)
+    pod = lab.layout.client(case.client)
     node = lab.layout.node(pod.cluster, pod.node)
-    target = lab.layout.pod(case.target.workload)
+    target = lab.layout.server(case.target.workload)
     address = target.vip if case.target.address == "vip" else target.ip
     proto, port = _port(case)
 
