@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kubelet_objects import Lab, lab_network
 
-from netlab.kubelet import Kubelet, Placement
+from netlab.kubelet import Kubelet, KubeletError, Placement
 from netlab.lab import new_prefix
 from netlab.rootfs import PACKAGES_FILE, Userland, build_rootfs, cache_dir, image_userland, parse_packages
 from netlab.workloads import job_logdir
@@ -205,6 +205,27 @@ def test_backoff_limit_retries_failed_pods(lab: Lab, userland: Userland, tmp_pat
             assert again.succeeded and again.attempts == 2
 
     asyncio.run(scenario())
+
+
+def test_a_pod_does_not_start_while_a_process_is_left_in_its_network_namespace(
+    lab: Lab, userland: Userland, tmp_path: Path
+) -> None:
+    """A Job's pods use the Job's namespace in turn, which is only sound if none inherits a process: the
+    kubelet refuses to start a pod into a namespace that still holds one (here a stray `sleep`)."""
+    placement = _placement(lab, tmp_path)
+    stray = subprocess.Popen(["ip", "netns", "exec", placement.netns, "sleep", "30"], start_new_session=True)
+
+    async def scenario() -> None:
+        async with Kubelet(userland, tmp_path / "lab") as kubelet:
+            with pytest.raises(KubeletError, match=rf"network namespace {placement.netns} still holds processes"):
+                await kubelet.run_job(lab.job("w1-client"), placement)
+            assert not kubelet.pods
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        stray.kill()
+        stray.wait()
 
 
 def test_exec_readiness_probe_reads_the_containers_own_proc(lab: Lab, userland: Userland, tmp_path: Path) -> None:

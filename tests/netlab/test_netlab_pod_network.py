@@ -36,6 +36,7 @@ from results.model import Results
 from spec.load import stack_from_config
 from spec.model import Stack
 from spec.plan import build_plan
+from spec.runner import runner_script
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-local.yaml").read_text())
@@ -57,6 +58,7 @@ class Seen:
     job_folders: list[str]
     mount_path: str
     hairpin_vip: str
+    bare_hairpin_ok: bool  # the hairpin case through `Lab.run_script` measured
 
 
 def _stack() -> Stack:
@@ -103,9 +105,17 @@ async def _run(lab: Lab) -> Seen:
                 "passwd": await lab.kubelet.exec(name, "viewer", ["grep", "^meshperf:", "/etc/passwd"]),
             }
         folders = sorted(p.name for p in lab.logs.iterdir() if p.is_dir())
+        # The benchmarks' bare path: the hairpin case's runner script alone in w2's Job namespace, where
+        # the server Pod's containers stand in for the servers entry.sh would start.
+        (case,) = [c for c in lab.plan.cases if c.id == "p5-iperf3-tcp-mss1376"]
+        script = lab.workdir / "bare.sh"
+        script.write_text(runner_script(case.client, [case]))
+        bare_code = await lab.run_script(case.client, script, lab.workdir / "bare", case.time_limit_s + 30)
     results = collect(lab.plan, read_log_folder(lab.logs))
     vip = str(lab.cluster_ips[(lab.stack.kubernetes.namespace, "w2-hairpin")])
-    return Seen(layout, lab.workdir, results, eth0, nat, conntrack, viewers, running, folders, mount, vip)
+    bare = collect(lab.plan, read_log_folder(lab.workdir / "bare")).cases
+    bare_ok = bare_code == 0 and [c.case_id for c in bare if c.ok] == [case.id]
+    return Seen(layout, lab.workdir, results, eth0, nat, conntrack, viewers, running, folders, mount, vip, bare_ok)
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +204,13 @@ def test_log_viewers_run_in_the_image_and_read_the_runs_logs(seen: Seen) -> None
         assert ran["id"] == (0, "10001\n")
         assert ran["passwd"][0] == 0 and ran["passwd"][1].startswith("meshperf:x:10001:10001:")  # the image's
     assert "meshperf:x:10001" not in Path("/etc/passwd").read_text()
+
+
+def test_the_bare_hairpin_script_reaches_the_stand_in_servers_in_the_jobs_namespace(seen: Seen) -> None:
+    """`Lab.run_script` (bench/): the hairpin case alone, its servers the server Pod's containers run in w2's
+    client Job namespace; the server Pod itself still sees no hairpin connection (the test above)."""
+    assert seen.bare_hairpin_ok
+    log = (seen.workdir / "lab" / "pods" / "w2-client-own-servers" / "iperf3.log").read_text()
+    client = seen.layout.client("w2")
+    gateway = str(client.gateway)  # the hairpin packets come masqueraded to the node's bridge address
+    assert re.findall(r"Accepted connection from (\S+), port", log) == [gateway]
