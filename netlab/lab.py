@@ -79,7 +79,7 @@ class Lab:
         (self.workdir / "lab").mkdir(parents=True, exist_ok=True)
         try:
             self._build()  # synchronous: a Ctrl-C lands after it, never halfway into a thread
-            await self._start_servers()
+            await self._start_pods()
         except BaseException:
             await self._teardown()
             raise
@@ -143,7 +143,7 @@ class Lab:
         self.say(f"[lab] removed {len(removed)} namespaces and their processes")
 
     # -- pods and jobs -----------------------------------------------------------------
-    async def _start_servers(self) -> None:
+    async def _start_pods(self) -> None:
         """The rendered Pods (servers and log viewers), all at once; each must get ready by its own probes."""
         pods = {self.pod_name(p): p for p in of_kind(self.objects, "Pod")}
         for name, pod in pods.items():
