@@ -5,7 +5,9 @@ Kubernetes shapes are mimicked where they matter to the six paths:
   and each pod the lab runs a namespace of its own with a veth on that bridge and its own
   address in that /24, as a CNI gives it (same-node traffic stays on the node): every server
   Pod, every log viewer Pod, and every Job, whose pods (one at a time: a retry follows a
-  deleted pod, whose processes the kubelet has killed) use the Job's namespace in turn;
+  deleted pod, whose processes the kubelet has killed and checks are gone) use the Job's
+  namespace in turn. Per Job, not per workload: an E2SAR pair's receiver and sender Jobs may
+  belong to one workload (`allow_same_node`) and run at the same time;
 - nodes of a cluster sit on a bridge in the cluster's network namespace, which also routes
   between clusters; every node has a route to every other node's pod /24 (as kindnet adds);
 - Services, NetworkPolicies and kindnet's masquerade are rules in the node namespaces,
