@@ -65,7 +65,7 @@ async def _start_servers(kubelet: Kubelet, lab: Lab, node_logs: Path) -> None:
         await kubelet.wait_ready(f"{workload}-server", READY_S)
 
 
-def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_tcp_probe(
+def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_probes(
     lab: Lab, userland: Userland, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
@@ -88,17 +88,28 @@ def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_tcp
             # (Not a blocking call: the kubelet's probes must go on closing their connections.)
             proc = await asyncio.create_subprocess_exec(*client, stdout=asyncio.subprocess.DEVNULL)
             assert await asyncio.wait_for(proc.wait(), 20) == 0
+            # iperf3's readiness is its listening socket, read in the container: over two probe periods
+            # no probe connects to it (a tcpSocket probe would show as a client that sent no parameters).
+            probe = next(c for c in pod.containers if c.run.name == "iperf3").probe
+            assert probe is not None and probe.exec_argv is not None and probe.tcp_port is None
+            await asyncio.sleep(4.5)
+            log_text = (tmp_path / "lab" / "pods" / "w2-server" / "iperf3.log").read_text()
+            assert "unable to receive parameters" not in log_text and log_text.count("Accepted connection") == 1
             # A killed server is restarted and gets ready again, as its restartPolicy (Always) says.
             iperf3 = next(c for c in pod.containers if c.run.name == "iperf3")
             assert iperf3.pid1 is not None
-            os.kill(iperf3.pid1, signal.SIGKILL)
+            os.kill(iperf3.pid1, signal.SIGKILL)  # the new one is ready by its probe: its socket listens
             log = tmp_path / "lab" / "pods" / "w2-server" / "iperf3.log"
+            killed = iperf3.pid1
             for _ in range(int(READY_S * 10)):
-                if iperf3.restarts == 1 and pod.ready.is_set() and _count(log, "Server listening") >= 2:
+                if iperf3.restarts == 1 and iperf3.pid1 not in (None, killed) and iperf3.ready:
                     break
                 await asyncio.sleep(0.1)
-            assert iperf3.restarts == 1 and pod.ready.is_set()
-            assert _count(log, "Server listening") >= 2  # kubectl logs: both runs, one file
+            assert iperf3.restarts == 1 and iperf3.ready and pod.ready.is_set()
+            proc = await asyncio.create_subprocess_exec(*client, stdout=asyncio.subprocess.DEVNULL)
+            assert await asyncio.wait_for(proc.wait(), 20) == 0  # the restarted server serves
+            # kubectl logs: both runs, one file
+            assert _count(log, "Server listening") >= 2 and _count(log, "Accepted connection") == 2
 
     asyncio.run(scenario())
 
