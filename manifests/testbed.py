@@ -37,6 +37,17 @@ def _probe(port: int) -> Obj:
     return {"tcpSocket": {"port": port}, "periodSeconds": 2, "failureThreshold": 30}
 
 
+def _listening_probe(port: int) -> Obj:
+    """Ready once a TCP socket listens on `port` (state 0A in /proc/net/tcp or tcp6, read in the container).
+
+    For iperf3 -s, which serves one client at a time: a tcpSocket probe between two tests is taken
+    for a client, and iperf3 3.12 can then reset the next real one ("unable to receive parameters
+    from client: Bad file descriptor" in the server's log, "Connection reset by peer" in the client's).
+    """
+    listening = f"grep -qsE '^ *[0-9]+: [0-9A-F]+:{port:04X} [0-9A-F]+:0000 0A ' /proc/net/tcp /proc/net/tcp6"
+    return {"exec": {"command": ["sh", "-c", listening]}, "periodSeconds": 2, "failureThreshold": 30}
+
+
 def namespace(scene: Scene, cluster: str, *, host: bool = False) -> Obj:
     """The pods' namespace, `restricted`; or (`host`) the host baseline's, `privileged`: the Pod Security
     Standards forbid `hostNetwork` at `baseline` already (the Host Namespaces control), and its ports
@@ -106,9 +117,14 @@ def clients_egress(scene: Scene, addresses: Addresses, cluster: str) -> Obj:
     return _policy(scene, cluster, "clients-egress", spec)
 
 
+def server_name(workload: str) -> str:
+    return f"{workload}-server"
+
+
 def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
-    """iperf3 -s and netserver in one pod, each with a readiness probe on its port; a host baseline's
-    server in its node's network namespace (`hostNetwork`), in the host namespace."""
+    """iperf3 -s and netserver in one pod, each with a readiness probe on its port (netserver's a TCP
+    connect, as it serves each connection in a child of its own; iperf3's its listening socket); a host
+    baseline's server in its node's network namespace (`hostNetwork`), in the host namespace."""
     mount, volume = tmp_volume()
     ports = {p["name"]: p["port"] for p in server_ports(scene.plan)}
     server = partial(
@@ -122,7 +138,7 @@ def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
                 "iperf3",
                 ["iperf3", "-s", "-p", str(port)],
                 [_port("iperf3-tcp", port, "TCP"), _port("iperf3-udp", port, "UDP")],
-                probe_port=port,
+                probe=_listening_probe(port),
                 env=[{"name": "TMPDIR", "value": "/tmp"}],
             )
         )
@@ -133,7 +149,7 @@ def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
                 "netserver",
                 ["netserver", "-D", "-p", str(ports["netperf-ctl"]), netserver_family(scene.cluster(workload))],
                 [_port(name, ports[name], protocol) for name, protocol in wanted if name in ports],
-                probe_port=ports["netperf-ctl"],
+                probe=_probe(ports["netperf-ctl"]),
             )
         )
     spec = {
@@ -146,7 +162,7 @@ def server_pod(scene: Scene, addresses: Addresses, workload: str) -> Obj:
         "volumes": [volume],
     }
     metadata = meta(
-        f"{workload}-server",
+        server_name(workload),
         scene.namespace_of(workload),
         {ROLE: "server", WORKLOAD: workload, SERVES: "true", CLUSTER: scene.cluster_of(workload)},
         annotations=bandwidth_annotations(scene.stack.workload(workload)),
@@ -163,13 +179,13 @@ def _server_container(
     command: list[str],
     ports: list[Obj],
     *,
-    probe_port: int,
+    probe: Obj,
     image: str,
     pull: str,
     mount: Obj,
     env: list[Obj] | None = None,
 ) -> Obj:
-    """A server's container: ready once `probe_port` accepts, unprivileged, with a writable /tmp."""
+    """A server's container: ready once its `probe` passes, unprivileged, with a writable /tmp."""
     return {
         "name": name,
         "image": image,
@@ -177,7 +193,7 @@ def _server_container(
         "command": command,
         **({"env": env} if env else {}),
         "ports": ports,
-        "readinessProbe": _probe(probe_port),
+        "readinessProbe": probe,
         "securityContext": container_security(),
         "resources": _resources(),
         "volumeMounts": [mount],

@@ -8,9 +8,8 @@ kubelet and scheduler would have, and reads them here once.
 The rules of each address family are written from a state of that family (`cluster_state(...,
 family)`): each Pod at its address of that family (`status.podIPs`), a pod without one left out.
 
-In the lab several pod objects may share one network namespace (a workload's server pod and
-its client Job's pod): an `Endpoint` is one IP with every pod object at it. On a cluster
-each pod has its own IP, so a policy selecting one of them applies here to the address they share.
+An `Endpoint` is one IP with the pod object(s) at it. The lab gives each pod its own network
+namespace and IP, as a CNI does (netlab/layout.py), so an endpoint holds one pod there.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ allows it are restarted when a container dies, so that one killed server fails o
 honour activeDeadlineSeconds, backoffLimit and restartPolicy. Each container's output goes to
 `<logs>/<pod>/<container>.log`, as `kubectl logs` would show it.
 
+Each pod runs in the network namespace its placement names, which is the pod's own: a pod does
+not start while a process of an earlier pod is left in it (a Job's pods use their Job's in turn).
+
 Every exit path stops what was started: `Kubelet.close()` (or leaving `async with`) deletes every
 pod; deleting a pod kills its containers' process groups (the container init then takes PID 1 and
 every process in its PID namespace with it) and removes the pod's volumes. Mounts need no
@@ -30,6 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from netlab.namespaces import namespace_pids
 from netlab.podspec import BindMount, ContainerRun, PodSpecError, PodVolumes, container_env, container_run, pod_volumes
 from netlab.probes import NetnsConnector, ProbeSpec, exec_in, probe_spec
 from netlab.rootfs import Userland
@@ -40,6 +44,7 @@ RESTART_PAUSE_S = 0.2
 MAX_RESTARTS = 20
 GRACE_CAP_S = 1.0  # the lab does not wait 30 s for a PID 1 that ignores SIGTERM (sh, netserver)
 START_TIMEOUT_S = 20.0
+LEFTOVER_WAIT_S = 2.0  # the processes of a pod just deleted leave its network namespace
 JOB_BACKOFF_BASE_S = 10.0  # the Job controller's: 10 s, doubled per failure, at most 6 min
 JOB_BACKOFF_CAP_S = 360.0
 
@@ -163,18 +168,32 @@ class Kubelet:
 
     # -- pods ------------------------------------------------------------------------------------
     async def start_pod(
-        self, pod: Obj, placement: Placement, on_line: LineHandler | None = None, restart_budget: int | None = None
+        self,
+        pod: Obj,
+        placement: Placement,
+        on_line: LineHandler | None = None,
+        restart_budget: int | None = None,
+        name: str | None = None,
     ) -> Pod:
-        """Create a pod's volumes and start its containers; they run (and restart) in the background."""
-        name = str(pod["metadata"]["name"])
+        """Create a pod's volumes and start its containers; they run (and restart) in the background.
+
+        `name`: what this kubelet calls the pod (its logs' and volumes' folder), the object's name by
+        default; the lab's one kubelet serves every cluster, whose pods' names may repeat."""
+        pod_name = str(pod["metadata"]["name"])
+        name = name or pod_name
         if name in self.pods:
             raise KubeletError(f"pod {name}: already running")
+        left = await _processes_in(placement.netns)
+        if left:
+            raise KubeletError(
+                f"pod {name}: network namespace {placement.netns} still holds processes {left} of an earlier pod"
+            )
         spec = pod["spec"]
         policy = spec.get("restartPolicy", "Always")
         budget = restart_budget if restart_budget is not None else (0 if policy == "Never" else MAX_RESTARTS)
         volumes_dir = self.volumes_root / name
         fields = {
-            "metadata.name": name,
+            "metadata.name": pod_name,
             "metadata.namespace": placement.namespace,
             "status.podIP": placement.ip or "",
             "spec.nodeName": placement.node_netns or "",
@@ -196,7 +215,7 @@ class Kubelet:
                 containers.append(Container(run, probe, self.logs_dir / name / f"{run.name}.log"))
         except PodSpecError as exc:
             raise KubeletError(str(exc)) from None
-        _write_volumes(volumes, spec, placement, hosts, name)
+        _write_volumes(volumes, spec, placement, hosts, pod_name)
         (self.logs_dir / name).mkdir(parents=True, exist_ok=True)
         state = Pod(name, spec, placement, volumes_dir, containers, budget, on_line)
         self.pods[name] = state
@@ -471,6 +490,19 @@ def _own(path: Path, fs_group: int | None, mode: int) -> None:
         os.chown(path, 0, int(fs_group))
         mode |= 0o2000 if path.is_dir() else 0
     path.chmod(mode)
+
+
+async def _processes_in(netns: str) -> list[int]:
+    """The processes still in a network namespace, after a short wait for a deleted pod's to go.
+
+    A pod's namespace is its own (a Job's pods use their Job's in turn): a fresh pod finds none."""
+    pids: list[int] = []
+    for _ in range(int(LEFTOVER_WAIT_S / 0.05) + 1):
+        pids = await asyncio.to_thread(namespace_pids, netns)
+        if not pids:
+            break
+        await asyncio.sleep(0.05)
+    return pids
 
 
 def _read_all(fd: int) -> str:

@@ -1,4 +1,5 @@
-"""A built lab: namespaces up, the rendered server Pods running in the kubelet, Jobs run one at a time.
+"""A built lab: namespaces up, the rendered Pods (servers, log viewers) running in the kubelet, Jobs run
+one at a time, each pod in its own network namespace with its own IP.
 
 The nodes' iptables (Services, kindnet's masquerade, NetworkPolicies) come from the objects
 `manifests.render()` returns for the lab's addresses, rewritten as each Job starts.
@@ -14,11 +15,13 @@ import contextlib
 import os
 import secrets
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
-from manifests import Obj, clients, render
+from manifests import CLUSTER, Obj, clients, find, of_kind, render
+from manifests.base import SERVES
+from manifests.testbed import server_name
 from netlab.cluster_state import ClusterState, cluster_state
 from netlab.kubelet import JobOutcome, Kubelet, KubeletError
 from netlab.layout import Layout, build_layout, setup_commands, shaping_commands
@@ -27,7 +30,7 @@ from netlab.netpol import PolicyDrop, drop_counts, policy_drops
 from netlab.node_rules import node_rules
 from netlab.rootfs import Userland, host_userland
 from netlab.scheduled import cluster_objects, lab_addresses
-from netlab.workloads import job_logdir, placement, server_pods
+from netlab.workloads import job_logdir, placement
 from spec.model import Family, Stack
 from spec.plan import Plan
 from spec.runner import LOGDIR_VAR
@@ -79,7 +82,7 @@ class Lab:
         (self.workdir / "lab").mkdir(parents=True, exist_ok=True)
         try:
             self._build()  # synchronous: a Ctrl-C lands after it, never halfway into a thread
-            await self._start_servers()
+            await self._start_pods()
         except BaseException:
             await self._teardown()
             raise
@@ -138,7 +141,7 @@ class Lab:
             for n in self.layout.nodes
         ]
         lines += [
-            f"pod {p.workload} {p.cluster}/{p.node} ns={p.ns} ip={p.ip} vip={p.vip or '-'} "
+            f"pod {p.name} workload={p.workload or '-'} {p.cluster}/{p.node} ns={p.ns} ip={p.ip} vip={p.vip or '-'} "
             + (f"ip6={p.ip6} vip6={p.vip6 or '-'} " if p.ip6 is not None else "")
             + f"egress_rate={p.egress_rate or '-'} ingress_rate={p.ingress_rate or '-'}"
             for p in self.layout.pods
@@ -156,17 +159,30 @@ class Lab:
         self.say(f"[lab] removed {len(removed)} namespaces and their processes")
 
     # -- pods and jobs -----------------------------------------------------------------
-    async def _start_servers(self) -> None:
-        """The rendered server Pods, all at once; each must get ready by its own readiness probes."""
-        pods = server_pods(self.objects)
-        for pod in pods:
-            await self.kubelet.start_pod(pod, placement(self.layout, self.objects, pod, self.logs))
+    async def _start_pods(self) -> None:
+        """The rendered Pods (servers and log viewers), all at once; each must get ready by its own probes."""
+        pods = {self.pod_name(p): p for p in of_kind(self.objects, "Pod")}
+        for name, pod in pods.items():
+            await self.kubelet.start_pod(pod, placement(self.layout, self.objects, pod, self.logs), name=name)
         try:
-            await asyncio.gather(*(self.kubelet.wait_ready(p["metadata"]["name"], READY_TIMEOUT_S) for p in pods))
+            await asyncio.gather(*(self.kubelet.wait_ready(name, READY_TIMEOUT_S) for name in pods))
         except KubeletError as exc:
             raise LabError(str(exc)) from None
         if pods:
-            self.say(f"[lab] server pods ready: {', '.join(p['metadata']['name'] for p in pods)}")
+            self.say(f"[lab] pods ready: {', '.join(pods)}")
+
+    def pod_name(self, pod: Obj) -> str:
+        """What the lab's kubelet calls a rendered Pod: its name, with its cluster's where two clusters
+        hold a Pod of that name (each node's log viewer is named after the node), and its namespace's
+        where it is not the pods' (the host baseline's log viewers)."""
+        meta = pod["metadata"]
+        name = str(meta["name"])
+        if sum(p["metadata"]["name"] == name for p in of_kind(self.objects, "Pod")) == 1:
+            return name
+        namespace = meta["namespace"]
+        return f"{name}.{meta['labels'][CLUSTER]}" + (
+            f".{namespace}" if namespace != self.stack.kubernetes.namespace else ""
+        )
 
     def job_logdir(self, job: Obj) -> Path:
         return job_logdir(job, self.stack.kubernetes.logs.mount_path, self.logs)
@@ -196,20 +212,41 @@ class Lab:
     async def run_script(
         self, client: str, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None = None
     ) -> int:
-        """Run a runner script in a pod's namespace on the host (bench/): its exit code, or -1 when cut.
-        The rules see it as the client's Job, so that the policies admit it as they admit that Job."""
+        """Run a runner script in the client Job's namespace on the host (bench/), with the Job's env (the
+        addresses of its targets): its exit code, or -1 when cut. The rules see it as the client's Job, so
+        that the Services and policies treat it as that Job. A client that is its own target (hairpin)
+        serves too: its workload's server Pod's containers stand in, in its namespace, for the servers
+        that entry.sh starts in the Job."""
+        job = find(self.objects, "Job", clients.job_name(client))
         with self._running(clients.job_name(client)):
-            return await self._run_script(client, script, logdir, time_limit_s, on_line)
+            async with self._own_servers(client, job):
+                return await self._run_script(client, job, script, logdir, time_limit_s, on_line)
+
+    @contextlib.asynccontextmanager
+    async def _own_servers(self, client: str, job: Obj) -> AsyncIterator[None]:
+        if job["spec"]["template"]["metadata"]["labels"].get(SERVES) != "true":
+            yield
+            return
+        name = f"{job['metadata']['name']}-own-servers"
+        server = find(self.objects, "Pod", server_name(client))
+        await self.kubelet.start_pod(server, placement(self.layout, self.objects, job, self.logs), name=name)
+        try:
+            await self.kubelet.wait_ready(name, READY_TIMEOUT_S)
+            yield
+        finally:
+            await self.kubelet.delete_pod(name)
 
     async def _run_script(
-        self, client: str, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None
+        self, client: str, job: Obj, script: Path, logdir: Path, time_limit_s: float, on_line: LineHandler | None
     ) -> int:
-        env = {**os.environ, **self.layout.target_env(), LOGDIR_VAR: str(logdir), "LANG": "C"}
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        job_env = {str(e["name"]): str(e["value"]) for e in container.get("env") or [] if "value" in e}
+        env = {**os.environ, **job_env, LOGDIR_VAR: str(logdir), "LANG": "C"}
         proc = await asyncio.create_subprocess_exec(
             "ip",
             "netns",
             "exec",
-            self.layout.pod(client).ns,
+            self.layout.client(client).ns,
             "sh",
             str(script),
             stdin=asyncio.subprocess.DEVNULL,
@@ -237,10 +274,10 @@ class Lab:
                 await proc.wait()
 
     async def exec(self, workload: str, *argv: str, limit_s: float = 120.0) -> tuple[int, str]:
-        """Run a command in a pod's namespace on the host (benchmarks and checks), seen by the rules as the
-        workload's client Job; exit code and output (-1 when cut at `limit_s`)."""
+        """Run a command in the namespace of a workload's client Job on the host (benchmarks and checks), seen
+        by the rules as that Job; exit code and output (-1 when cut at `limit_s`)."""
         with self._running(clients.job_name(workload)):
-            return await output_of(("ip", "netns", "exec", self.layout.pod(workload).ns, *argv), limit_s)
+            return await output_of(("ip", "netns", "exec", self.layout.client(workload).ns, *argv), limit_s)
 
     def snapshot_rules(self, label: str) -> None:
         """iptables counters of every node, kept in the run folder: evidence of what DNAT, masquerade

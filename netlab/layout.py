@@ -2,7 +2,12 @@
 
 Kubernetes shapes are mimicked where they matter to the six paths:
 - each node is a namespace with a bridge (`cbr0`) holding the node's /24 of the pod subnet,
-  and each pod a namespace with a veth on that bridge (same-node traffic stays on the node);
+  and each pod the lab runs a namespace of its own with a veth on that bridge and its own
+  address in that /24, as a CNI gives it (same-node traffic stays on the node): every server
+  Pod, every log viewer Pod, and every Job, whose pods (one at a time: a retry follows a
+  deleted pod, whose processes the kubelet has killed and checks are gone) use the Job's
+  namespace in turn. Per Job, not per workload: an E2SAR pair's receiver and sender Jobs may
+  belong to one workload (`allow_same_node`) and run at the same time;
 - nodes of a cluster sit on a bridge in the cluster's network namespace, which also routes
   between clusters; every node has a route to every other node's pod /24 (as kindnet adds);
 - Services, NetworkPolicies and kindnet's masquerade are rules in the node namespaces,
@@ -13,15 +18,11 @@ Kubernetes shapes are mimicked where they matter to the six paths:
   is reachable from the other cluster);
 - a host-network pod (the host baseline's `<w>-host` twins) runs in its node's namespace, with
   the node's IP as its pod IP, as `hostNetwork: true` puts it on a cluster;
-- a workload's `egress_rate` is a tbf on its pod's own veth end (what the pod sends), its
-  `ingress_rate` a tbf on the node's end (what the pod receives), as the CNI bandwidth plugin
-  shapes them.
-IPv6 (a cluster whose `ip_family` is ipv6 or dual) is laid beside IPv4, the same way: each
-node a /64 of the cluster's IPv6 pod subnet, node and link networks of ULA addresses, the
-routes and forwarding of both families. Every IPv6 address is added `nodad` (usable at once,
-no duplicate address detection to wait for). The pods of an IPv6-only cluster keep their IPv4
-address too (the lab's plumbing: the kubelet's probes use it), but the Pod objects the rules
-read carry only the IPv6 one, so no Service or policy of IPv4 exists for them.
+- a workload's `egress_rate` is a tbf on each of its pods' own veth end (what the pod sends),
+  its `ingress_rate` a tbf on the node's end (what the pod receives), as the CNI bandwidth
+  plugin shapes every pod that carries the workload's annotations.
+Which pods there are follows from the plan alone, named as `manifests.render()` names them
+(tests hold the two to the same set), so that the pod IPs can be given to render().
 No namespace has a link to the machine's own namespace: nothing the lab sends leaves it.
 """
 
@@ -30,8 +31,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from manifests import clients, e2sar
+from manifests.scene import Scene
+from manifests.testbed import server_name, viewer_name
 from spec.model import Family, Stack, is_host_workload, rate_bits_per_s
-from spec.plan import Plan, address_var
+from spec.plan import Plan
 
 NODE_NET = ipaddress.IPv4Network("172.30.0.0/16")  # lab-internal: cluster i's nodes on 172.30.i.0/24
 LINK_NET = ipaddress.IPv4Network("172.31.255.0/30")  # lab-internal: the inter-cluster link
@@ -45,14 +49,18 @@ Command = tuple[str, ...]
 
 @dataclass(frozen=True)
 class Pod:
-    workload: str
+    """A pod's network namespace: a Pod's, or a Job's (its pods in turn), named as the object is."""
+
+    name: str
+    workload: str | None  # None: a pod of no workload (a log viewer)
     cluster: str
     node: str
     ns: str
     ip: ipaddress.IPv4Address
     gateway: ipaddress.IPv4Address
-    vip: ipaddress.IPv4Address | None
+    vip: ipaddress.IPv4Address | None  # a server Pod's: its workload's ClusterIP, where a case targets it
     host_veth: str  # the node's end of the pod's veth, on the node's bridge (the pod's end is eth0)
+    namespace: str  # the Kubernetes namespace of its object: the pods', or the host baseline's
     egress_rate: str | None = None
     ingress_rate: str | None = None
     host_network: bool = False  # in its node's namespace, at the node's IP: no veth, no namespace of its own
@@ -107,35 +115,74 @@ class Layout:
     link_rate: str | None
     namespaces: tuple[str, ...] = field(default=())
 
-    def pod(self, workload: str) -> Pod:
-        return next(p for p in self.pods if p.workload == workload)
+    def pod(self, name: str, cluster: str | None = None, namespace: str | None = None) -> Pod:
+        """The namespace of the Pod or Job named `name` (in `cluster` and Kubernetes `namespace`, where names
+        repeat: each node's log viewer is named after the node, in the pods' and the host baseline's namespace)."""
+        found = [
+            p for p in self.pods if p.name == name and cluster in (None, p.cluster) and namespace in (None, p.namespace)
+        ]
+        if len(found) != 1:
+            where = f" in cluster {cluster}" if cluster else ""
+            where += f" in namespace {namespace}" if namespace else ""
+            raise KeyError(f"{len(found)} lab pods named {name!r}{where}, not one")
+        return found[0]
+
+    def server(self, workload: str) -> Pod:
+        """A workload's server Pod: what its clients reach by pod IP, and its VIP's endpoint."""
+        return self.pod(server_name(workload))
+
+    def client(self, workload: str) -> Pod:
+        """The namespace of a workload's client Job."""
+        return self.pod(clients.job_name(workload))
 
     def node(self, cluster: str, name: str) -> NodeNs:
         return next(n for n in self.nodes if n.cluster == cluster and n.name == name)
 
-    def target_env(self) -> dict[str, str]:
-        """The addresses runner scripts read (`Target.env_var`) for every pod."""
-        env: dict[str, str] = {}
-        for pod in self.pods:
-            env[address_var(pod.workload, "POD_IP")] = str(pod.ip)
-            if pod.vip is not None:
-                env[address_var(pod.workload, "VIP")] = str(pod.vip)
-            if pod.ip6 is not None:
-                env[address_var(pod.workload, "POD_IP", "ipv6")] = str(pod.ip6)
-            if pod.vip6 is not None:
-                env[address_var(pod.workload, "VIP", "ipv6")] = str(pod.vip6)
-        return env
+
+@dataclass(frozen=True)
+class Slot:
+    """A pod to lay out: its object's name, its workload (None for a log viewer), where it runs."""
+
+    name: str
+    workload: str | None
+    cluster: str
+    node: str
+    namespace: str  # the Kubernetes namespace: the pods', or the host baseline's
+
+
+def pod_slots(stack: Stack, plan: Plan) -> list[Slot]:
+    """Every Pod and Job `manifests.render()` makes for the plan, in a fixed order: the server Pods,
+    the client Jobs, the E2SAR Jobs (receiver, sender), the log viewer Pods."""
+    out: list[Slot] = []
+
+    scene = Scene(stack, plan, stack.kubernetes)
+
+    def of(name: str, workload: str) -> Slot:
+        cluster, node = stack.node_of(workload)
+        return Slot(name, workload, cluster.name, node.name, scene.namespace_of(workload))
+
+    out += [of(server_name(w), w) for w in plan.servers()]
+    out += [of(clients.job_name(w), w) for w in plan.clients()]
+    for case in plan.e2sar:
+        out += [of(e2sar.job_name(case, role), e2sar.workload_of(case, role)) for role in e2sar.ROLES]
+    out += [
+        Slot(viewer_name(node), None, cluster.name, node, scene.host_namespace if host else scene.namespace)
+        for host in (False, True)
+        for cluster in stack.clusters
+        for node in scene.client_nodes(cluster.name, host=host)
+    ]
+    return out
 
 
 def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
-    """Namespaces and addresses for the workloads the plan uses, on the nodes they sit on."""
-    used = {c.client for c in plan.cases} | {c.target.workload for c in plan.cases}
-    used |= {w for pair in plan.e2sar for w in (pair.sender, pair.receiver)}
+    """Namespaces and addresses for every pod the plan makes, on the nodes they sit on.
+
+    A node's pods take its /24 from .2 up (.1 is the node's bridge), in `pod_slots` order: the
+    same plan always gives the same addresses, and no two pods of a node share one."""
     vip_targets = {c.target.workload for c in plan.cases if c.target.address == "vip"}
     link_hosts, link_hosts6 = list(LINK_NET.hosts()), [LINK_NET6.network_address + 1, LINK_NET6.network_address + 2]
     clusters: list[ClusterNet] = []
     nodes: list[NodeNs] = []
-    pods: list[Pod] = []
     for ci, cluster in enumerate(stack.clusters):
         v6 = "ipv6" in cluster.families
         node_net = list(NODE_NET.subnets(new_prefix=24))[ci]
@@ -167,52 +214,67 @@ def build_layout(stack: Stack, plan: Plan, prefix: str) -> Layout:
                     pod_subnet6=cluster.node_pod_subnet_v6(node.name) if v6 else None,
                 )
             )
-        services = list(cluster.service_subnet.hosts())
-        first_service6 = cluster.service_subnet_v6.network_address + 1
-        on_node: dict[str, int] = {}
-        mine = sorted(w for w in used if stack.workload(w).cluster == cluster.name)
-        for workload in (w for w in mine if is_host_workload(w)):
-            on = next(n for n in nodes if (n.cluster, n.name) == (cluster.name, stack.node_of(workload)[1].name))
+    on_node: dict[tuple[str, str], int] = {}
+    pods: list[Pod] = []
+    for slot in pod_slots(stack, plan):
+        cluster = stack.cluster(slot.cluster)
+        on = next(n for n in nodes if (n.cluster, n.name) == (slot.cluster, slot.node))
+        if slot.workload is not None and is_host_workload(slot.workload):
+            # `hostNetwork: true`: the node's own namespace and addresses, nothing of its own to build.
             pods.append(
                 Pod(
-                    workload,
-                    cluster.name,
-                    on.name,
-                    on.ns,
-                    on.ip,
-                    on.ip,
-                    None,
-                    "",
+                    name=slot.name,
+                    workload=slot.workload,
+                    cluster=slot.cluster,
+                    node=slot.node,
+                    ns=on.ns,
+                    ip=on.ip,
+                    gateway=on.ip,
+                    vip=None,
+                    host_veth="",
+                    namespace=slot.namespace,
                     host_network=True,
                     families=cluster.families,
                     ip6=on.ip6,
-                    gateway6=on.ip6,
                 )
             )
-        for wi, workload in enumerate(w for w in mine if not is_host_workload(w)):
-            node = stack.node_of(workload)[1]
-            subnet = cluster.node_pod_subnet(node.name)
-            on_node[node.name] = on_node.get(node.name, 0) + 1
-            subnet6 = cluster.node_pod_subnet_v6(node.name)
-            pods.append(
-                Pod(
-                    workload=workload,
-                    cluster=cluster.name,
-                    node=node.name,
-                    ns=f"{prefix}-{cluster.name}-{workload}",
-                    ip=subnet.network_address + 1 + on_node[node.name],
-                    gateway=subnet.network_address + 1,
-                    vip=services[9 + wi] if workload in vip_targets else None,
-                    host_veth=f"p{sum(not p.host_network for p in pods)}",
-                    egress_rate=stack.workloads[workload].egress_rate,
-                    ingress_rate=stack.workloads[workload].ingress_rate,
-                    families=cluster.families,
-                    ip6=subnet6.network_address + 1 + on_node[node.name] if v6 else None,
-                    gateway6=subnet6.network_address + 1 if v6 else None,
-                    vip6=first_service6 + 9 + wi if v6 and workload in vip_targets else None,
-                )
+            continue
+        subnet = cluster.node_pod_subnet(slot.node)
+        on_node[slot.cluster, slot.node] = n = on_node.get((slot.cluster, slot.node), 0) + 1
+        if n > subnet.num_addresses - 3:
+            raise ValueError(f"node {slot.cluster}/{slot.node}: more pods than its pod /24 {subnet} holds")
+        workload = stack.workloads[slot.workload] if slot.workload else None
+        v6 = "ipv6" in cluster.families
+        vip = vip6 = None
+        if slot.workload in vip_targets and slot.name == server_name(slot.workload):
+            index = [w for w in plan.servers() if stack.workload(w).cluster == slot.cluster].index(slot.workload)
+            vip = cluster.service_subnet.network_address + 10 + index
+            vip6 = cluster.service_subnet_v6.network_address + 10 + index if v6 else None
+        subnet6 = cluster.node_pod_subnet_v6(slot.node)
+        host_ns = slot.namespace != stack.kubernetes.namespace  # a pod of the host baseline's namespace
+        pods.append(
+            Pod(
+                name=slot.name,
+                workload=slot.workload,
+                cluster=slot.cluster,
+                node=slot.node,
+                ns=f"{prefix}-{slot.cluster}-{'host-' if host_ns else ''}{slot.name}",
+                ip=subnet.network_address + 1 + n,
+                gateway=subnet.network_address + 1,
+                vip=vip,
+                host_veth=f"p{sum(not p.host_network for p in pods)}",
+                egress_rate=workload.egress_rate if workload else None,
+                ingress_rate=workload.ingress_rate if workload else None,
+                namespace=slot.namespace,
+                families=cluster.families,
+                ip6=subnet6.network_address + 1 + n if v6 else None,
+                gateway6=subnet6.network_address + 1 if v6 else None,
+                vip6=vip6,
             )
+        )
     namespaces = tuple([c.ns for c in clusters] + [n.ns for n in nodes] + [p.ns for p in pods if not p.host_network])
+    if len(set(namespaces)) != len(namespaces):
+        raise ValueError(f"two lab namespaces share a name: {sorted(namespaces)}")
     return Layout(prefix, tuple(clusters), tuple(nodes), tuple(pods), stack.link.mtu, stack.link.rate, namespaces)
 
 
@@ -302,7 +364,7 @@ def ipv6_commands(layout: Layout) -> list[Command]:
                 if other.cluster == node.cluster and other is not node and other.pod_subnet6 is not None
             ]
     for pod in layout.pods:
-        if pod.ip6 is None or pod.gateway6 is None:
+        if pod.host_network or pod.ip6 is None or pod.gateway6 is None:
             continue
         node = layout.node(pod.cluster, pod.node)
         assert node.pod_subnet6 is not None
@@ -384,8 +446,8 @@ def tbf_command(ns: str, device: str, rate: str) -> Command:
 def shaping_commands(layout: Layout) -> list[tuple[str, Command]]:
     """Every tbf of the lab, each with what it limits (for the warning when tc refuses it).
 
-    Both ends of the link, when the stack gives it a rate; a pod's own veth end for its
-    workload's `egress_rate`, the node's end for its `ingress_rate`.
+    Both ends of the link, when the stack gives it a rate; for every pod of a workload, the pod's
+    own veth end for the workload's `egress_rate`, the node's end for its `ingress_rate`.
     """
     out: list[tuple[str, Command]] = []
     if len(layout.clusters) >= 2 and layout.link_rate is not None:
@@ -396,11 +458,12 @@ def shaping_commands(layout: Layout) -> list[tuple[str, Command]]:
     for pod in layout.pods:
         node = layout.node(pod.cluster, pod.node)
         if pod.egress_rate is not None:
-            out.append((f"{pod.workload} egress_rate {pod.egress_rate}", tbf_command(pod.ns, "eth0", pod.egress_rate)))
+            what = f"{pod.workload} egress_rate {pod.egress_rate} ({pod.name})"
+            out.append((what, tbf_command(pod.ns, "eth0", pod.egress_rate)))
         if pod.ingress_rate is not None:
             out.append(
                 (
-                    f"{pod.workload} ingress_rate {pod.ingress_rate}",
+                    f"{pod.workload} ingress_rate {pod.ingress_rate} ({pod.name})",
                     tbf_command(node.ns, pod.host_veth, pod.ingress_rate),
                 )
             )

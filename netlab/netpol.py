@@ -45,9 +45,9 @@ loss figures partly measure that queue; in the lab they do not. Not reproduced e
   (a conntrack label), flush the conntrack entries a changed policy no longer admits, add an
   INPUT chain for pod-to-node traffic and let UDP port 53 pass unjudged: the same verdicts for
   the lab's traffic, whose policies do not change while a flow runs;
-- AdminNetworkPolicy and BaselineAdminNetworkPolicy, SCTP (written, never sent here);
-- the lab runs a workload's pods in one namespace: a policy that selects one of them applies
-  to their shared address, except on ports that one pod alone declares (netlab/cluster_state.py).
+- AdminNetworkPolicy and BaselineAdminNetworkPolicy, SCTP (written, never sent here).
+Each pod the lab runs has its own address (netlab/layout.py), so a policy that selects a pod
+applies to that pod's address alone, as on a cluster.
 """
 
 from __future__ import annotations
@@ -93,17 +93,12 @@ class Allow:
 
 @dataclass(frozen=True)
 class Isolation:
-    """A pod that policies isolate in one direction, and what they admit.
-
-    `only`: the ports of a lab address shared by several pods that one pod alone declares;
-    traffic to them is judged by that pod's own policies (no policies: it passes).
-    """
+    """A pod that policies isolate in one direction, and what they admit."""
 
     endpoint: Endpoint
     direction: Direction
     policies: tuple[str, ...]
     allows: tuple[Allow, ...]
-    only: tuple[PortMatch, ...] = ()
 
 
 def policy_types(policy: Obj) -> list[str]:
@@ -238,35 +233,11 @@ def isolation(state: ClusterState, endpoint: Endpoint, direction: Direction) -> 
     return Isolation(endpoint, direction, tuple(_name(p) for p in policies), tuple(allows))
 
 
-def _owned_ports(endpoint: Endpoint) -> list[tuple[Endpoint, tuple[PortMatch, ...]]]:
-    """At an address the lab shares between pods: each pod alone, with the ports no other pod there declares.
-
-    On a cluster each pod has its own IP, so a packet to those ports would be addressed to
-    that pod only (the E2SAR receiver's UDP range beside the server pod of its workload).
-    """
-    if len(endpoint.pods) < 2:
-        return []
-    out = []
-    for pod in endpoint.pods:
-        others = {(cp.port, cp.protocol) for other in endpoint.pods if other is not pod for cp in other.ports}
-        mine = [cp for cp in pod.ports if (cp.port, cp.protocol) not in others]
-        if mine:
-            alone = Endpoint(endpoint.ip, endpoint.node, (pod,), pod.ports)
-            out.append((alone, tuple(dict.fromkeys(PortMatch(cp.protocol.lower(), cp.port, cp.port) for cp in mine))))
-    return out
-
-
 def isolations(state: ClusterState) -> list[Isolation]:
-    """Everything the nodes judge, in the order they judge it: the egress of each pod address, the ingress
-    to ports a pod of a shared address declares alone (see `_owned_ports`), then the ingress of each address."""
+    """Everything the nodes judge, in the order they judge it: the egress of each pod, then the ingress."""
     egress = [iso for ep in state.endpoints if (iso := isolation(state, ep, "egress")) is not None]
-    owned = []
-    for ep in state.endpoints:
-        for alone, ports in _owned_ports(ep):
-            iso = isolation(state, alone, "ingress") or Isolation(alone, "ingress", (), ())
-            owned.append(Isolation(iso.endpoint, "ingress", iso.policies, iso.allows, ports))
     ingress = [iso for ep in state.endpoints if (iso := isolation(state, ep, "ingress")) is not None]
-    return egress + owned + ingress
+    return egress + ingress
 
 
 # -- iptables --------------------------------------------------------------------------
@@ -313,7 +284,7 @@ def _isolation_rules(iso: Isolation, chain: str) -> tuple[list[str], list[str]]:
 
 def policy_mangle(state: ClusterState, node: str) -> Fragment:
     """The mangle rules that enforce the cluster's policies on one node."""
-    managed = sorted({iso.endpoint.ip for iso in isolations(state) if iso.policies and iso.endpoint.node == node})
+    managed = sorted({iso.endpoint.ip for iso in isolations(state) if iso.endpoint.node == node})
     chains = [ENTRY, VERDICT]
     rules = [f"-A POSTROUTING {comment('kube-network-policies: after DNAT, before SNAT')} -j {ENTRY}"]
     if (
@@ -332,16 +303,10 @@ def policy_mangle(state: ClusterState, node: str) -> Fragment:
     body: list[str] = []
     for chain, iso in chained(state):
         side = "-s" if iso.direction == "egress" else "-d"
-        address = f"{side} {host_cidr(iso.endpoint.ip)}"
-        for match in [f"{address} {_port_args(port)}" for port in iso.only] or [address]:
-            if iso.policies:
-                rules.append(f"-A {VERDICT} {match} -j {chain}")
-            if iso.only:  # judged as that pod's alone: the address's other pods have no say
-                rules.append(f"-A {VERDICT} {match} -j ACCEPT")
-        if iso.policies:
-            more_chains, more_rules = _isolation_rules(iso, chain)
-            chains += more_chains
-            body += more_rules
+        rules.append(f"-A {VERDICT} {side} {host_cidr(iso.endpoint.ip)} -j {chain}")
+        more_chains, more_rules = _isolation_rules(iso, chain)
+        chains += more_chains
+        body += more_rules
     rules.append(f"-A {VERDICT} -j ACCEPT")
     return Fragment("mangle", tuple(chains), tuple(rules + body))
 

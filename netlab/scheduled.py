@@ -1,13 +1,11 @@
 """The rendered objects as one cluster's API would list them once the lab runs them (pure).
 
-`manifests.render()` gives Pods and Jobs; the lab runs every pod of a workload in that
-workload's network namespace. Here each Pod, and the pod of each Job that is running,
-becomes a Pod object with `spec.nodeName` and `status.podIP` filled in (what the scheduler
-and the kubelet would add), so that kube-proxy and the policy engine read the lab's pods
+`manifests.render()` gives Pods and Jobs; the lab runs each Pod, and each Job's pods, in a
+network namespace of its own (netlab/layout.py). Here each Pod, and the pod of each Job that is
+running, becomes a Pod object with `spec.nodeName` and `status.podIP` filled in (what the
+scheduler and the CNI would add), so that kube-proxy and the policy engine read the lab's pods
 exactly as they read a cluster's. Jobs run one at a time; a finished Job's pod holds no IP
 and no policy applies to it any more, so the lab rewrites the rules as each Job starts.
-A pod without a workload label (a log viewer) has no namespace in the lab and is left
-out; it sends nothing that the tests depend on.
 
 Also the lab's side of `render()`: the addresses only a runtime knows.
 """
@@ -18,7 +16,7 @@ import ipaddress
 from collections.abc import Collection, Iterable
 
 from manifests import CLUSTER, Addresses, Obj
-from manifests.base import WORKLOAD
+from manifests.e2sar import RECEIVER, job_name
 from netlab.layout import Layout
 from spec.kubernetes import ClusterSettings
 from spec.model import Family, Stack
@@ -29,16 +27,17 @@ def _cluster(obj: Obj) -> str:
     return str(obj["metadata"].get("labels", {}).get(CLUSTER, ""))
 
 
-def _running(layout: Layout, name: str, namespace: str, template: Obj) -> Obj | None:
-    workload = (template["metadata"].get("labels") or {}).get(WORKLOAD)
-    pod = next((p for p in layout.pods if p.workload == workload), None)
-    if pod is None:
+def _running(layout: Layout, cluster: str, name: str, pod_name: str, namespace: str, template: Obj) -> Obj | None:
+    """The running Pod of the Pod or Job `name`, at its lab namespace's address; None if the lab has none."""
+    try:
+        pod = layout.pod(name, cluster, namespace)
+    except KeyError:
         return None
     ips = [str(pod.address(f)) for f in pod.families]  # one per family, the primary first (as the kubelet)
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {**template["metadata"], "name": name, "namespace": namespace},
+        "metadata": {**template["metadata"], "name": pod_name, "namespace": namespace},
         "spec": {**template["spec"], "nodeName": pod.node},
         "status": {"podIP": ips[0], "podIPs": [{"ip": ip} for ip in ips], "phase": "Running"},
     }
@@ -56,11 +55,12 @@ def cluster_objects(
             continue
         meta = obj["metadata"]
         if obj["kind"] == "Pod":
-            running = _running(layout, meta["name"], meta["namespace"], obj)
+            running = _running(layout, cluster, meta["name"], meta["name"], meta["namespace"], obj)
         elif obj["kind"] == "Job":
             if jobs is not None and meta["name"] not in jobs:
                 continue
-            running = _running(layout, f"{meta['name']}-pod", meta["namespace"], obj["spec"]["template"])
+            template = obj["spec"]["template"]
+            running = _running(layout, cluster, meta["name"], f"{meta['name']}-pod", meta["namespace"], template)
         else:
             out[cluster].append(obj)
             continue
@@ -87,9 +87,9 @@ def spare_service_ip(
 
 
 def lab_addresses(stack: Stack, plan: Plan, layout: Layout) -> Addresses:
-    """What the lab gives `render()`: its pod IPs, the ClusterIPs it chose, and node IPs where the
-    program would know them (two kind clusters on one host, or `node_cidrs` declared in the stack:
-    then the lab's own node IPs stand for the declared ones)."""
+    """What the lab gives `render()`: the server Pods' and the E2SAR receiver pods' own IPs, the
+    ClusterIPs it chose, and node IPs where the program would know them (two kind clusters on one
+    host, or `node_cidrs` declared in the stack: then the lab's own node IPs stand for the declared ones)."""
     cluster_ips: dict[Family, dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address]] = {"ipv4": {}, "ipv6": {}}
     for pod in layout.pods:
         for family in pod.families:
@@ -104,11 +104,11 @@ def lab_addresses(stack: Stack, plan: Plan, layout: Layout) -> Addresses:
     ]
     return Addresses(
         image=stack.kubernetes.image.name,
-        pod_ips={p.workload: p.ip for p in layout.pods if "ipv4" in p.families},
+        pod_ips={w: s.ip for w in plan.servers() if "ipv4" in (s := layout.server(w)).families},
         cluster_ips=cluster_ips["ipv4"],
-        receiver_ips={case.id: layout.pod(case.receiver).ip for case in plan.e2sar},
+        receiver_ips={case.id: layout.pod(job_name(case, RECEIVER)).ip for case in plan.e2sar},
         node_ips={c: tuple(n.ip for n in layout.nodes if n.cluster == c) for c in known},
-        pod_ips6={p.workload: p.ip6 for p in layout.pods if p.ip6 is not None},
+        pod_ips6={w: ip for w in plan.servers() if (ip := layout.server(w).ip6) is not None},
         cluster_ips6=cluster_ips["ipv6"],
         node_ips6={c: tuple(n.ip6 for n in layout.nodes if n.cluster == c and n.ip6 is not None) for c in known},
     )

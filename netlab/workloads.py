@@ -1,7 +1,8 @@
 """The rendered objects in the lab: which pods it runs, and where each runs (pure).
 
 The lab gives render() its own addresses (netlab/scheduled.py) and runs what comes back: the
-server Pods, the client Jobs in order, the E2SAR Jobs. A pod runs in its workload's namespace;
+Pods (servers and log viewers), the client Jobs in order, the E2SAR Jobs. Each Pod, and each
+Job's pods, run in the network namespace the layout made for that object (netlab/layout.py);
 every log claim is the run's `logs/` folder, so each Job's log folder (`<mount>/<run id>-<hash>`)
 is a subfolder of it.
 """
@@ -11,33 +12,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from manifests import CLUSTER, Obj, logdir_of, of_kind
-from manifests.base import ROLE, WORKLOAD
 from netlab.kubelet import Placement
 from netlab.layout import Layout
 
 
-def server_pods(objects: list[Obj]) -> list[Obj]:
-    """The Pods the lab runs before the Jobs: the servers (the log viewers only serve `kubectl exec`)."""
-    return [o for o in of_kind(objects, "Pod") if o["metadata"]["labels"].get(ROLE) == "server"]
-
-
-def workload_of(obj: Obj) -> str:
-    """The workload a Pod or a Job's pod belongs to (its namespace in the lab)."""
-    labels = (obj["spec"]["template"]["metadata"] if obj["kind"] == "Job" else obj["metadata"])["labels"]
-    return str(labels[WORKLOAD])
-
-
 def placement(layout: Layout, objects: list[Obj], obj: Obj, logs: Path) -> Placement:
-    """Where a Pod or Job runs: its workload's namespace and IP, its node's namespace (probes come from
-    there), its cluster's ConfigMaps, and the run's log folder for every log claim."""
+    """Where a Pod or a Job's pods run: the object's own namespace and IP, its node's namespace (probes
+    come from there), its cluster's ConfigMaps, and the run's log folder for every log claim."""
     cluster = str(obj["metadata"]["labels"][CLUSTER])
-    pod = layout.pod(workload_of(obj))
+    namespace = str(obj["metadata"].get("namespace", "default"))
+    pod = layout.pod(str(obj["metadata"]["name"]), cluster, namespace)
     node = layout.node(pod.cluster, pod.node)
     return Placement(
         netns=pod.ns,
         ip=str(pod.ip),
         node_netns=node.ns,
-        namespace=str(obj["metadata"].get("namespace", "default")),
+        namespace=namespace,
         configmaps={str(c["metadata"]["name"]): c for c in of_kind(objects, "ConfigMap", cluster)},
         claims={str(c["metadata"]["name"]): logs for c in of_kind(objects, "PersistentVolumeClaim", cluster)},
     )

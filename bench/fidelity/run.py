@@ -49,7 +49,7 @@ async def _measure(pairs: int, seconds: int, workdir: Path) -> list[tuple[float,
     userland = image_userland(say=print)
     print(f"userland: {userland.kind} {userland.hash or userland.reason}", flush=True)
     async with Lab(stack, plan, workdir, say=lambda line: None, userland=userland) as lab:
-        target = lab.layout.pod("w2").ip
+        target = lab.layout.server("w2").ip
         bare_argv = ["iperf3", "-c", str(target), "-p", str(case.port), "-J", "-t", str(seconds), "-M", "1376"]
         (job,) = client_jobs(lab.objects)
 

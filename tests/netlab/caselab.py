@@ -4,6 +4,7 @@ with what the client's node saw read just before and just after each: the path's
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import re
 import subprocess
@@ -15,12 +16,13 @@ from typing import TypeVar
 import pytest
 from leakguard import become_subreaper, orphans_of_this_test_process
 
+from manifests import clients, find
 from netlab.cluster_state import IpAddress
 from netlab.lab import Lab
 from results.collect import collect
 from results.logs import read_log_folder
 from results.model import CaseResult, Results
-from spec.model import Stack
+from spec.model import NetPath, Stack
 from spec.plan import Case, build_plan
 from spec.runner import runner_script
 
@@ -82,11 +84,15 @@ class Ends:
 
 
 def case_ends(lab: Lab, case: Case) -> Ends:
-    pod, target = lab.layout.pod(case.client), lab.layout.pod(case.target.workload)
+    pod = lab.layout.client(case.client)
+    # The hairpin Service sends a client back to its own pod (entry.sh's servers); the others go to the server Pod.
+    target = pod if case.path is NetPath.HAIRPIN else lab.layout.server(case.target.workload)
     node = lab.layout.node(pod.cluster, pod.node)
+    (container,) = find(lab.objects, "Job", clients.job_name(case.client))["spec"]["template"]["spec"]["containers"]
+    env = {str(e["name"]): str(e["value"]) for e in container.get("env") or [] if "value" in e}
     client, target_ip = pod.address(case.family), target.address(case.family)
-    asked = target.vip_of(case.family) if case.target.address == "vip" else target_ip
-    assert client is not None and target_ip is not None and asked is not None
+    asked = ipaddress.ip_address(env[case.target.env_var])  # what the Job was given to reach
+    assert client is not None and target_ip is not None
     proto = "udp" if case.tool in ("udp_rr", "udp_stream", "iperf3_udp") else "tcp"
     port = case.data_port if case.data_port is not None else case.port
 

@@ -1,5 +1,6 @@
-"""A small lab for the policy and Service tests: kind-mesh's namespaces, an echo server in every
-pod, and iptables written from hand-written objects. Everything goes on every exit path."""
+"""A small lab for the policy and Service tests: kind-mesh's namespaces, an echo server in one pod
+namespace of each workload (`lab_pod`), and iptables written from hand-written objects. Everything
+goes on every exit path."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from netlab.cluster_state import cluster_state
 from netlab.lab import new_prefix
-from netlab.layout import Layout, build_layout, setup_commands
+from netlab.layout import Layout, Pod, build_layout, setup_commands
 from netlab.namespaces import claim, release, remove_namespaces, run
 from netlab.netpol import PolicyDrop, drop_counts, policy_drops
 from netlab.node_rules import node_rules
@@ -28,15 +29,20 @@ SERVE_S = 240  # the servers end on their own even if this process is killed
 Obj = dict[str, Any]
 
 
+def lab_pod(layout: Layout, workload: str) -> Pod:
+    """The lab pod that stands for a workload here: its first (its server Pod, else its client Job)."""
+    return next(p for p in layout.pods if p.workload == workload)
+
+
 def pod(layout: Layout, workload: str, namespace: str, labels: dict[str, str], ports: list[Obj] | None = None) -> Obj:
     """A running Pod object at a lab pod's address (what the kubelet and scheduler would report)."""
-    lab_pod = layout.pod(workload)
+    at = lab_pod(layout, workload)
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": workload, "namespace": namespace, "labels": labels},
-        "spec": {"nodeName": lab_pod.node, "containers": [{"name": "echo", "ports": ports or []}]},
-        "status": {"podIP": str(lab_pod.ip)},
+        "spec": {"nodeName": at.node, "containers": [{"name": "echo", "ports": ports or []}]},
+        "status": {"podIP": str(at.ip)},
     }
 
 
@@ -65,7 +71,7 @@ class PolicyLab:
             claim(self.layout.prefix)
             for argv in setup_commands(self.layout):
                 run(argv)
-            for p in self.layout.pods:
+            for p in (lab_pod(self.layout, w) for w in sorted(self.stack.workloads)):
                 server = subprocess.Popen(
                     ["ip", "netns", "exec", p.ns, sys.executable, PROBE, "serve", str(SERVE_S), *map(str, ECHO_PORTS)],
                     stdout=subprocess.PIPE,
@@ -101,14 +107,14 @@ class PolicyLab:
 
     def reaches(self, src: str, ip: str, port: int, proto: str = "tcp", uid: int | None = None) -> bool:
         """Whether `src` (a workload, or cluster/node for a node namespace) gets the echo back."""
-        ns = self.layout.pod(src).ns if "/" not in src else self.layout.node(*src.split("/")).ns
+        ns = lab_pod(self.layout, src).ns if "/" not in src else self.layout.node(*src.split("/")).ns
         argv = ["ip", "netns", "exec", ns, sys.executable, PROBE, proto, ip, str(port)]
         if uid is not None:
             argv.append(str(uid))
         return subprocess.run(argv, capture_output=True, timeout=20, check=False).returncode == 0
 
     def ip(self, workload: str) -> str:
-        return str(self.layout.pod(workload).ip)
+        return str(lab_pod(self.layout, workload).ip)
 
     def saved(self, table: str, cluster: str | None = None) -> list[str]:
         nodes = [n for n in self.layout.nodes if cluster in (None, n.cluster)]

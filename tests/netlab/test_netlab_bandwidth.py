@@ -38,6 +38,8 @@ def test_egress_and_ingress_rates_limit_only_their_workloads(tmp_path: Path) -> 
     assert 1.3 * W1_EGRESS < p3["throughput_mbps"] <= 1.05 * W2_INGRESS, p3
     topology = (folder / "lab" / "topology.txt").read_text()
     lines = {line.split()[1]: line for line in topology.splitlines() if line.startswith("pod ")}
-    assert lines["w1"].endswith(f"egress_rate={W1_EGRESS}mbit ingress_rate=-")
-    assert lines["w2"].endswith(f"egress_rate=- ingress_rate={W2_INGRESS}mbit")
-    assert lines["w3"].endswith("egress_rate=- ingress_rate=-")
+    assert sorted(lines) == ["log-viewer-worker", "log-viewer-worker2", "w1-client", "w2-server", "w3-client"]
+    assert lines["w1-client"].endswith(f"egress_rate={W1_EGRESS}mbit ingress_rate=-")
+    assert lines["w2-server"].endswith(f"egress_rate=- ingress_rate={W2_INGRESS}mbit")
+    assert lines["w3-client"].endswith("egress_rate=- ingress_rate=-")
+    assert lines["log-viewer-worker"].endswith("egress_rate=- ingress_rate=-")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from manifests import Obj, clients, find, render
 from netlab.cluster_state import cluster_state
 from netlab.layout import build_layout, ipv6_commands, setup_commands
 from netlab.netpol import policy_mangle
@@ -70,11 +71,17 @@ def test_ipv6_policies_pass_neighbor_discovery_and_keep_only_their_familys_block
     assert not any("icmp6" in r or "fd00:" in r for r in v4)
 
 
+def _job_env(objects: list[Obj], client: str) -> dict[str, str]:
+    """The env the client's rendered Job gives its container: the addresses of its targets."""
+    (container,) = find(objects, "Job", clients.job_name(client))["spec"]["template"]["spec"]["containers"]
+    return {str(e["name"]): str(e["value"]) for e in container.get("env") or [] if "value" in e}
+
+
 def test_the_dual_layout_adds_ipv6_beside_ipv4() -> None:
     stack = load_stack("kind-dual")
     plan = build_plan(stack)
     layout = build_layout(stack, plan, "mpx")
-    w2 = layout.pod("w2")
+    w2 = layout.server("w2")
     assert w2.families == ("ipv4", "ipv6")
     assert w2.ip6 in stack.cluster("cluster-a").node_pod_subnet_v6("worker")
     assert w2.vip6 in stack.cluster("cluster-a").service_subnet_v6
@@ -87,16 +94,18 @@ def test_the_dual_layout_adds_ipv6_beside_ipv4() -> None:
     assert any(c[-1] == "echo 1 > /proc/sys/net/bridge/bridge-nf-call-ip6tables" for c in v6)  # hairpin DNAT
     route = ("ip", "-n", "mpx-cluster-a-net", "-6", "route", "add", "fd00:10:245::/56", "via", "fd00:ac1f::2")
     assert route in commands  # the link to the other cluster's IPv6 pods
-    env = layout.target_env()
-    assert env["MESHPERF_W2_POD_IP6"] == str(w2.ip6) and env["MESHPERF_W2_VIP6"] == str(w2.vip6)
     addresses = lab_addresses(stack, plan, layout)
+    env = _job_env(render(stack, plan, stack.kubernetes, addresses), "w1")
+    assert env["MESHPERF_W2_POD_IP6"] == str(w2.ip6) and env["MESHPERF_W2_VIP6"] == str(w2.vip6)
     assert addresses.cluster_ips6["w2-vip"] == w2.vip6
     assert addresses.cluster_ips6["w2-hairpin"] in stack.cluster("cluster-a").service_subnet_v6
-    assert addresses.node_ips6["cluster-a"] and addresses.pod_ips6["w4"] == layout.pod("w4").ip6
+    assert addresses.node_ips6["cluster-a"] and addresses.pod_ips6["w4"] == layout.server("w4").ip6
 
 
 def test_an_ipv4_stack_lays_no_ipv6() -> None:
     stack = load_stack("kind-mesh")
-    layout = build_layout(stack, build_plan(stack), "mpx")
+    plan = build_plan(stack)
+    layout = build_layout(stack, plan, "mpx")
     assert ipv6_commands(layout) == [] and all(p.ip6 is None for p in layout.pods)
-    assert "MESHPERF_W2_POD_IP6" not in layout.target_env()
+    objects = render(stack, plan, stack.kubernetes, lab_addresses(stack, plan, layout))
+    assert "MESHPERF_W2_POD_IP6" not in _job_env(objects, "w1")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kubelet_objects import Lab, lab_network
 
-from netlab.kubelet import Kubelet, Placement
+from netlab.kubelet import Kubelet, KubeletError, Placement
 from netlab.lab import new_prefix
 from netlab.rootfs import PACKAGES_FILE, Userland, build_rootfs, cache_dir, image_userland, parse_packages
 from netlab.workloads import job_logdir
@@ -65,7 +65,7 @@ async def _start_servers(kubelet: Kubelet, lab: Lab, node_logs: Path) -> None:
         await kubelet.wait_ready(f"{workload}-server", READY_S)
 
 
-def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_tcp_probe(
+def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_probes(
     lab: Lab, userland: Userland, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
@@ -82,23 +82,34 @@ def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_tcp
             code, out = await kubelet.exec("w2-server", "iperf3", ["id", "-u"])
             assert (code, out.strip()) == (0, "10001")
             # Real traffic from the node to the pod's iperf3 server.
-            w2 = lab.layout.pod("w2")
+            w2 = lab.layout.server("w2")
             node = lab.layout.node(w2.cluster, w2.node).ns
             client = ["ip", "netns", "exec", node, "iperf3", "-c", str(w2.ip), "-t", "1", "-p", "5201"]
             # (Not a blocking call: the kubelet's probes must go on closing their connections.)
             proc = await asyncio.create_subprocess_exec(*client, stdout=asyncio.subprocess.DEVNULL)
             assert await asyncio.wait_for(proc.wait(), 20) == 0
+            # iperf3's readiness is its listening socket, read in the container: over two probe periods
+            # no probe connects to it (a tcpSocket probe would show as a client that sent no parameters).
+            probe = next(c for c in pod.containers if c.run.name == "iperf3").probe
+            assert probe is not None and probe.exec_argv is not None and probe.tcp_port is None
+            await asyncio.sleep(4.5)
+            log_text = (tmp_path / "lab" / "pods" / "w2-server" / "iperf3.log").read_text()
+            assert "unable to receive parameters" not in log_text and log_text.count("Accepted connection") == 1
             # A killed server is restarted and gets ready again, as its restartPolicy (Always) says.
             iperf3 = next(c for c in pod.containers if c.run.name == "iperf3")
             assert iperf3.pid1 is not None
-            os.kill(iperf3.pid1, signal.SIGKILL)
+            os.kill(iperf3.pid1, signal.SIGKILL)  # the new one is ready by its probe: its socket listens
             log = tmp_path / "lab" / "pods" / "w2-server" / "iperf3.log"
+            killed = iperf3.pid1
             for _ in range(int(READY_S * 10)):
-                if iperf3.restarts == 1 and pod.ready.is_set() and _count(log, "Server listening") >= 2:
+                if iperf3.restarts == 1 and iperf3.pid1 not in (None, killed) and iperf3.ready:
                     break
                 await asyncio.sleep(0.1)
-            assert iperf3.restarts == 1 and pod.ready.is_set()
-            assert _count(log, "Server listening") >= 2  # kubectl logs: both runs, one file
+            assert iperf3.restarts == 1 and iperf3.ready and pod.ready.is_set()
+            proc = await asyncio.create_subprocess_exec(*client, stdout=asyncio.subprocess.DEVNULL)
+            assert await asyncio.wait_for(proc.wait(), 20) == 0  # the restarted server serves
+            # kubectl logs: both runs, one file
+            assert _count(log, "Server listening") >= 2 and _count(log, "Accepted connection") == 2
 
     asyncio.run(scenario())
 
@@ -183,7 +194,7 @@ def test_active_deadline_cuts_a_sleeping_job(lab: Lab, userland: Userland, tmp_p
             assert not kubelet.pods
 
     asyncio.run(scenario())
-    found = subprocess.run(["ip", "netns", "pids", lab.layout.pod("w1").ns], capture_output=True, text=True)
+    found = subprocess.run(["ip", "netns", "pids", lab.layout.client("w1").ns], capture_output=True, text=True)
     assert found.stdout.split() == []
 
 
@@ -205,6 +216,27 @@ def test_backoff_limit_retries_failed_pods(lab: Lab, userland: Userland, tmp_pat
             assert again.succeeded and again.attempts == 2
 
     asyncio.run(scenario())
+
+
+def test_a_pod_does_not_start_while_a_process_is_left_in_its_network_namespace(
+    lab: Lab, userland: Userland, tmp_path: Path
+) -> None:
+    """A Job's pods use the Job's namespace in turn, which is only sound if none inherits a process: the
+    kubelet refuses to start a pod into a namespace that still holds one (here a stray `sleep`)."""
+    placement = _placement(lab, tmp_path)
+    stray = subprocess.Popen(["ip", "netns", "exec", placement.netns, "sleep", "30"], start_new_session=True)
+
+    async def scenario() -> None:
+        async with Kubelet(userland, tmp_path / "lab") as kubelet:
+            with pytest.raises(KubeletError, match=rf"network namespace {placement.netns} still holds processes"):
+                await kubelet.run_job(lab.job("w1-client"), placement)
+            assert not kubelet.pods
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        stray.kill()
+        stray.wait()
 
 
 def test_exec_readiness_probe_reads_the_containers_own_proc(lab: Lab, userland: Userland, tmp_path: Path) -> None:
@@ -246,7 +278,7 @@ def test_without_netcat_in_the_image_entry_sh_says_why_it_cannot_wait(lab: Lab, 
             assert time.monotonic() - started < 60  # not two minutes of silent waiting per target
 
     asyncio.run(scenario())
-    target = lab.layout.pod("w2").ip
+    target = lab.layout.server("w2").ip
     assert f"[meshperf] no nc in the image: no wait for {target}:5201" in lines
 
 
@@ -254,7 +286,7 @@ def test_leaving_the_kubelet_on_an_error_stops_every_container_and_removes_the_v
     lab: Lab, userland: Userland, tmp_path: Path
 ) -> None:
     pod = lab.pod("w2-server")
-    netns = lab.layout.pod("w2").ns
+    netns = lab.layout.server("w2").ns
 
     async def scenario() -> None:
         async with Kubelet(userland, tmp_path / "lab") as kubelet:

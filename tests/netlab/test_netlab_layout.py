@@ -6,6 +6,7 @@ import ipaddress
 
 import pytest
 
+from manifests import CLUSTER, render
 from netlab.layout import (
     TBF_BURST,
     TBF_LATENCY,
@@ -14,6 +15,7 @@ from netlab.layout import (
     shaping_commands,
     tbf_command,
 )
+from netlab.scheduled import lab_addresses
 from spec.load import load_stack
 from spec.model import Stack
 from spec.plan import build_plan
@@ -33,23 +35,74 @@ def _layout(name: str = "kind-mesh", **rates: dict[str, str]):
 def test_pods_sit_on_their_nodes_pod_subnets() -> None:
     stack, _, layout = _layout()
     for pod in layout.pods:
-        cluster, node = stack.node_of(pod.workload)
-        assert pod.node == node.name
-        assert pod.ip in cluster.node_pod_subnet(node.name)
-        assert pod.gateway == cluster.node_pod_subnet(node.name).network_address + 1
-    assert layout.pod("w1").node == layout.pod("w2").node
-    assert layout.pod("w3").node != layout.pod("w2").node
-    assert layout.pod("w1").ip != layout.pod("w2").ip
+        cluster = stack.cluster(pod.cluster)
+        if pod.workload is not None:
+            assert (pod.cluster, pod.node) == (stack.node_of(pod.workload)[0].name, stack.node_of(pod.workload)[1].name)
+        assert pod.ip in cluster.node_pod_subnet(pod.node)
+        assert pod.gateway == cluster.node_pod_subnet(pod.node).network_address + 1
+    assert layout.client("w1").node == layout.server("w2").node
+    assert layout.client("w3").node != layout.server("w2").node
+    assert layout.client("w1").ip != layout.server("w2").ip
+
+
+@pytest.mark.parametrize("name", ["kind-local", "kind-mesh", "ci-example", "kind-dual"])
+def test_every_rendered_pod_and_job_has_a_namespace_and_ip_of_its_own(name: str) -> None:
+    """As a CNI gives them: one namespace and address per Pod (servers, log viewers) and per Job, on the
+    node's pod /24, none shared on a node, the same for the same plan; a `hostNetwork` pod (the host
+    baseline's, in ci-example) in its node's namespace at the node's address instead."""
+    stack, plan, layout = _layout(name)
+    objects = render(stack, plan, stack.kubernetes, lab_addresses(stack, plan, layout))
+    rendered = {
+        (o["metadata"]["labels"][CLUSTER], o["metadata"]["namespace"], o["metadata"]["name"])
+        for o in objects
+        if o["kind"] in ("Pod", "Job")
+    }
+    assert {(p.cluster, p.namespace, p.name) for p in layout.pods} == rendered
+    assert len(layout.pods) == len(rendered)
+    on_pod_network = [p for p in layout.pods if not p.host_network]
+    assert len({p.ns for p in on_pod_network}) == len(on_pod_network)
+    assert len({p.ip for p in on_pod_network}) == len(on_pod_network)  # the clusters' pod subnets differ too
+    assert len({p.host_veth for p in on_pod_network}) == len(on_pod_network)
+    for pod in on_pod_network:
+        subnet = stack.cluster(pod.cluster).node_pod_subnet(pod.node)
+        assert pod.ip in subnet and pod.ip not in (subnet.network_address, pod.gateway, subnet.broadcast_address)
+    for pod in layout.pods:
+        if pod.host_network:
+            node = layout.node(pod.cluster, pod.node)
+            assert (pod.ns, pod.ip) == (node.ns, node.ip)
+    assert len(layout.namespaces) == len(layout.clusters) + len(layout.nodes) + len(on_pod_network)
+    assert any(p.host_network for p in layout.pods) == stack.suites.netperf.host_baseline
+    assert build_layout(stack, plan, "mptest00") == layout
+    # the log viewers run too, in their own namespaces, on the nodes whose logs they read
+    viewers = [p for p in layout.pods if p.workload is None]
+    assert viewers and all(p.name.startswith("log-viewer-") for p in viewers)
+
+
+def test_a_workloads_server_pod_and_client_job_have_different_ips_on_their_node() -> None:
+    """w2 serves (its server Pod) and is a client reaching its own VIP (its client Job): two pods, two IPs."""
+    stack, _, layout = _layout()
+    server, client = layout.server("w2"), layout.client("w2")
+    assert (server.name, client.name) == ("w2-server", "w2-client")
+    assert server.ip != client.ip and server.ns != client.ns
+    assert server.node == client.node
+    subnet = stack.cluster("cluster-a").node_pod_subnet(server.node)
+    assert server.ip in subnet and client.ip in subnet
+
+
+def test_pod_lookups_name_what_they_cannot_find() -> None:
+    _, _, layout = _layout()
+    with pytest.raises(KeyError, match="0 lab pods named 'w2'"):
+        layout.pod("w2")  # a workload is no pod
+    with pytest.raises(KeyError, match="2 lab pods named 'log-viewer-worker', not one"):
+        layout.pod("log-viewer-worker")  # one per cluster: say which
+    assert layout.pod("log-viewer-worker", "cluster-b").cluster == "cluster-b"
 
 
 def test_only_vip_targets_get_a_cluster_ip_in_their_service_subnet() -> None:
     stack, _, layout = _layout()
-    assert layout.pod("w2").vip in stack.cluster("cluster-a").service_subnet
-    assert layout.pod("w4").vip is None  # path 6 uses the pod IP
-    assert layout.pod("w1").vip is None
-    env = layout.target_env()
-    assert env["MESHPERF_W2_VIP"] == str(layout.pod("w2").vip)
-    assert env["MESHPERF_W4_POD_IP"] == str(layout.pod("w4").ip)
+    assert layout.server("w2").vip in stack.cluster("cluster-a").service_subnet
+    assert layout.server("w4").vip is None  # path 6 uses the pod IP
+    assert [p.name for p in layout.pods if p.vip is not None] == ["w2-server"]  # the VIP's endpoint is the server Pod
 
 
 def test_every_command_stays_inside_lab_namespaces() -> None:
@@ -68,9 +121,11 @@ def test_every_command_stays_inside_lab_namespaces() -> None:
 
 
 def test_namespaces_are_one_per_node_and_pod_plus_cluster_networks() -> None:
-    stack, _, layout = _layout()
+    stack, plan, layout = _layout()
     nodes = sum(len(c.nodes) for c in stack.clusters)
-    assert len(layout.namespaces) == len(stack.clusters) + nodes + 4
+    # two server Pods, three client Jobs, a receiver and a sender Job per E2SAR rate, three log viewers
+    pods = 2 + 3 + 2 * len(plan.e2sar) + 3
+    assert len(layout.namespaces) == len(stack.clusters) + nodes + pods
     assert len(set(layout.namespaces)) == len(layout.namespaces)
 
 
@@ -99,27 +154,40 @@ def test_tbf_takes_the_rate_in_bits_as_the_stack_model_reads_it() -> None:
         tbf_command("n", "d", "500mbps")  # tc would read bytes per second: refused, never guessed
 
 
-def test_pod_rates_shape_the_pods_veth_ends() -> None:
+def test_pod_rates_shape_every_pod_of_the_workload() -> None:
+    """The bandwidth plugin shapes each pod that carries the workload's annotations: here the server Pod,
+    the client Job and the E2SAR receiver Job of w2, and the client Job of w1."""
     _, _, layout = _layout("kind-local", w1={"egress_rate": "300mbit"}, w2={"ingress_rate": "1gbit"})
-    w1, w2 = layout.pod("w1"), layout.pod("w2")
-    node = layout.node(w2.cluster, w2.node)
-    assert shaping_commands(layout) == [
-        # what w1 sends leaves its own end of the veth, in the pod's namespace
-        ("w1 egress_rate 300mbit", tbf_command(w1.ns, "eth0", "300mbit")),
-        # what w2 receives leaves the node's end of w2's veth, in the node's namespace
-        ("w2 ingress_rate 1gbit", tbf_command(node.ns, w2.host_veth, "1gbit")),
-    ]
-    # that node end is the very device that setup plugs into the node's bridge for w2
-    plug = ("ip", "-n", w2.ns, "link", "add", "eth0", "type", "veth", "peer", "name", w2.host_veth, "netns", node.ns)
-    assert plug in setup_commands(layout)
+    w1 = [p for p in layout.pods if p.workload == "w1"]
+    w2 = [p for p in layout.pods if p.workload == "w2"]
+    assert [p.name for p in w1] == ["w1-client"]
+    assert [p.name for p in w2] == ["w2-server", "w2-client", "e2sar-100m-receiver"]
+    nodes = {p.name: layout.node(p.cluster, p.node) for p in w2}
+    assert sorted(shaping_commands(layout)) == sorted(
+        [
+            # what w1's pod sends leaves its own end of the veth, in the pod's namespace
+            *[(f"w1 egress_rate 300mbit ({p.name})", tbf_command(p.ns, "eth0", "300mbit")) for p in w1],
+            # what w2's pods receive leaves the node's end of each pod's veth, in the node's namespace
+            *[(f"w2 ingress_rate 1gbit ({p.name})", tbf_command(nodes[p.name].ns, p.host_veth, "1gbit")) for p in w2],
+        ]
+    )
+    for p in w2:  # each node end is the very device that setup plugs into the node's bridge for that pod
+        node = nodes[p.name].ns
+        plug = ("ip", "-n", p.ns, "link", "add", "eth0", "type", "veth", "peer", "name", p.host_veth, "netns", node)
+        assert plug in setup_commands(layout)
     assert len({p.host_veth for p in layout.pods}) == len(layout.pods)
 
 
 def test_pod_rates_beside_the_link_rate() -> None:
-    _, _, layout = _layout(w4={"egress_rate": "1gbit", "ingress_rate": "2gbit"})
+    _, plan, layout = _layout(w4={"egress_rate": "1gbit", "ingress_rate": "2gbit"})
+    w4 = ["w4-server"] + [f"{case.id}-receiver" for case in plan.e2sar]
     whats = [what for what, _ in shaping_commands(layout)]
-    assert whats == ["link rate 10gbit", "link rate 10gbit", "w4 egress_rate 1gbit", "w4 ingress_rate 2gbit"]
-    assert _layout()[2].pod("w1").egress_rate is None
+    assert whats == [
+        "link rate 10gbit",
+        "link rate 10gbit",
+        *[line for name in w4 for line in (f"w4 egress_rate 1gbit ({name})", f"w4 ingress_rate 2gbit ({name})")],
+    ]
+    assert _layout()[2].client("w1").egress_rate is None
 
 
 def test_lab_addresses_are_private() -> None:

@@ -205,22 +205,24 @@ def test_drop_counters_name_the_pod_direction_and_policies() -> None:
     assert policy_drops(state, counts, before=counts) == []
 
 
-def test_ports_one_pod_of_a_shared_address_declares_alone_follow_its_own_policies() -> None:
-    """The lab runs a workload's pods in one namespace: the E2SAR receiver's UDP port beside the server pod."""
+def test_each_pod_is_judged_at_its_own_address_by_its_own_policies() -> None:
+    """A workload's server Pod and its E2SAR receiver's pod have an address each, as on a cluster: the
+    server's policy judges the server's address alone, the receiver's (when a policy selects it) its own."""
     server = _pod("server", "ns1", {"role": "server"}, "10.0.0.1", ports=[{"name": "t", "containerPort": 5201}])
     receiver = _pod(
-        "receiver", "ns1", {"role": "e2sar"}, "10.0.0.1", ports=[{"containerPort": 19522, "protocol": "UDP"}]
+        "receiver", "ns1", {"role": "e2sar"}, "10.0.0.2", ports=[{"containerPort": 19522, "protocol": "UDP"}]
     )
     deny = _np({"podSelector": {"matchLabels": {"role": "server"}}, "policyTypes": ["Ingress"]}, "deny-servers")
     state = cluster_state([NS1, server, receiver, deny])
+    assert [[str(p) for p in ep.pods] for ep in state.endpoints] == [["ns1/server"], ["ns1/receiver"]]
     rules = policy_mangle(state, "n1").rules
-    # the receiver is selected by no policy: its port passes; the server's port and the rest meet the server's policy
-    verdict = [r for r in rules if r.startswith("-A KNP-VERDICT")]
-    assert verdict == [
-        "-A KNP-VERDICT -d 10.0.0.1/32 -p tcp -m tcp --dport 5201 -j KNP-I-0",
-        "-A KNP-VERDICT -d 10.0.0.1/32 -p tcp -m tcp --dport 5201 -j ACCEPT",
-        "-A KNP-VERDICT -d 10.0.0.1/32 -p udp -m udp --dport 19522 -j ACCEPT",
-        "-A KNP-VERDICT -d 10.0.0.1/32 -j KNP-I-2",
+    # no policy selects the receiver: the node sends none of its packets to a verdict
+    assert [r for r in rules if r.startswith("-A KNP-POSTROUTING -") and "10.0.0." in r] == [
+        "-A KNP-POSTROUTING -s 10.0.0.1/32 -j KNP-VERDICT",
+        "-A KNP-POSTROUTING -d 10.0.0.1/32 -j KNP-VERDICT",
+    ]
+    assert [r for r in rules if r.startswith("-A KNP-VERDICT")] == [
+        "-A KNP-VERDICT -d 10.0.0.1/32 -j KNP-I-0",
         "-A KNP-VERDICT -j ACCEPT",
     ]
     enforced = _np(
@@ -230,14 +232,17 @@ def test_ports_one_pod_of_a_shared_address_declares_alone_follow_its_own_policie
         },
         "e2sar",
     )
-    verdict = [
-        r
-        for r in policy_mangle(cluster_state([NS1, server, receiver, deny, enforced]), "n1").rules
-        if r.startswith("-A KNP-VERDICT")
+    rules = policy_mangle(cluster_state([NS1, server, receiver, deny, enforced]), "n1").rules
+    assert [r for r in rules if r.startswith("-A KNP-VERDICT")] == [
+        "-A KNP-VERDICT -d 10.0.0.1/32 -j KNP-I-0",
+        "-A KNP-VERDICT -d 10.0.0.2/32 -j KNP-I-1",
+        "-A KNP-VERDICT -j ACCEPT",
     ]
-    assert verdict[2:4] == [
-        "-A KNP-VERDICT -d 10.0.0.1/32 -p udp -m udp --dport 19522 -j KNP-I-1",
-        "-A KNP-VERDICT -d 10.0.0.1/32 -p udp -m udp --dport 19522 -j ACCEPT",
+    # the receiver's own policy admits its UDP port, the server's policy nothing
+    assert [r for r in rules if r.startswith("-A KNP-I-")] == [
+        '-A KNP-I-0 -m comment --comment "knp-drop ingress ns1/server" -j DROP',
+        '-A KNP-I-1 -p udp -m udp --dport 19522 -m comment --comment "ns1/e2sar" -j RETURN',
+        '-A KNP-I-1 -m comment --comment "knp-drop ingress ns1/receiver" -j DROP',
     ]
 
 
@@ -302,20 +307,26 @@ def test_rendered_kind_mesh_objects_give_the_lab_its_rules() -> None:
     addresses = lab_addresses(stack, plan, layout)
     per_cluster = cluster_objects(render(stack, plan, stack.kubernetes, addresses), layout)
     a, b = cluster_state(per_cluster["cluster-a"]), cluster_state(per_cluster["cluster-b"])
-    w2 = next(ep for ep in a.endpoints if ep.ip == layout.pod("w2").ip)
-    assert {p.name for p in w2.pods} == {"w2-server", "w2-client-pod"}  # the server pod and the hairpin Job's pod
+    # every running pod at an address of its own: w2's server Pod and its (hairpin) client Job's pod apart
+    at = {ep.ip: [p.name for p in ep.pods] for ep in a.endpoints}
+    assert at[layout.server("w2").ip] == ["w2-server"]
+    assert at[layout.client("w2").ip] == ["w2-client-pod"]
+    assert all(len(names) == 1 for names in at.values())
     # kind-mesh is routed by KindMeshRoutes: cluster-b's servers admit cluster-a's nodes, where kindnet masquerades to
-    w4 = next(ep for ep in b.endpoints if ep.ip == layout.pod("w4").ip)
+    w4 = next(ep for ep in b.endpoints if ep.ip == layout.server("w4").ip)
     iso = isolation(b, w4, "ingress")
     assert iso is not None and "meshperf/servers-ingress" in iso.policies
     blocks = {peer.cidr for allow in iso.allows for peer in allow.peers or ()}
     assert {ipaddress.IPv4Network(f"{n.ip}/32") for n in layout.nodes if n.cluster == "cluster-a"} <= blocks
-    # the VIP and hairpin Services get DNAT to w2, the mesh Service (headless) none
-    services = {
-        r.service.split(":")[0]
-        for r in service_port_rules(a, {("meshperf", n): ip for n, ip in addresses.cluster_ips.items()})
+    # the VIP's DNAT goes to w2's server Pod, the hairpin Service's to w2's client Job's pod (its own
+    # servers), the mesh Service (headless) gets none
+    endpoints: dict[str, set[ipaddress.IPv4Address]] = {}
+    for r in service_port_rules(a, {("meshperf", n): ip for n, ip in addresses.cluster_ips.items()}):
+        endpoints.setdefault(r.service.split(":")[0], set()).update(e.ip for e in r.endpoints)
+    assert endpoints == {
+        "meshperf/w2-vip": {layout.server("w2").ip},
+        "meshperf/w2-hairpin": {layout.client("w2").ip},
     }
-    assert services == {"meshperf/w2-vip", "meshperf/w2-hairpin"}
 
 
 def test_the_lab_gives_node_ips_where_the_program_would_know_them() -> None:

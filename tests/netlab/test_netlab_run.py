@@ -114,7 +114,7 @@ def test_server_killed_mid_run_fails_one_case_and_the_rest_complete(tmp_path: Pa
         if "p1-iperf3-tcp-mss1376" in line and not killed:
             time.sleep(2.0)  # p6-iperf3-tcp-mss536 is now two seconds into its four
             pids = subprocess.run(
-                ["ip", "netns", "pids", f"{prefix}-cluster-b-w4"], capture_output=True, text=True, check=True
+                ["ip", "netns", "pids", f"{prefix}-cluster-b-w4-server"], capture_output=True, text=True, check=True
             ).stdout.split()
             for pid in pids:
                 if Path(f"/proc/{pid}/comm").read_text().strip() == "iperf3":
