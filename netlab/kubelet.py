@@ -183,7 +183,8 @@ class Kubelet:
         name = name or pod_name
         if name in self.pods:
             raise KubeletError(f"pod {name}: already running")
-        left = await _processes_in(placement.netns)
+        # A pod's own namespace starts empty; a host-network pod shares its node's with whatever runs there.
+        left = [] if pod["spec"].get("hostNetwork") else await _processes_in(placement.netns)
         if left:
             raise KubeletError(
                 f"pod {name}: network namespace {placement.netns} still holds processes {left} of an earlier pod"
