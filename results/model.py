@@ -64,7 +64,28 @@ class CaseResult(BaseModel):
         return PATH_LABELS[self.path]
 
 
-class PointSummary(BaseModel):
+class PointId(BaseModel):
+    """What names a point: path, tool, MSS or UDP length, streams, address family."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: NetPath
+    tool: ToolName
+    mss: int | None = None
+    udp_length: int | None = None
+    streams: int = 1
+    family: Family = "ipv4"
+
+    @property
+    def key(self) -> str:
+        """`p<path>-<tool>[-mss<m>|-len<l>][-streams<n>][-ipv6]`: how reports and comparisons name the point."""
+        tail = f"-mss{self.mss}" if self.mss is not None else f"-len{self.udp_length}" if self.udp_length else ""
+        tail += f"-streams{self.streams}" if self.streams > 1 else ""
+        tail += "-ipv6" if self.family == "ipv6" else ""
+        return f"p{int(self.path)}-{self.tool}{tail}"
+
+
+class PointSummary(PointId):
     """One point (path, tool, MSS or UDP length, streams) over its repeats: the figure and its spread.
 
     `metric` is the figure summarised (Mbit/s for throughput tools, transactions/s for
@@ -75,14 +96,6 @@ class PointSummary(BaseModel):
     repeat order; `n` counts them, `n_failed` the repeats without a figure.
     """
 
-    model_config = ConfigDict(frozen=True)
-
-    path: NetPath
-    tool: ToolName
-    mss: int | None = None
-    udp_length: int | None = None
-    streams: int = 1
-    family: Family = "ipv4"
     metric: Literal["throughput_mbps", "transactions_per_s"]
     n: int
     n_failed: int = 0
@@ -97,29 +110,13 @@ class PointSummary(BaseModel):
     duration_s_median: float | None = None  # steady-state cases: median seconds measured
     stopped_stable: int | None = None  # steady-state cases: how many repeats stopped on stability
 
-    @property
-    def key(self) -> str:
-        """`p<path>-<tool>[-mss<m>|-len<l>][-streams<n>][-ipv6]`: how reports and comparisons name the point."""
-        tail = f"-mss{self.mss}" if self.mss is not None else f"-len{self.udp_length}" if self.udp_length else ""
-        tail += f"-streams{self.streams}" if self.streams > 1 else ""
-        tail += "-ipv6" if self.family == "ipv6" else ""
-        return f"p{int(self.path)}-{self.tool}{tail}"
 
-
-class Overhead(BaseModel):
+class Overhead(PointId):
     """One pod-path point beside the same point on its host-network baseline: `ratio` = pod / host
     of their medians (None when either has no figure), the CNI's overhead (results/overhead.py)."""
 
-    model_config = ConfigDict(frozen=True)
-
     point: str  # the pod point's key (PointSummary.key)
-    path: NetPath
     host_path: NetPath
-    tool: ToolName
-    mss: int | None = None
-    udp_length: int | None = None
-    streams: int = 1
-    family: Family = "ipv4"
     metric: Literal["throughput_mbps", "transactions_per_s"]
     pod: float | None
     host: float | None

@@ -8,6 +8,7 @@ import hashlib
 import ipaddress
 import json
 import runpy
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,3 +289,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         return {name: run_program(name, stack_config(name)) for name in STACK_NAMES}
     finally:
         mp.undo()
+
+
+def split_lab_run(plan: Plan, tmp_path: Path) -> list[dict[str, Any]]:
+    """The lab run's folder split by client, each as the log viewer of its node would hold it: the
+    viewers the `Results` provider reads (each with a `folder` standing in for `kubectl cp`)."""
+    index = (LAB_RUN / "index.tsv").read_text().splitlines()
+    viewers = []
+    for client in plan.clients():
+        folder = tmp_path / client
+        folder.mkdir()
+        ids = {c.id for c in plan.cases_of(client)}
+        for p in LAB_RUN.iterdir():
+            if p.name.split(".")[0] in ids:
+                shutil.copy(p, folder / p.name)
+        (folder / "index.tsv").write_text("".join(f"{line}\n" for line in index if line.split("\t")[0] in ids))
+        viewers.append({"namespace": "meshperf", "pod": f"viewer-{client}", "logdir": "/logs/1", "folder": str(folder)})
+    return viewers

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LAB_RUN
+from conftest import LAB_RUN, split_lab_run
 
 from components.logs import (
     ExecLogReader,
@@ -139,19 +138,7 @@ def _fixture_plan() -> Plan:
 
 def _split_run(tmp_path: Path) -> list[dict[str, Any]]:
     """The lab run's folder split by client, as the per-node viewers of kind-mesh would hold it."""
-    plan = _fixture_plan()
-    index = (LAB_RUN / "index.tsv").read_text().splitlines()
-    viewers = []
-    for client in plan.clients():
-        folder = tmp_path / client
-        folder.mkdir()
-        ids = {c.id for c in plan.cases_of(client)}
-        for p in LAB_RUN.iterdir():
-            if p.name.split(".")[0] in ids:
-                shutil.copy(p, folder / p.name)
-        (folder / "index.tsv").write_text("".join(f"{line}\n" for line in index if line.split("\t")[0] in ids))
-        viewers.append({"namespace": "meshperf", "pod": f"viewer-{client}", "logdir": "/logs/1", "folder": str(folder)})
-    return viewers
+    return split_lab_run(_fixture_plan(), tmp_path)
 
 
 def test_results_provider_on_a_lab_run(tmp_path: Path) -> None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from conftest import LAB_RUN, Run, run_program, stack_config
+from conftest import LAB_RUN, Run, run_program, split_lab_run, stack_config
 
 from components.results import ResultsProvider
 from manifests.base import content_hash
@@ -40,17 +39,9 @@ def _first_line(command: list[str]) -> str:
 
 def _viewers_with_env(tmp_path: Path) -> list[dict[str, Any]]:
     """The lab run split by client, each folder with the env file its Job's script writes (run for real)."""
-    plan = build_plan(load_stack("kind-mesh"))
-    index = (LAB_RUN / "index.tsv").read_text().splitlines()
-    viewers = []
-    for client in plan.clients():
-        folder = tmp_path / client
-        folder.mkdir()
-        ids = {c.id for c in plan.cases_of(client)}
-        for p in LAB_RUN.iterdir():
-            if p.name.split(".")[0] in ids:
-                shutil.copy(p, folder / p.name)
-        (folder / "index.tsv").write_text("".join(f"{line}\n" for line in index if line.split("\t")[0] in ids))
+    viewers = split_lab_run(build_plan(load_stack("kind-mesh")), tmp_path)
+    for viewer in viewers:
+        client, folder = viewer["pod"].removeprefix("viewer-"), Path(viewer["folder"])
         # The client's runner script with no case: its prelude and `log_env`, as every Job runs them.
         script = tmp_path / f"{client}.sh"
         script.write_text(runner_script(client, []))
@@ -63,7 +54,6 @@ def _viewers_with_env(tmp_path: Path) -> list[dict[str, Any]]:
             check=True,
         )
         assert f"[meshperf] env iperf3\t{_first_line(['iperf3', '--version'])}" in done.stdout  # the pod's log
-        viewers.append({"namespace": "meshperf", "pod": f"viewer-{client}", "logdir": "/logs/1", "folder": str(folder)})
     return viewers
 
 
