@@ -23,10 +23,11 @@ from results.humanize import human
 from results.model import CaseResult, PointSummary, Results
 from results.plots import figure_svg, latency_figure, latency_value, path_label, throughput_figure
 from results.report_seed_csv import seed_csv
-from spec.model import HOST_PATH_NAMES, NETPERF_TESTS, NetPath, Tool
+from spec.model import HOST_PATH_NAMES, NETPERF_TESTS, Family, NetPath, Tool
 
 HTML_REPORT = "report.html"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+FAMILIES: tuple[Family, ...] = ("ipv4", "ipv6")
 _ENV = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html", "j2"]),
@@ -129,13 +130,19 @@ def what_it_is(point: PointSummary) -> str:
     return f"median of n={point.n}{interval}"
 
 
-def _points(results: Results, tool: Tool, path: NetPath) -> list[PointSummary]:
-    """A tool's single-stream points on a path (the seed's; parallel streams are in the terminal table)."""
-    return [p for p in results.points if p.tool == tool and p.path == path and p.streams == 1]
+def _points(results: Results, tool: Tool, path: NetPath, family: Family) -> list[PointSummary]:
+    """A tool's single-stream points on a path over one family (parallel streams have their own section)."""
+    return [p for p in results.points if (p.tool, p.path, p.streams, p.family) == (tool, path, 1, family)]
 
 
-def _paths(results: Results, tool: Tool) -> list[NetPath]:
-    return [p for p in NetPath if results.cases_of(tool, p)]
+def _paths(results: Results, tool: Tool) -> list[tuple[NetPath, Family]]:
+    """The paths a tool ran on, each over each family it ran over: IPv4 first (the seed's), then IPv6."""
+    return [(p, f) for f in FAMILIES for p in NetPath if results.cases_of(tool, p, family=f)]
+
+
+def _label(path: NetPath, family: Family) -> str:
+    """A row's path, with its family where it is not the seed's IPv4."""
+    return path_label(path) + (" (IPv6)" if family == "ipv6" else "")
 
 
 def _ok(cases: Sequence[CaseResult], value: Callable[[CaseResult], float | int | None]) -> float | None:
@@ -146,10 +153,10 @@ def _ok(cases: Sequence[CaseResult], value: Callable[[CaseResult], float | int |
 
 def _tcp_section(results: Results, svg: str | None) -> Section:
     rows = []
-    for path in _paths(results, "iperf3_tcp"):
-        points = [p for p in _points(results, "iperf3_tcp", path) if p.median is not None]
+    for path, family in _paths(results, "iperf3_tcp"):
+        points = [p for p in _points(results, "iperf3_tcp", path, family) if p.median is not None]
         if not points:
-            rows.append(Row(path_label(path), ("", "", "no figure: every case failed", "", ""), missing=True))
+            rows.append(Row(_label(path, family), ("", "", "no figure: every case failed", "", ""), missing=True))
             continue
         best = max(points, key=lambda p: p.median or 0.0)
         of = "single samples" if all(p.n <= 1 for p in points) else "medians over repeats"
@@ -161,7 +168,7 @@ def _tcp_section(results: Results, svg: str | None) -> Section:
             if steady
             else "fixed duration"
         )
-        rows.append(Row(path_label(path), (human(best.median), str(best.mss), kind, str(best.n), stopped)))
+        rows.append(Row(_label(path, family), (human(best.median), str(best.mss), kind, str(best.n), stopped)))
     return Section(
         id="tcp",
         title="iperf3 TCP throughput",
@@ -180,18 +187,22 @@ def _tcp_section(results: Results, svg: str | None) -> Section:
 def _udp_section(results: Results) -> Section:
     """A row per path and datagram length (the `udp_length` sweep), single-stream."""
     rows = []
-    for path in _paths(results, "iperf3_udp"):
-        cases = results.cases_of("iperf3_udp", path)
+    for path, family in _paths(results, "iperf3_udp"):
+        cases = results.cases_of("iperf3_udp", path, family=family)
         for length in sorted({c.udp_length or 0 for c in cases}):
             at = [c for c in cases if (c.udp_length or 0) == length]
-            point = next((p for p in _points(results, "iperf3_udp", path) if (p.udp_length or 0) == length), None)
+            point = next(
+                (p for p in _points(results, "iperf3_udp", path, family) if (p.udp_length or 0) == length), None
+            )
             size = str(length) if length else ""
             if point is None or point.median is None:
-                rows.append(Row(path_label(path), (size, "", "", "", "", "no figure: every case failed"), missing=True))
+                rows.append(
+                    Row(_label(path, family), (size, "", "", "", "", "no figure: every case failed"), missing=True)
+                )
                 continue
             rows.append(
                 Row(
-                    path_label(path),
+                    _label(path, family),
                     (
                         size,
                         human(point.median),
@@ -223,12 +234,12 @@ def _udp_section(results: Results) -> Section:
 
 def _stream_section(results: Results) -> Section:
     rows = []
-    for path in _paths(results, "tcp_stream"):
-        points = [p for p in _points(results, "tcp_stream", path) if p.median is not None]
+    for path, family in _paths(results, "tcp_stream"):
+        points = [p for p in _points(results, "tcp_stream", path, family) if p.median is not None]
         if not points:
-            rows.append(Row(path_label(path), ("", "no figure: every case failed"), missing=True))
+            rows.append(Row(_label(path, family), ("", "no figure: every case failed"), missing=True))
             continue
-        rows.append(Row(path_label(path), (human(points[0].median), what_it_is(points[0]))))
+        rows.append(Row(_label(path, family), (human(points[0].median), what_it_is(points[0]))))
     return Section(
         id="netperf-stream",
         title="netperf TCP_STREAM throughput",
@@ -253,16 +264,19 @@ _RR = {
 def _rr_section(results: Results, tool: Tool, svg: str | None = None) -> Section:
     section_id, title, unit, transaction = _RR[tool]
     rows = []
-    for path in _paths(results, tool):
-        ok = [c for c in results.cases_of(tool, path) if c.ok]
+    for path, family in _paths(results, tool):
+        ok = [c for c in results.cases_of(tool, path, family=family) if c.ok]
         if not ok:
-            rows.append(Row(path_label(path), ("",) * (len(LATENCY_NAMES) + 1) + ("no figure",), missing=True))
+            rows.append(Row(_label(path, family), ("",) * (len(LATENCY_NAMES) + 1) + ("no figure",), missing=True))
             continue
         latency = [_ok(ok, latency_value(name)) for name in LATENCY_NAMES]
-        points = _points(results, tool, path)
+        points = _points(results, tool, path, family)
         kind = what_it_is(points[0]) if points else "single sample"
         rows.append(
-            Row(path_label(path), (human(_ok(ok, lambda c: c.transactions_per_s)), *(human(v) for v in latency), kind))
+            Row(
+                _label(path, family),
+                (human(_ok(ok, lambda c: c.transactions_per_s)), *(human(v) for v in latency), kind),
+            )
         )
     pictured = tool == "tcp_rr" and rows
     return Section(
@@ -287,16 +301,16 @@ def _more_sections(results: Results) -> list[Section]:
 
 def _udp_stream_section(results: Results) -> Section:
     rows = []
-    for path in _paths(results, "udp_stream"):
-        cases = results.cases_of("udp_stream", path)
-        points = [p for p in _points(results, "udp_stream", path) if p.median is not None]
+    for path, family in _paths(results, "udp_stream"):
+        cases = results.cases_of("udp_stream", path, family=family)
+        points = [p for p in _points(results, "udp_stream", path, family) if p.median is not None]
         size = str(cases[0].udp_length) if cases[0].udp_length else ""
         if not points:
-            rows.append(Row(path_label(path), (size, "", "", "", "no figure: every case failed"), missing=True))
+            rows.append(Row(_label(path, family), (size, "", "", "", "no figure: every case failed"), missing=True))
             continue
         rows.append(
             Row(
-                path_label(path),
+                _label(path, family),
                 (
                     size,
                     human(points[0].median),
@@ -322,28 +336,29 @@ def _parallel_section(results: Results) -> Section:
     rows = []
     parallel: tuple[tuple[Tool, str], ...] = (("iperf3_tcp", "TCP"), ("iperf3_udp", "UDP"))
     for tool, name in parallel:
-        for path in NetPath:
-            for case in results.cases_of(tool, path, None):
-                if case.streams <= 1:
-                    continue
-                label = f"{path_label(path)}, {name} x{case.streams}"
-                if not case.ok:
-                    rows.append(Row(label, ("", "", "", "", f"no figure: {case.error}"), missing=True))
-                    continue
-                shares = [s.throughput_mbps for s in case.per_stream or ()]
-                mss = sorted({s.mss_actual for s in case.per_stream or () if s.mss_actual is not None})
-                rows.append(
-                    Row(
-                        label,
-                        (
-                            human(case.throughput_mbps),
-                            f"{human(min(shares))}..{human(max(shares))}" if shares else "",
-                            ", ".join(str(m) for m in mss),
-                            human(case.loss_percent) if tool == "iperf3_udp" else "",
-                            f"sum of {case.streams} streams, single sample (repeat {case.repeat})",
-                        ),
+        for family in FAMILIES:
+            for path in NetPath:
+                for case in results.cases_of(tool, path, None, family):
+                    if case.streams <= 1:
+                        continue
+                    label = f"{_label(path, family)}, {name} x{case.streams}"
+                    if not case.ok:
+                        rows.append(Row(label, ("", "", "", "", f"no figure: {case.error}"), missing=True))
+                        continue
+                    shares = [s.throughput_mbps for s in case.per_stream or ()]
+                    mss = sorted({s.mss_actual for s in case.per_stream or () if s.mss_actual is not None})
+                    rows.append(
+                        Row(
+                            label,
+                            (
+                                human(case.throughput_mbps),
+                                f"{human(min(shares))}..{human(max(shares))}" if shares else "",
+                                ", ".join(str(m) for m in mss),
+                                human(case.loss_percent) if tool == "iperf3_udp" else "",
+                                f"sum of {case.streams} streams, single sample (repeat {case.repeat})",
+                            ),
+                        )
                     )
-                )
     return Section(
         id="streams",
         title="iperf3 parallel streams",

@@ -12,8 +12,10 @@ from results_testkit import read
 
 from results.collect import collect
 from results.detect import parse_output
+from results.humanize import human
 from results.iperf3 import parse_iperf3
 from results.netperf import parse_netperf
+from results.report_html import report_html
 from results.report_seed_csv import seed_csv
 from results.report_table import results_table
 from results.report_tidy_csv import tidy_csv
@@ -130,3 +132,21 @@ def test_a_dual_run_carries_the_family_everywhere_but_the_seed_csv() -> None:
     table = results_table(results)
     assert "IPv4:" in table and "IPv6:" in table
     assert table.index("IPv4:") < table.index("IPv6:")
+
+
+def test_the_html_report_gives_each_family_its_own_rows() -> None:
+    """Each section a row per path and family: IPv6 rows labelled, IPv4 rows with IPv4's figures only."""
+    results = _dual_results()
+    page = report_html(results, {"throughput": "<svg/>", "latency": "<svg/>"})
+    by_id = {c.case_id: c for c in results.cases}
+    v4, v6 = by_id["p1-iperf3-tcp-mss1376"], by_id["p1-iperf3-tcp-mss1376-ipv6"]
+    assert v4.throughput_mbps != v6.throughput_mbps
+    tcp = page[page.index('id="tcp"') : page.index('id="udp"')]
+    rr = page[page.index('id="rr"') :]
+    for section in (tcp, rr):
+        assert "Same VM using Pod IP (IPv6)" in section
+        assert section.index("Same VM using Pod IP<") < section.index("Same VM using Pod IP (IPv6)")
+    v4_row = tcp[tcp.index("Same VM using Pod IP<") : tcp.index("Same VM using Pod IP (IPv6)")]
+    v6_row = tcp[tcp.index("Same VM using Pod IP (IPv6)") :]
+    assert human(v4.throughput_mbps) in v4_row and human(v6.throughput_mbps) not in v4_row
+    assert human(v6.throughput_mbps) in v6_row
