@@ -33,10 +33,10 @@ def _stack_file(tmp_path: Path) -> Path:
 
 
 def _topology(folder: Path) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
-    """Nodes (cluster/name -> namespace, IP) and pods (workload -> namespace, IP) as the lab built them."""
+    """Nodes (cluster/name -> namespace, IP) and pods (Pod or Job name -> namespace, IP) as the lab built them."""
     text = (folder / "lab" / "topology.txt").read_text()
     nodes = {m[1]: (m[2], m[3]) for m in re.finditer(r"^node (\S+) ns=(\S+) ip=(\S+)", text, re.MULTILINE)}
-    pods = {m[1]: (m[2], m[3]) for m in re.finditer(r"^pod (\S+) \S+ ns=(\S+) ip=(\S+)", text, re.MULTILINE)}
+    pods = {m[1]: (m[2], m[3]) for m in re.finditer(r"^pod (\S+) \S+ \S+ ns=(\S+) ip=(\S+)", text, re.MULTILINE)}
     return nodes, pods
 
 
@@ -64,9 +64,9 @@ def test_host_paths_run_between_the_nodes_own_namespaces_and_give_every_pod_path
     # The host pods have no namespace of their own: they sit in their node's, at its IP.
     nodes, pods = _topology(folder)
     worker, worker2, remote = nodes["cluster-a/worker"], nodes["cluster-a/worker2"], nodes["cluster-b/worker"]
-    assert pods["w1-host"] == pods["w2-host"] == worker
-    assert pods["w3-host"] == worker2 and pods["w4-host"] == remote
-    assert pods["w1"] != worker and pods["w1"][0] != worker[0]
+    assert pods["w1-host-client"] == pods["w2-host-server"] == worker
+    assert pods["w3-host-client"] == worker2 and pods["w4-host-server"] == remote
+    assert pods["w1-client"] != worker and pods["w1-client"][0] != worker[0]
     # iperf3 says who talked to whom: the nodes' own addresses, no DNAT and no masquerade between them.
     expected = {"p7": (worker, worker), "p8": (worker2, worker), "p9": (worker, remote)}
     for path, (client, server) in expected.items():
