@@ -14,6 +14,8 @@ import ctypes
 import os
 import re
 import subprocess
+import time
+from collections.abc import Collection
 from pathlib import Path
 
 from netlab.namespaces import owner
@@ -21,6 +23,7 @@ from netlab.namespaces import owner
 # The tools, sshd, and what the lab's kubelet starts: its container init (python), nsenter, what pods run.
 TOOLS = ("iperf3", "netserver", "netperf", "timeout", "sh", "e2sar_perf", "sshd", "python", "nsenter", "nc", "sleep")
 PR_SET_CHILD_SUBREAPER = 36
+SETTLE_S = 2.0  # how long what was killed may take to go
 NETLAB_NS = re.compile(r"^(mp[0-9a-f]{6})-")  # netlab's labs (netlab.lab)
 SSHLAB_NS = re.compile(r"^(mph[0-9a-f]{6})-")  # the hosts tests' SSH labs (tests/hosts/sshlab.py)
 
@@ -91,3 +94,16 @@ def orphans_of_this_test_process() -> set[tuple[int, str]]:
         if int(ppid) == me and state != "Z" and comm in TOOLS:
             found.add((int(stat.parent.name), comm))
     return found
+
+
+def processes_left(before: Collection[tuple[int, str]] = ()) -> set[tuple[int, str]]:
+    """What a test or a lab left running, beyond `before`. A process just killed, or a container's PID 1
+    that waits only for its namespace's zombies to be reaped (our duty as subreaper), is given a
+    moment to go before it is blamed."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        reap_container_orphans()
+        left = orphans_of_this_test_process() - set(before)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from leakguard import become_subreaper, orphans_of_this_test_process
+from leakguard import become_subreaper, processes_left
 
 from manifests import clients, find
 from netlab.cluster_state import IpAddress
@@ -58,7 +58,7 @@ def run_each_case(
     run = asyncio.run(_run_each(lab, folder, traffic, name))
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     assert lab.layout.prefix not in namespaces, namespaces
-    assert not orphans_of_this_test_process()
+    assert not (left := processes_left()), f"processes left: {sorted(left)}"
     return run
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from leakguard import become_subreaper, orphans_of_this_test_process
+from leakguard import become_subreaper, processes_left
 
 from manifests import of_kind
 from netlab.lab import Lab
@@ -131,7 +131,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Seen:
     out = asyncio.run(_run(lab))
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     assert lab.layout.prefix not in namespaces, namespaces
-    assert not orphans_of_this_test_process()
+    assert not (left := processes_left()), f"processes left: {sorted(left)}"
     return out
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from leakguard import become_subreaper, orphans_of_this_test_process
+from leakguard import become_subreaper, processes_left
 from policylab import PolicyLab, namespace, pod, policy
 
 from netlab.namespaces import list_namespaces
@@ -30,7 +30,7 @@ def lab() -> Iterator[PolicyLab]:
     with PolicyLab() as built:
         yield built
     assert not [ns for ns in list_namespaces() if ns.startswith(f"{built.layout.prefix}-")], "namespaces left"
-    assert not orphans_of_this_test_process(), "processes left"
+    assert not (left := processes_left()), f"processes left: {sorted(left)}"
 
 
 def objects(lab: PolicyLab, *extra: dict, cluster_b: list[dict] | None = None) -> dict[str, list[dict]]:
