@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install everything meshperf needs on a fresh Debian machine (run as root), idempotently:
 # Debian packages (iperf3, iptables, iproute2, openssh-server, mmdebstrap, netperf from non-free, chromium)
-# and a project virtualenv in .venv with requirements.txt.
+# and a project virtualenv in .venv with the exact versions of requirements.lock.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -58,7 +58,10 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+# Exactly the locked versions, each checked against its hash: a new release of a dependency
+# reaches this machine only through a new requirements.lock (scripts/lock.sh).
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
 # The project itself, editable: the `meshperf` command (.venv/bin/meshperf) works from any folder.
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+# No build isolation: the build uses the locked setuptools, not whatever release is newest.
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 echo "install.sh: ready (.venv)"

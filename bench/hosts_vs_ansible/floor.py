@@ -11,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-import asyncssh
+from hosts.connectors.quiet_asyncssh import asyncssh
 
 SYSCTLS = {"net.ipv4.tcp_fin_timeout": "30", "net.ipv4.tcp_keepalive_time": "600", "net.ipv4.tcp_syn_retries": "4"}
 CONTENT = "meshperf bench\n"

@@ -12,9 +12,8 @@ import shlex
 from collections import defaultdict
 from pathlib import Path
 
-import asyncssh
-
 from hosts.connectors.base import CommandResult, Connector, HostError, short
+from hosts.connectors.quiet_asyncssh import asyncssh
 from hosts.inventory import Host, HostKeyPolicy
 
 CONNECT_ATTEMPTS = 4

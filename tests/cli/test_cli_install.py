@@ -41,7 +41,7 @@ def _project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     (project / "scripts").mkdir(parents=True)
     shutil.copy(ROOT / "scripts" / "install.sh", project / "scripts" / "install.sh")
-    shutil.copy(ROOT / "requirements.txt", project / "requirements.txt")
+    shutil.copy(ROOT / "requirements.lock", project / "requirements.lock")
     _script(project / ".venv" / "bin" / "python", STANDIN_PYTHON)
     return project
 
@@ -101,8 +101,8 @@ def test_a_users_own_netserver_outlives_install(tmp_path: Path) -> None:
     recorded = calls.read_text().splitlines()
     assert not [c for c in recorded if c.startswith(("apt-get", "dpkg"))], recorded
     assert recorded == [
-        "python -m pip install -q --disable-pip-version-check -r requirements.txt",
-        "python -m pip install -q --disable-pip-version-check --no-deps -e .",
+        "python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock",
+        "python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .",
     ]
     assert not (tmp_path / "policy-rc.d").exists()
 

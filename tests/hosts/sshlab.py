@@ -16,8 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncssh
-
+from hosts.connectors.quiet_asyncssh import asyncssh
 from netlab.namespaces import claim, release
 
 SSHD = "/usr/sbin/sshd"

@@ -95,3 +95,12 @@ def test_bad_input_is_one_line_exit_2_and_nothing_applied(
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith(expected) and done.stderr.count("\n") == 1, done.stderr
     assert done.stdout == "" and not (tmp_path / "marker").exists()
+
+
+def test_no_dependency_warning_reaches_a_users_terminal() -> None:
+    """cryptography >= 51 warns ten times about DSA when asyncssh is imported (issue 19, item 1)."""
+    done = subprocess.run(
+        [sys.executable, "-W", "always", "-m", "hosts", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stderr == "", done.stderr

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncssh
 import pytest
 
 from hosts.connectors import ConnectThrottle, HostError, SSHConnector
+from hosts.connectors.quiet_asyncssh import asyncssh
 from hosts.executor import apply
 from hosts.inventory import Host, inventory_from_data
 from hosts.operations import File, Line, Shell
