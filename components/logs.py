@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from results.files import read_regular, regular_files
+
 STDOUT, STDERR, ERROR = 1, 2, 3
 MISSING_RC = 3  # the list command's exit status when the log folder does not exist
 
@@ -153,7 +155,8 @@ class FolderLogReader:
     async def read(self) -> dict[str, str]:
         if not self.folder.is_dir():
             raise ViewerGoneError(f"log folder {self.folder} is gone")
-        return {p.name: p.read_text(errors="replace") for p in sorted(self.folder.iterdir()) if p.is_file()}
+        texts = {p.name: read_regular(p) for p in regular_files(self.folder) if p.parent == self.folder}
+        return {name: text for name, text in texts.items() if text is not None}
 
 
 def kube_exec(kubeconfig: str, context: str | None = None) -> Exec:

@@ -462,8 +462,8 @@ class Kubelet:
 
 
 def _write_volumes(volumes: PodVolumes, spec: Obj, placement: Placement, hosts: Path, pod: str) -> None:
-    """The pod's volumes on the node: emptyDirs (0777, fsGroup's), ConfigMap files, claims (0777 as
-    kind's local-path provisioner makes them), and the /etc/hosts the kubelet writes for each pod."""
+    """The pod's volumes on the node: emptyDirs (0777, fsGroup's), ConfigMap files, claims (the pod
+    user's, `_own_claim`), and the /etc/hosts the kubelet writes for each pod."""
     fs_group = (spec.get("securityContext") or {}).get("fsGroup")
     hosts.parent.mkdir(parents=True, exist_ok=True)
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
@@ -480,9 +480,19 @@ def _write_volumes(volumes: PodVolumes, spec: Obj, placement: Placement, hosts: 
         _own(path.parent, fs_group, 0o755)
         path.write_text(f.content)
         _own(path, fs_group, f.mode)
+    security = spec.get("securityContext") or {}
     for claim in placement.claims.values():
         claim.mkdir(parents=True, exist_ok=True)
-        claim.chmod(0o777)
+        _own_claim(claim, security.get("runAsUser"), fs_group)
+
+
+def _own_claim(claim: Path, run_as: int | None, fs_group: int | None) -> None:
+    """A claim belongs to the pod's user (and fsGroup, setgid): writable by the pods, by nobody else.
+
+    kind's local-path provisioner makes claims 0777; here the folder sits on the machine that runs
+    the collector as root, so a world-writable claim would let any local user plant symlinks."""
+    os.chown(claim, int(run_as) if run_as is not None else 0, int(fs_group) if fs_group is not None else 0)
+    claim.chmod(0o2775 if fs_group is not None else 0o755)
 
 
 def _own(path: Path, fs_group: int | None, mode: int) -> None:

@@ -28,7 +28,7 @@ from netlab.rootfs import image_userland
 from results.collect import case_result, collect
 from results.context import run_context, with_logged_facts
 from results.index import parse_index
-from results.logs import read_log_folder
+from results.logs import case_logs, read_log_folder
 from results.model import Results, Userland
 from results.reports import case_summary, write_reports
 from results.version import meshperf_version
@@ -88,7 +88,7 @@ class Progress:
             case = self.by_id[m["id"]]
             took = time.monotonic() - self.started.get(case.id, time.monotonic())
             width = len(str(len(self.plan.cases)))
-            files = {p.name: p.read_text(errors="replace") for p in self.logdir.rglob(f"{case.id}.*")}
+            files = case_logs(self.logdir, case.id)
             index = parse_index(f"{case.id}\t\t\t{m['rc']}").get(case.id)
             result = case_result(case, index, files)
             elapsed = time.monotonic() - (self.began or time.monotonic())

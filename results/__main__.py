@@ -47,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = commands.add_parser("report", help="aggregate a log folder into reports")
     report.add_argument("logdir", type=Path, help="a log folder: raw outputs and index.tsv, as a run wrote them")
     report.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml) or stack file")
-    report.add_argument("--out", type=Path, help="folder for the report files (default: the log folder)")
+    report.add_argument(
+        "--out", type=Path, help="folder for the report files (default: LOGDIR/../report, never the log folder)"
+    )
     report.add_argument("--label", help="the run's label in its reports (default: 'run RUN_ID', with the hash)")
     report.add_argument("--content-hash", help="hash of what the run's Jobs ran (Kubernetes), shown in the label")
     report.add_argument("--json", action="store_true", help="print results.json instead of the table")
@@ -83,7 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _parse(args.file)
     if args.command == "e2sar":
         return _e2sar(args.sender_log, args.receiver_log)
-    return _report(args.logdir, args.stack, args.out or args.logdir, args.label, args.content_hash, args.json)
+    return _report(
+        args.logdir,
+        args.stack,
+        args.out or default_report_folder(args.logdir),
+        args.label,
+        args.content_hash,
+        args.json,
+    )
 
 
 def _say(text: str) -> None:
@@ -141,6 +150,11 @@ def _not_e2sar(log: Path, role: str, exc: OSError | UnknownOutputError) -> str:
     if isinstance(exc, OSError):
         return f"{log}: cannot read: {exc.strerror or exc}"
     return f"{log}: not an e2sar_perf {role} log: {exc}"
+
+
+def default_report_folder(logdir: Path) -> Path:
+    """Reports go beside the log folder, not into it: pods write the log folder (issue 23)."""
+    return logdir.resolve().parent / "report"
 
 
 def _report(

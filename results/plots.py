@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from results.figures import Latency
+from results.files import write_atomic
 from results.model import CaseResult, PointSummary, Results
 from results.seed import SEED_ROWS
 from results.stats import summarize
@@ -327,8 +328,8 @@ def figure_png(fig: Figure) -> bytes:
 def write_figure(fig: Figure, out: Path, stem: str) -> list[Path]:
     """`out/stem.png` and `out/stem.svg`, at the figure's own size (no tight cropping)."""
     png, svg = out / f"{stem}.png", out / f"{stem}.svg"
-    png.write_bytes(figure_png(fig))
-    svg.write_text(figure_svg(fig))
+    write_atomic(png, figure_png(fig))
+    write_atomic(svg, figure_svg(fig))
     return [png, svg]
 
 

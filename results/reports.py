@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
+from results.files import write_atomic
 from results.model import CaseResult, Results
 from results.plots import latency_figure, throughput_figure, write_figure
 from results.report_e2sar import CSV_NAME as E2SAR_CSV
@@ -24,10 +26,10 @@ def write_reports(results: Results, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in REPORT_FILES]
     for path, text in zip(paths, (seed_csv(results), tidy_csv(results), results_json(results)), strict=True):
-        path.write_text(text)
+        write_atomic(path, text)
     if results.e2sar_cases:  # beside the netperf ones, when the stack ran the E2SAR suite
         paths.append(out / E2SAR_CSV)
-        paths[-1].write_text(e2sar_csv(results))
+        write_atomic(paths[-1], e2sar_csv(results))
     return paths + write_pictures(results, out)
 
 
@@ -38,7 +40,7 @@ def write_pictures(results: Results, out: Path) -> list[Path]:
     # The page embeds the SVGs just written: drawn once (that took 6 s of a 15 s report under load).
     svgs = {"throughput": (out / "throughput-vs-mss.svg").read_text(), "latency": (out / "latency.svg").read_text()}
     paths.append(out / HTML_REPORT)
-    paths[-1].write_text(report_html(results, svgs))
+    write_atomic(paths[-1], report_html(results, svgs))
     return paths
 
 
@@ -70,12 +72,14 @@ class OutputFolderError(ValueError):
 
 
 def ensure_writable_folder(folder: Path, option: str) -> None:
-    """Make `folder` (and its parents) and check that a file can be written in it, before any work."""
+    """Make `folder` (and its parents) and check that a file can be written in it, before any work.
+
+    The probe is a fresh file of a random name (O_EXCL): never a name someone could have linked."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".meshperf-probe-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".meshperf-probe-")
+        os.close(fd)
+        Path(probe).unlink()
     except FileExistsError:
         raise OutputFolderError(f"{option} {folder}: is a file, not a folder") from None
     except OSError as exc:

@@ -126,7 +126,8 @@ def test_report_of_a_folder_without_valid_logs_fails(tmp_path: Path) -> None:
         (logs / name).write_text("Segmentation fault\n")
     done = run("report", str(logs), "--stack", "kind-local")
     assert done.returncode == 1, done.stderr
-    assert "cases failed" in done.stderr and (logs / "results.json").exists()
+    assert "cases failed" in done.stderr and (tmp_path / "report" / "results.json").exists()
+    assert not (logs / "results.json").exists(), "reports go beside the log folder, never into it"
     empty = tmp_path / "empty"
     empty.mkdir()
     done = run("report", str(empty), "--stack", "kind-local")
