@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from difflib import get_close_matches
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -46,6 +47,32 @@ def describe(exc: ValidationError) -> str:
     return f"{NAMESPACE}:{key}: {message}{more}" if key else f"{NAMESPACE}:{message}{more}"
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one unsaid)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` then a key of its own overrides
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                seen = first.get(key)
+            except TypeError:  # an unhashable key: the constructor below says so
+                continue
+            if seen is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (first on line {seen})", key_node.start_mark
+                )
+            first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> Any:
+    """One YAML document, as `yaml.safe_load` reads it, but a repeated key is an error (yaml.YAMLError)."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader's subclass
+
+
 def yaml_error(path: Path, exc: yaml.YAMLError) -> str:
     """'FILE:LINE:COLUMN: not valid YAML: what', as compilers say it (line and column from 1)."""
     mark = getattr(exc, "problem_mark", None)
@@ -76,7 +103,7 @@ def load_stack(name_or_path: str) -> Stack:
     if path.is_dir():
         raise StackError(f"{path}: is a folder, not a stack file")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = load_yaml(path.read_text()) or {}
     except OSError as exc:
         raise StackError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
