@@ -131,3 +131,40 @@ def test_failures_are_reported_while_the_others_complete(lab):
     assert all(h["error"] is None and all(r["status"] == "ok" for r in h["results"]) for h in healthy)
     assert "unreachable: host key refused" in output
     assert re.search(r"^11 hosts, 0 changed, 3 failed, in [\d.]+s$", output, re.MULTILINE), output
+
+
+@pytest.fixture
+def one_host(tmp_path):
+    lab = SshLab(1, tmp_path / "sshlab")
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+def test_a_variable_in_a_shell_operation_is_data_not_code(one_host):
+    """Issue 23 (5): a host variable `hello; id > FILE #` in `run` and `unless` is one quoted word on a real
+    host over real sshd: `id` never runs. `raw_vars` names the variables a deploy wants as code."""
+    lab = one_host
+    host = lab.hosts[0]
+    pwned, unless_pwned = host.workdir / "pwned", host.workdir / "pwned-by-unless"
+    inventory = lab.inventory()
+    variables = inventory["hosts"]["h0"]["vars"]
+    variables["greeting"] = f"hello; id > {pwned} #"
+    variables["probe"] = f"false; id > {unless_pwned}"
+    variables["code"] = f"id -u > {host.workdir / 'raw'}"
+    deploy = {
+        "operations": [
+            {"shell": {"run": "printf '%s\\n' ${greeting} > ${dir}/said"}},
+            {"shell": {"run": "touch ${dir}/checked", "unless": "test -e ${probe}"}},
+            {"shell": {"run": "${code}", "raw_vars": ["code"]}},
+        ]
+    }
+    status, report, output = apply_cli(lab, inventory, deploy)
+    assert not pwned.exists() and not unless_pwned.exists(), "a variable ran as code"
+    assert status == 0, output
+    assert (host.workdir / "said").read_text() == f"hello; id > {pwned} #\n"
+    assert (host.workdir / "checked").exists()  # `test -e 'false; id > ...'`: no such file, so it ran
+    assert (host.workdir / "raw").read_text() == "0\n"  # the opt-in: inserted as code, run as root
+    assert [r["status"] for r in report["hosts"][0]["results"]] == ["changed"] * 3
