@@ -11,9 +11,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from spec.base import NAME_RE, Strict
+from spec.base import NAME_RE, Bool, Float, Int, Strict, shown
 
 DEFAULT_IMAGE = "meshperf-tools:dev"
 
@@ -31,24 +31,32 @@ class SshHost(Strict):
     """A machine reached over SSH (asyncssh); its host key is always checked."""
 
     address: str
-    port: Annotated[int, Field(ge=1, le=65535)] = 22
+    port: Annotated[Int, Field(ge=1, le=65535)] = 22
     user: str = "root"
     key: str | None = None
     known_hosts: str | None = None
-    command_timeout_s: Annotated[float, Field(gt=0)] = 900.0
+    command_timeout_s: Annotated[Float, Field(gt=0)] = 900.0
 
 
 class ClusterSettings(Strict):
     """How one cluster of the spec is reached or made."""
 
     host: Literal["local"] | SshHost = "local"
+
+    @field_validator("host", mode="before")
+    @classmethod
+    def _host_shape(cls, v: object) -> object:
+        if v == "local" or isinstance(v, dict | SshHost):
+            return v
+        raise ValueError(f"host is local or an SSH host {{address, port, user, key, known_hosts}}; not {shown(v)}")
+
     node_image: str | None = None
     api_server_address: ipaddress.IPv4Address = ipaddress.IPv4Address("127.0.0.1")
-    api_server_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    api_server_port: Annotated[Int, Field(ge=1, le=65535)] | None = None
     kind: str = "kind"
     docker: str = "docker"
     # Use a kind cluster of this name that is already on the host (checked against the stack, never deleted).
-    adopt: bool = False
+    adopt: Bool = False
     # Existing clusters only: the kubeconfig file(s), `:`-separated (default: every file of $KUBECONFIG,
     # then ~/.kube/config), merged as kubectl merges them.
     kubeconfig: str | None = None
@@ -62,7 +70,7 @@ class ClusterSettings(Strict):
 class ImageSettings(Strict):
     name: str = DEFAULT_IMAGE
     # Build from images/ and load into each kind cluster; default: when every cluster is kind.
-    build: bool | None = None
+    build: Bool | None = None
     pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
 
 
@@ -73,8 +81,8 @@ class LogSettings(Strict):
 
 
 class ResultSettings(Strict):
-    enabled: bool = True
-    read_timeout_s: Annotated[int, Field(ge=5, le=3600)] = 120
+    enabled: Bool = True
+    read_timeout_s: Annotated[Int, Field(ge=5, le=3600)] = 120
 
 
 class KubernetesSettings(Strict):
@@ -83,4 +91,4 @@ class KubernetesSettings(Strict):
     image: ImageSettings = ImageSettings()
     logs: LogSettings = LogSettings()
     results: ResultSettings = ResultSettings()
-    job_slack_s: Annotated[int, Field(ge=0, le=3600)] = 300
+    job_slack_s: Annotated[Int, Field(ge=0, le=3600)] = 300

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from spec.base import shown
 from spec.model import Stack
 
 NAMESPACE = "meshperf"
@@ -32,16 +33,37 @@ def stack_from_config(config: Mapping[str, object], where: str = "stack") -> Sta
         raise StackError(f"{where}: {describe(exc)}") from None
 
 
+# pydantic's type errors in the stack's words: what the key takes, and what it was given.
+EXPECTED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping of keys",
+    "model_type": "a mapping of keys",
+    "model_attributes_type": "a mapping of keys",
+}
+# The tags pydantic puts in an error's location for a union's member (class names, the sweeps' Tags): not keys.
+UNION_TAGS = frozenset({"SshHost", "sweep", "list"})
+
+
 def describe(exc: ValidationError) -> str:
     """The first error of a validation as 'meshperf:key.path: why'."""
     err = exc.errors()[0]
-    parts = [str(p) for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
+    parts = [str(p) for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in UNION_TAGS))]
     key = ""
     for part in parts:
         key += f"[{part}]" if part.isdigit() else (f".{part}" if key else part)
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
+    elif err["type"] in EXPECTED:
+        message = f"expects {EXPECTED[err['type']]}, not {shown(err['input'])}"
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     # Whole-stack checks name their own key path at the head of the message.
     return f"{NAMESPACE}:{key}: {message}{more}" if key else f"{NAMESPACE}:{message}{more}"
