@@ -168,3 +168,22 @@ def test_a_variable_in_a_shell_operation_is_data_not_code(one_host):
     assert (host.workdir / "checked").exists()  # `test -e 'false; id > ...'`: no such file, so it ran
     assert (host.workdir / "raw").read_text() == "0\n"  # the opt-in: inserted as code, run as root
     assert [r["status"] for r in report["hosts"][0]["results"]] == ["changed"] * 3
+
+
+def test_a_large_file_goes_to_a_real_sshd_by_sftp_and_replaces_a_link(one_host):
+    """A file above the inline limit is uploaded (sftp, OpenSSH's internal-sftp): created new and private,
+    renamed over its path; its content is in no report."""
+    lab = one_host
+    host = lab.hosts[0]
+    victim = host.workdir / "victim"
+    victim.write_text("untouched\n")
+    (host.workdir / "big.conf").symlink_to(victim)
+    content = "secret-" + "x" * (70 * 1024) + "\n"
+    deploy = {"operations": [{"file": {"path": "${dir}/big.conf", "content": content, "mode": "0640"}}]}
+    status, report, output = apply_cli(lab, lab.inventory(), deploy, "-v")
+    assert status == 0, output
+    big = host.workdir / "big.conf"
+    assert not big.is_symlink() and big.read_text() == content and big.stat().st_mode & 0o777 == 0o640
+    assert victim.read_text() == "untouched\n"
+    assert "secret-" not in output and "secret-" not in json.dumps(report)
+    assert report["hosts"][0]["results"][0]["commands"] == [f"upload {len(content)} bytes to {big}"]
