@@ -30,7 +30,7 @@ from results.context import RunContext, kubernetes_label, run_context, with_logg
 from results.detect import parse_output
 from results.e2sar import e2sar_figures, parse_receiver, parse_sender
 from results.errors import UnknownOutputError
-from results.logs import read_log_folder
+from results.logs import log_census, read_log_folder
 from results.report_json import results_json
 from results.report_table import results_table
 from results.reports import OutputFolderError, ensure_writable_folder, write_reports
@@ -53,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("--label", help="the run's label in its reports (default: 'run RUN_ID', with the hash)")
     report.add_argument("--content-hash", help="hash of what the run's Jobs ran (Kubernetes), shown in the label")
     report.add_argument("--json", action="store_true", help="print results.json instead of the table")
+    report.add_argument(
+        "--ignore-unplanned",
+        action="store_true",
+        help="leave out logs of cases the stack does not plan (another stack's run) instead of refusing",
+    )
     e2sar = commands.add_parser("e2sar", help="print an E2SAR sender and receiver log's figures as JSON")
     e2sar.add_argument("sender_log", type=Path, help="the sender's log (stdout and stderr)")
     e2sar.add_argument("receiver_log", type=Path, help="the receiver's log (stdout and stderr)")
@@ -92,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.label,
         args.content_hash,
         args.json,
+        args.ignore_unplanned,
     )
 
 
@@ -158,7 +164,13 @@ def default_report_folder(logdir: Path) -> Path:
 
 
 def _report(
-    logdir: Path, stack_name: str, out: Path, label: str | None, content_hash: str | None, as_json: bool
+    logdir: Path,
+    stack_name: str,
+    out: Path,
+    label: str | None,
+    content_hash: str | None,
+    as_json: bool,
+    ignore_unplanned: bool = False,
 ) -> int:
     # spec.load reads YAML: imported here so that `parse` needs nothing beyond the parsers.
     from spec.load import StackError, load_stack
@@ -169,12 +181,25 @@ def _report(
         files = read_log_folder(logdir)
     except (StackError, OSError) as exc:
         return _bad(str(exc).splitlines()[0])
-    if not files:
-        return _bad(f"{logdir}: no logs in this folder")
+    plan = build_plan(stack)
+    census = log_census(plan, files)
+    unplanned = (
+        f"logs of {len(census.unplanned_cases)} cases that stack {stack_name} does not plan"
+        f" (e.g. {census.unplanned_example})"
+    )
+    if not census.planned:
+        # Nothing of the plan to read: a report now would call every case failed (and replace
+        # good reports with that), so nothing is written.
+        found = f"; it holds {unplanned}" if census.unplanned_cases else ""
+        return _bad(f"no raw logs in {logdir}: no <case-id>.<ext> of a case stack {stack_name} plans{found}")
+    if census.unplanned_cases and not ignore_unplanned:
+        return _bad(f"{logdir}: {unplanned}: report with the stack that ran them, or --ignore-unplanned")
     if problem := _folder_problem(out, "--out"):
         return problem
+    if census.unplanned_cases:
+        print(f"{logdir}: left out {unplanned} (--ignore-unplanned)", file=sys.stderr)
     results = collect(
-        build_plan(stack),
+        plan,
         files,
         stack=stack_name,
         run_id=stack.run_id,

@@ -124,20 +124,94 @@ def test_report_of_a_folder_without_valid_logs_fails(tmp_path: Path) -> None:
     for name in synthetic_folder():
         (logs / name).parent.mkdir(parents=True, exist_ok=True)
         (logs / name).write_text("Segmentation fault\n")
-    done = run("report", str(logs), "--stack", "kind-local")
+    # kind-local plans other MSS points than the synthetic folder's: those logs are left out on request.
+    done = run("report", str(logs), "--stack", "kind-local", "--ignore-unplanned")
     assert done.returncode == 1, done.stderr
     assert "cases failed" in done.stderr and (tmp_path / "report" / "results.json").exists()
     assert not (logs / "results.json").exists(), "reports go beside the log folder, never into it"
     empty = tmp_path / "empty"
     empty.mkdir()
     done = run("report", str(empty), "--stack", "kind-local")
-    assert (done.returncode, done.stderr) == (2, f"{empty}: no logs in this folder\n")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"no raw logs in {empty}: ") and done.stderr.count("\n") == 1
+
+
+def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `root`: its bytes and its mtime, to show that nothing changed."""
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
+def test_report_of_a_run_folder_without_raw_logs_refuses_and_changes_nothing(tmp_path: Path) -> None:
+    """Issue 19: a run folder with its results.json (all ok), index and env files but no raw log: a
+    report would call every case failed and overwrite the good figures. It refuses, in one line."""
+    from results.collect import collect
+    from results.logs import read_log_folder
+    from spec.load import load_stack
+    from spec.plan import build_plan
+
+    good = collect(build_plan(load_stack("kind-mesh")), read_log_folder(LAB_RUN))
+    run_folder = tmp_path / "run"
+    run_folder.mkdir()
+    (run_folder / "results.json").write_text(good.model_dump_json())
+    (run_folder / "results.csv").write_text("the seed's csv\n")
+    (run_folder / "index.tsv").write_text((LAB_RUN / "index.tsv").read_text())
+    (run_folder / "env-w1.tsv").write_text("kernel\t6.1\n")
+    (run_folder / "lab").mkdir()
+    (run_folder / "lab" / "topology.txt").write_text("w1 w2 w3\n")
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "results.json").write_text(good.model_dump_json())
+    before = _tree(tmp_path)
+    for out in ((), ("--out", str(run_folder))):
+        done = run("report", str(run_folder), "--stack", "kind-mesh", *out)
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr == (f"no raw logs in {run_folder}: no <case-id>.<ext> of a case stack kind-mesh plans\n"), (
+            done.stderr
+        )
+        assert _tree(tmp_path) == before
+
+
+def test_report_of_another_stacks_logs_names_what_it_would_drop(tmp_path: Path) -> None:
+    """kind-mesh's logs reported as kind-local: its 24 path-6 cases are named, not silently dropped."""
+    from results.logs import planned_ids
+    from spec.load import load_stack
+    from spec.plan import build_plan
+
+    # The lab run of kind-mesh as shipped: its files of kind-mesh's plan (the fixture also holds host paths).
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    ids = planned_ids(build_plan(load_stack("kind-mesh")))
+    for file in LAB_RUN.iterdir():
+        if file.name.split(".")[0] in ids or file.name == "index.tsv":
+            (logs / file.name).write_bytes(file.read_bytes())
+    out = tmp_path / "out"
+    done = run("report", str(logs), "--stack", "kind-local", "--out", str(out))
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr == (
+        f"{logs}: logs of 24 cases that stack kind-local does not plan (e.g. p6-iperf3-tcp-mss1056.err):"
+        " report with the stack that ran them, or --ignore-unplanned\n"
+    )
+    assert not out.exists()
+    kept = run("report", str(logs), "--stack", "kind-local", "--out", str(out), "--ignore-unplanned", "--json")
+    # The one failure is the E2SAR pair (the lab run had no e2sar_perf); every netperf case measured.
+    assert kept.returncode == 1, kept.stderr
+    assert kept.stderr.splitlines()[0] == (
+        f"{logs}: left out logs of 24 cases that stack kind-local does not plan (e.g. p6-iperf3-tcp-mss1056.err)"
+        " (--ignore-unplanned)"
+    )
+    cases = json.loads(kept.stdout)["cases"]
+    assert {c["path"] for c in cases} == {1, 2, 3, 4, 5} and all(c["ok"] for c in cases) and len(cases) == 120
+    # The stack that ran them reads every one of them, with no word about others.
+    mesh = run("report", str(logs), "--stack", "kind-mesh", "--out", str(out), "--json")
+    assert "does not plan" not in mesh.stderr
+    cases = json.loads(mesh.stdout)["cases"]
+    assert len(cases) == 144 and all(c["ok"] for c in cases)
 
 
 def test_report_out_that_cannot_be_written_is_one_line_before_any_work(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "index.tsv").write_text("")
+    (logs / "p1-tcp-rr.txt").write_text("")  # a raw log of kind-local's plan
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     for out, why in (
