@@ -252,7 +252,7 @@ def _check_outputs(stack_name: str, throughput_file: Path, failures_file: Path) 
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from results.compare import CompareInputError, compare_points, comparison_table, gate_failed, load_run, run_name
+    from results.compare import CompareInputError, compare_points, comparison_table, gate, load_run, run_name
     from results.compare import not_comparable as differs
 
     if not 0.5 <= args.confidence < 1 or not 0 <= args.threshold < float("inf"):
@@ -264,6 +264,7 @@ def _compare(args: argparse.Namespace) -> int:
     if not args.force and (difference := differs(before_facts, now_facts)):
         return _bad(f"compare: not comparable: {difference} (--force compares them anyway)")
     comparisons = compare_points(before, now, args.threshold, args.confidence)
+    verdict = gate(comparisons, args.allow_missing)
     names = (run_name(args.baseline), run_name(args.current))
     if args.json:
         document = {
@@ -271,12 +272,16 @@ def _compare(args: argparse.Namespace) -> int:
             "current": names[1],
             "threshold_pct": args.threshold,
             "confidence": args.confidence,
+            "gate_failed": verdict.failed,
+            "nothing_to_compare": verdict.nothing_to_compare,
             "points": [c.model_dump(mode="json") for c in comparisons],
         }
         _say(json.dumps(document, indent=2) + "\n")
     else:
         _say(comparison_table(comparisons, args.threshold, args.confidence, names))
-    return 1 if gate_failed(comparisons, args.allow_missing) else 0
+    if verdict.nothing_to_compare is not None:
+        print(f"compare: nothing to compare: {verdict.nothing_to_compare}", file=sys.stderr)
+    return 1 if verdict.failed else 0
 
 
 def _plot_comparison(baseline: Path, current: Path, out: Path) -> None:
