@@ -9,8 +9,9 @@ CURRENT [--threshold 5] [--confidence 0.95]`, each a results.json, a run folder 
 `points` stack output -> a verdict per point (`results.compare`); exit 1 when a point is
 slower or missing in the current run; with `--plot DIR` also DIR/comparison.png and .svg;
 `--json` prints the verdicts (and `report --json` results.json) instead of a table.
-check-outputs: a live run's `throughput` and `failures` outputs (the kind workflow) -> exit 1
-when a case failed or a (path, tool) of the plan has no figure.
+check-outputs: a live run's `throughput`, `failures` and (when the stack runs E2SAR) `e2sar`
+outputs (the kind workflow) -> exit 1 when a case failed, a (path, tool) of the plan has no
+figure, or an E2SAR rate failed or received no event.
 
 Exit codes (the README's table): 0 done, 1 a measurement failed or the gate failed, 2 bad
 input (one line on stderr naming the file or option).
@@ -76,9 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     outputs.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml) or stack file")
     outputs.add_argument("throughput", type=Path, help="`pulumi stack output throughput --json` saved to a file")
     outputs.add_argument("failures", type=Path, help="`pulumi stack output failures --json` saved to a file")
+    outputs.add_argument(
+        "e2sar",
+        type=Path,
+        nargs="?",
+        help="`pulumi stack output e2sar --json` saved to a file (needed when the stack runs E2SAR)",
+    )
     args = parser.parse_args(argv)
     if args.command == "check-outputs":
-        return _check_outputs(args.stack, args.throughput, args.failures)
+        return _check_outputs(args.stack, args.throughput, args.failures, args.e2sar)
     if args.command == "compare":
         if args.plot is not None and (problem := _folder_problem(args.plot, "--plot")):
             return problem
@@ -230,25 +237,42 @@ def _report(
     return 1 if failed else 0
 
 
-def _check_outputs(stack_name: str, throughput_file: Path, failures_file: Path) -> int:
-    from results.stack_outputs import missing_throughput
+def _check_outputs(stack_name: str, throughput_file: Path, failures_file: Path, e2sar_file: Path | None) -> int:
+    from results.stack_outputs import e2sar_problems, missing_throughput
     from spec.load import StackError, load_stack
     from spec.plan import build_plan
 
     try:
         plan = build_plan(load_stack(stack_name))
-        throughput, failures = (json.loads(f.read_text()) for f in (throughput_file, failures_file))
-    except (StackError, OSError, ValueError) as exc:
+    except StackError as exc:
         return _bad(str(exc).splitlines()[0])
-    if not isinstance(throughput, dict) or not isinstance(failures, dict):
-        return _bad(f"{throughput_file}, {failures_file}: each must hold a JSON object (a stack output)")
+    if plan.e2sar and e2sar_file is None:
+        return _bad(f"check-outputs: stack {stack_name} runs E2SAR: give its `e2sar` output as a third file")
+    documents: list[dict[str, object]] = []
+    for file in (throughput_file, failures_file, *([e2sar_file] if e2sar_file is not None else [])):
+        try:
+            document = json.loads(file.read_text())
+        except OSError as exc:
+            return _bad(f"{file}: cannot read: {exc.strerror or exc}")
+        except ValueError as exc:
+            return _bad(f"{file}: not JSON ({exc})")
+        if not isinstance(document, dict):
+            return _bad(f"{file}: must hold a JSON object (a stack output saved with --json)")
+        documents.append(document)
+    throughput, failures = documents[0], documents[1]
     missing = missing_throughput(plan, throughput)
+    e2sar = e2sar_problems(plan, documents[2]) if plan.e2sar else []
     for case_id, why in failures.items():
         print(f"failed: {case_id}: {why}", file=sys.stderr)
     for label in missing:
         print(f"no figure: {label}", file=sys.stderr)
-    _say(f"{len(failures)} failures, {len(missing)} paths without a figure\n")
-    return 1 if failures or missing else 0
+    for problem in e2sar:
+        print(problem, file=sys.stderr)
+    summary = f"{len(failures)} failures, {len(missing)} paths without a figure"
+    if plan.e2sar:
+        summary += f", {len(e2sar)} of {len(plan.e2sar)} E2SAR rates failed"
+    _say(summary + "\n")
+    return 1 if failures or missing or e2sar else 0
 
 
 def _compare(args: argparse.Namespace) -> int:
