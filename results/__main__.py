@@ -71,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     compare.add_argument(
         "--allow-missing", action="store_true", help="a point without a figure in the current run does not fail"
     )
-    compare.add_argument("--force", action="store_true", help="compare runs of different durations, profile or MSS")
+    compare.add_argument(
+        "--force",
+        action="store_true",
+        help="compare runs whose run blocks differ (stack, profile, durations, MSS, MTU, rate)",
+    )
     compare.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of a table")
     outputs = commands.add_parser("check-outputs", help="a live run's stack outputs: no failure, every path measured")
     outputs.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml) or stack file")

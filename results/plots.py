@@ -265,9 +265,7 @@ def comparison_figure(baseline: Results, current: Results, log_y: bool | None = 
             _empty(ax, "not in either run", fontsize=9)
             continue
         gid = f"data-tcp-p{int(path)}"
-        spread = (
-            _line(ax, base, "#7f7f7f", "baseline", "--", "s", whiskers=False, gid=f"{gid}-baseline") or spread
-        )
+        spread = _line(ax, base, "#7f7f7f", "baseline", "--", "s", whiskers=False, gid=f"{gid}-baseline") or spread
         spread = _line(ax, cur, PATH_COLORS[path], "current", whiskers=False, gid=f"{gid}-current") or spread
         if not any(p.y is not None for p in [*base, *cur]):
             ax.text(0.5, 0.5, "no figures: every case failed", transform=ax.transAxes, ha="center", va="center",
