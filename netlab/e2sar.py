@@ -7,8 +7,9 @@ activeDeadlineSeconds). The receiver's own IP comes from the downward API (statu
 token from the pair's Secret, whose data the lab holds in memory only (`lab.secrets`: the token
 of MESHPERF_E2SAR_TOKEN, else the seed's placeholder), never in objects.json or scripts/. A
 receiver that ends before it is ready is reported with e2sar_perf's own last error line. After
-each pair the receiver's ingress qdisc counters are kept (`lab/tc-<case>-receiver.txt`): what a
-shaped link let through and dropped. E2SAR's image is not built here: its containers run on the
+each pair the kernel's counts of what reached the receiver are kept (`lab/tc-<case>-receiver.txt`:
+what a shaped ingress let through and dropped; `lab/snmp-<case>-receiver.txt`: UDP datagrams
+delivered, and dropped for want of socket buffer). E2SAR's image is not built here: its containers run on the
 host's userland, so without `e2sar_perf` on the host's PATH the suite is skipped with one line,
 and its pairs are recorded as skipped with that reason.
 """
@@ -74,17 +75,23 @@ def tool_error(lab: Lab, job: str) -> str | None:
     return found
 
 
-def snapshot_receiver_qdisc(lab: Lab, job: Obj, label: str) -> None:
-    """`tc -s qdisc` of the node's end of the receiver pod's veth: what reached the pod, and what a
-    tbf there (the receiver's `ingress_rate`) dropped."""
+def snapshot_receiver_counters(lab: Lab, job: Obj, label: str) -> None:
+    """The kernel's counts of what reached the receiver: `tc -s qdisc` of the node's end of its veth
+    (what a tbf there, its `ingress_rate`, let through and dropped) and its namespace's /proc/net/snmp
+    (UDP datagrams delivered to sockets, to no socket, and those its socket buffers had no room for)."""
     cluster = str(job["metadata"]["labels"][CLUSTER])
     pod = lab.layout.pod(str(job["metadata"]["name"]), cluster, str(job["metadata"].get("namespace", "default")))
     node = lab.layout.node(pod.cluster, pod.node)
-    try:
-        out = run(("ip", "netns", "exec", node.ns, "tc", "-s", "qdisc", "show", "dev", pod.host_veth))
-    except LabError as exc:
-        out = f"{exc}\n"
-    (lab.workdir / "lab" / f"tc-{label}-receiver.txt").write_text(out)
+    commands = {
+        "tc": ("ip", "netns", "exec", node.ns, "tc", "-s", "qdisc", "show", "dev", pod.host_veth),
+        "snmp": ("ip", "netns", "exec", pod.ns, "cat", "/proc/net/snmp"),
+    }
+    for name, argv in commands.items():
+        try:
+            out = run(argv)
+        except LabError as exc:
+            out = f"{exc}\n"
+        (lab.workdir / "lab" / f"{name}-{label}-receiver.txt").write_text(out)
 
 
 def e2sar_job(objects: list[Obj], case: E2sarCase, role: str) -> Obj:
@@ -115,7 +122,7 @@ async def _run_pair(lab: Lab, case: E2sarCase, say: Callable[[str], None]) -> No
             return
         await lab.run_job(sender_job)
         await receiver
-        snapshot_receiver_qdisc(lab, receiver_job, case.id)
+        snapshot_receiver_counters(lab, receiver_job, case.id)
     finally:
         if not receiver.done():
             receiver.cancel()
