@@ -13,7 +13,7 @@ import kubernetes_validate
 import pulumi
 import pytest
 from conftest import DYNAMIC, SECRET_SIG, Run, run_program, stack_config
-from test_components_schema import as_json
+from test_components_schema import as_json, unwrap_secrets
 
 from components.e2sar import ReadyPodProvider, ReceiverNotReadyError, wait_ready_pod
 from manifests.e2sar import readiness_probe
@@ -179,7 +179,9 @@ def test_resources_follow_the_rate(runs: dict[str, Run]) -> None:
 
 @pytest.mark.parametrize("name", [*STACK_NAMES, "kind-local-cp"])
 def test_every_e2sar_object_validates_strictly(runs: dict[str, Run], name: str) -> None:
-    objs = [as_json(_plain(r.inputs)) for r in runs[name].kubernetes() if "e2sar" in r.inputs["metadata"]["name"]]
+    objs = [
+        as_json(unwrap_secrets(r.inputs)) for r in runs[name].kubernetes() if "e2sar" in r.inputs["metadata"]["name"]
+    ]
     assert {o["kind"] for o in objs} == {"Job", "Service", "NetworkPolicy", "ConfigMap", "Secret"}
     for obj in objs:
         kubernetes_validate.validate(obj, "1.31", strict=True)
@@ -348,15 +350,6 @@ def _plain_strings(value: Any, where: str) -> list[str]:
     if isinstance(value, list):
         return [hit for i, v in enumerate(value) for hit in _plain_strings(v, f"{where}[{i}]")]
     return [where] if TOKEN in str(value) else []
-
-
-def _plain(value: Any) -> Any:
-    """A recorded value with its secrets unwrapped (as the engine hands them to the provider)."""
-    if isinstance(value, dict):
-        return _plain(value["value"]) if SECRET_SIG in value else {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _secret_values(value: Any) -> list[Any]:
