@@ -12,15 +12,18 @@ from typing import Any
 import kubernetes_validate
 import pulumi
 import pytest
+import yaml
 from conftest import DYNAMIC, SECRET_SIG, Run, run_program, stack_config
 from test_components_schema import as_json, unwrap_secrets
 
 from components.e2sar import ReadyPodProvider, ReceiverNotReadyError, wait_ready_pod
+from components.stackconfig import check_key_names
 from manifests.e2sar import readiness_probe
 from spec.load import load_stack
 from spec.plan import E2SAR_OWN_IP_VAR, E2SAR_RECEIVER_VAR, E2SAR_TOKEN_VAR, build_plan
 
 STACK_NAMES = ["kind-local", "kind-mesh"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(name: str, **e2sar: Any) -> dict[str, str]:
@@ -394,3 +397,16 @@ def test_a_token_a_uri_cannot_carry_is_one_line_that_does_not_quote_it() -> None
     assert str(raised.value) == (
         "stack kind-local: meshperf:e2sar_token: holds characters other than A-Z a-z 0-9 . _ ~ -"
     )
+
+
+def test_a_stack_file_may_hold_the_token_as_a_secret(tmp_path: Path) -> None:
+    """What `pulumi config set --secret meshperf:e2sar_token T` writes is a known key to the program's
+    check, and the lab's reading of the same file leaves it out of the Stack."""
+    (tmp_path / "Pulumi.yaml").write_text("name: meshperf\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks").mkdir()
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-local.yaml").read_text())
+    document["config"]["meshperf:e2sar_token"] = {"secure": "v1:AAAABBBBCCCC"}
+    path = tmp_path / "stacks" / "Pulumi.tok.yaml"
+    path.write_text(yaml.safe_dump(document))
+    check_key_names("tok", tmp_path)
+    assert load_stack(str(path)).suites.e2sar.enabled
