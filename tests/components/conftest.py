@@ -211,6 +211,7 @@ def run_program(
     run: Run | None = None,
     references: dict[str, dict[str, Any]] | None = None,
     project_dir: Path = ROOT,
+    secret_keys: list[str] | None = None,
 ) -> Run:
     """The real __main__.py for `stack` with `config`, under mocks, on a fresh event loop,
     run from `project_dir` as the CLI runs a program from its project's folder."""
@@ -222,7 +223,7 @@ def run_program(
     pulumi.runtime.set_mocks(
         mocks, project="meshperf", stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )
-    pulumi.runtime.set_all_config(config)
+    pulumi.runtime.set_all_config(config, secret_keys)
 
     @pulumi.runtime.test
     def program() -> Any:
