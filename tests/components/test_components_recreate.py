@@ -51,9 +51,8 @@ def replaced_before(run: Run, root: str) -> set[str]:
     for reg in run.resources:
         if not reg.custom:
             continue
-        if reg.provider and provider_urn(reg.provider) in replace:
-            replace.add(reg.urn)
-        elif reg.deleted_with and reg.deleted_with in replace:
+        provider_replaced = bool(reg.provider) and provider_urn(reg.provider) in replace
+        if provider_replaced or reg.deleted_with in replace:
             replace.add(reg.urn)
         elif reg.type == PROVIDER:
             unknown = {k for k, urns in reg.property_dependencies.items() if replace & set(urns)}
