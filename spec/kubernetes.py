@@ -133,7 +133,7 @@ class ResultSettings(Strict):
 class KubernetesSettings(Strict):
     namespace: Annotated[str, Field(pattern=NAME_RE, max_length=40)] = "meshperf"
     clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
-    image: ImageSettings = ImageSettings()
+    image: ImageSettings = Field(default_factory=ImageSettings)
     logs: LogSettings = LogSettings()
     results: ResultSettings = ResultSettings()
     job_slack_s: Annotated[int, Field(ge=0, le=3600)] = 300
