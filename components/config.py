@@ -132,10 +132,11 @@ def _check_api_server(own: ClusterSettings, where: str) -> None:
             f"{key}: kind runs on SSH host {own.host.address!r}, a name; give that host's IPv4 address that this "
             "machine reaches (kind's API server listens there and its kubeconfig names it)"
         )
-    if address.is_loopback:
+    if address.is_loopback or address.is_unspecified:
+        what = "the loopback" if address.is_loopback else "no one address"
         raise StackError(
-            f"{key}: {address} is the loopback of SSH host {own.host.address!r}, which this machine cannot reach; "
-            "leave it out (the SSH host's address) or give an address of that host that this machine reaches"
+            f"{key}: {address} is {what} of SSH host {own.host.address!r}, and kind names it in the kubeconfig this "
+            "machine uses; leave it out (the SSH host's address) or give an address of that host this machine reaches"
         )
 
 

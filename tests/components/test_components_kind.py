@@ -449,6 +449,10 @@ def test_kind_over_ssh_serves_its_api_on_the_ssh_hosts_address() -> None:
             r"^stack: meshperf:kubernetes\.clusters\.a\.api_server_address: 127\.0\.0\.1 is the loopback of SSH host",
         ),
         (
+            {"host": {"address": "192.0.2.7"}, "api_server_address": "0.0.0.0"},
+            r"^stack: meshperf:kubernetes\.clusters\.a\.api_server_address: 0\.0\.0\.0 is no one address of SSH",
+        ),
+        (
             {"host": {"address": "kind-box.example"}},
             r"^stack: meshperf:kubernetes\.clusters\.a\.api_server_address: kind runs on SSH host 'kind-box.example'",
         ),
