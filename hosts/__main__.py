@@ -1,15 +1,15 @@
 """The command line: `python -m hosts apply INVENTORY DEPLOY [--check]`, `python -m hosts facts INVENTORY FACT...`.
 
 Exit status (the README's table, the same for every command line of meshperf): 0 when every
-host succeeded, 1 when a host failed or was unreachable, 2 for bad input (one line naming
-the file, key or option, before any host is touched).
+host succeeded, 1 when a host failed or was unreachable (or the `--json` report could not be
+written after the run), 2 for bad input (one line naming the file, key or option, before any
+host is touched).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from hosts.deploy import Deploy, DeployError, load_deploy
 from hosts.executor import RunReport, apply
 from hosts.facts import FACTS_BY_NAME
 from hosts.inventory import InventoryError, load_inventory
-from hosts.report import Progress, summary, to_json
+from hosts.report import Progress, output_problem, summary, to_json, write_private
 
 HOST_FAILED, BAD_INPUT = 1, 2
 
@@ -44,14 +44,8 @@ def option_problem(args: argparse.Namespace) -> str | None:
     """What is wrong with the options that the deploy would only find out at its end, if anything."""
     if args.forks < 1:
         return f"--forks {args.forks}: must be at least 1"
-    if args.json is not None:
-        folder = args.json.parent
-        if args.json.is_dir():
-            return f"--json {args.json}: is a folder, not a file"
-        if not folder.is_dir():
-            return f"--json {args.json}: no folder {folder}"
-        if not os.access(folder, os.W_OK):
-            return f"--json {args.json}: cannot write in {folder}"
+    if args.json is not None and (problem := output_problem(args.json)):
+        return f"--json {args.json}: {problem}"
     return None
 
 
@@ -86,12 +80,18 @@ def main(argv: list[str] | None = None) -> int:
             progress=progress,
         )
     )
+    unsaved = None
     if args.json:
-        args.json.write_text(to_json(run))
+        try:
+            write_private(args.json, to_json(run))
+        except OSError as exc:  # after the changes: say so, and still show what was done
+            unsaved = f"error: --json {args.json}: the report was not written: {exc.strerror or exc}"
     if args.command == "facts":
         print(to_json(run))
     print(summary(run), file=sys.stderr if args.command == "facts" else sys.stdout)
-    return HOST_FAILED if run.failed else 0
+    if unsaved:
+        print(unsaved, file=sys.stderr)
+    return HOST_FAILED if run.failed or unsaved else 0
 
 
 if __name__ == "__main__":

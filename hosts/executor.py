@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hosts.connectors import Connector, ConnectThrottle, HostError, connectors_for
+from hosts.connectors.base import short
 from hosts.facts import Fact
 from hosts.inventory import Host, Inventory
 from hosts.operations import Change, Command, FactValues, Operation, OperationError
@@ -109,6 +110,11 @@ def parse_blocks(stdout: str, token: str) -> dict[int, tuple[str, int]]:
         rest = rest[status_end + 1 :] if status_end >= 0 else ""
 
 
+def shown(commands: Sequence[Command]) -> tuple[str, ...]:
+    """Commands as a report keeps them: a file's content replaced by its size (Command.shown)."""
+    return tuple(c.display for c in commands)
+
+
 def last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""
@@ -181,7 +187,7 @@ class _Host:
     async def execute(self, ops: Sequence[Operation], changes: Sequence[list[Change] | OpResult]) -> list[OpResult]:
         """Plain commands of consecutive operations share one script; the first failure ends the host's run."""
         results: list[OpResult | None] = [None] * len(ops)
-        batch: list[tuple[int, Operation, list[str]]] = []
+        batch: list[tuple[int, Operation, list[Command]]] = []
 
         async def flush() -> int | None:
             done = await self.run_commands([(op, cmds) for _, op, cmds in batch]) if batch else []
@@ -198,11 +204,11 @@ class _Host:
                 if failed_at is None:
                     results[i], failed_at = todo, i
                 break
-            commands = [c.text for c in todo if isinstance(c, Command)]
+            commands = [c for c in todo if isinstance(c, Command)]
             if not todo:
                 results[i] = OpResult(op.label, "ok")
             elif self.check and len(commands) == len(todo):
-                results[i] = OpResult(op.label, "changed", "would change", tuple(commands))
+                results[i] = OpResult(op.label, "changed", "would change", shown(commands))
             elif len(commands) == len(todo):
                 batch.append((i, op, commands))
                 continue
@@ -222,24 +228,25 @@ class _Host:
                 results[j] = OpResult(ops[j].label, "failed", why)
         return [r for r in results if r is not None]
 
-    async def run_commands(self, batch: Sequence[tuple[Operation, list[str]]]) -> list[OpResult]:
+    async def run_commands(self, batch: Sequence[tuple[Operation, list[Command]]]) -> list[OpResult]:
         token = f"@mp-{secrets.token_hex(6)}"
         try:
-            result = await self.connector.run_script(change_script([cmds for _, cmds in batch], token))
+            script = change_script([[c.text for c in cmds] for _, cmds in batch], token)
+            result = await self.connector.run_script(script)
         except HostError as exc:
-            return [OpResult(op.label, "failed", exc.reason, tuple(cmds)) for op, cmds in batch]
+            return [OpResult(op.label, "failed", exc.reason, shown(cmds)) for op, cmds in batch]
         blocks = parse_blocks(result.stdout, token)
         out: list[OpResult] = []
         for i, (op, commands) in enumerate(batch):
             if i not in blocks:
                 why = last_line(result.stderr) or f"script ended with exit status {result.exit_status}"
-                out.append(OpResult(op.label, "failed", f"not finished: {why}", tuple(commands)))
+                out.append(OpResult(op.label, "failed", f"not finished: {why}", shown(commands)))
                 break
             output, status = blocks[i]
             if status != 0:
-                out.append(OpResult(op.label, "failed", f"exit {status}: {last_line(output)}", tuple(commands)))
+                out.append(OpResult(op.label, "failed", f"exit {status}: {last_line(output)}", shown(commands)))
                 break
-            out.append(OpResult(op.label, "changed", "", tuple(commands)))
+            out.append(OpResult(op.label, "changed", "", shown(commands)))
         return out
 
     async def run_each(self, op: Operation, changes: Sequence[Change]) -> OpResult:
@@ -248,9 +255,13 @@ class _Host:
         try:
             for change in changes:
                 if isinstance(change, Command):
-                    done.append(change.text)
+                    done.append(change.display)
                     if not self.check:
-                        result = await self.connector.run(change.text)
+                        try:
+                            result = await self.connector.run(change.text)
+                        except HostError as exc:  # its reason quotes the command's start: show what may be shown
+                            reason = exc.reason.replace(short(change.text), short(change.display))
+                            raise HostError(exc.host, reason) from None
                         if not result.ok:
                             why = last_line(result.stderr or result.stdout)
                             return OpResult(op.label, "failed", f"exit {result.exit_status}: {why}", tuple(done))

@@ -99,11 +99,18 @@ class Inventory(_Strict):
     groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     def select(self, limit: str | None = None) -> list[Host]:
-        """Hosts named by a comma-separated list of host and group names (all when None)."""
-        if not limit:
+        """Hosts named by a comma-separated list of host and group names (all when None).
+
+        An empty list (`--limit ''`, `--limit ,`) is refused: a variable that came out empty in a
+        script must not widen the run to every host.
+        """
+        if limit is None:
             return list(self.hosts.values())
+        words = [w.strip() for w in limit.split(",") if w.strip()]
+        if not words:
+            raise InventoryError(f"--limit {limit!r}: empty (name hosts or groups, or leave --limit out for all)")
         names: list[str] = []
-        for word in (w.strip() for w in limit.split(",") if w.strip()):
+        for word in words:
             if word in self.groups:
                 names.extend(self.groups[word])
             elif word in self.hosts:
@@ -173,6 +180,32 @@ def inventory_from_data(data: object, where: str = "inventory") -> Inventory:
         raise InventoryError(f"{where}: {exc}") from None
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one unsaid)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` then a key of its own overrides
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                seen = first.get(key)
+            except TypeError:  # an unhashable key: the constructor below says so
+                continue
+            if seen is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (first on line {seen})", key_node.start_mark
+                )
+            first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> Any:
+    """One YAML document, as `yaml.safe_load` reads it, but a repeated key is an error (yaml.YAMLError)."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader's subclass
+
+
 def yaml_error(path: Path, exc: yaml.YAMLError) -> str:
     """'FILE:LINE:COLUMN: not valid YAML: what' (line and column from 1), for inventories and deploys.
 
@@ -188,7 +221,7 @@ def load_inventory(path: str | Path) -> Inventory:
     """Read an inventory file."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_yaml(path.read_text())
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:

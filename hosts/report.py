@@ -1,10 +1,17 @@
-"""What a run shows: a line per host as it finishes, a summary table at the end, JSON on request."""
+"""What a run shows: a line per host as it finishes, a summary table at the end, JSON on request.
+
+No report holds a `file` operation's content: its commands show `<N bytes>` instead (Command.shown).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any, TextIO
 
 from rich import box
@@ -80,3 +87,45 @@ def _plain(value: Any) -> Any:
 
 def to_json(run: RunReport) -> str:
     return json.dumps(dataclasses.asdict(run), default=_plain, indent=2)
+
+
+def output_problem(path: Path) -> str | None:
+    """Why the report could not be written at `path`, found before any host is touched (None: it can).
+
+    A real probe, not a permission bit: a temporary file is made and removed in the folder (root
+    passes `os.access` under /proc and cannot create a file there), and an existing file must
+    open for writing (an immutable one does not). A symlink at `path` is replaced, not followed.
+    """
+    folder = path.parent
+    if path.is_dir():
+        return "is a folder, not a file"
+    if not folder.is_dir():
+        return f"no folder {folder}"
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
+        os.close(fd)
+        Path(probe).unlink()
+    except OSError as exc:
+        return f"cannot write in {folder}: {exc.strerror or exc}"
+    if path.exists() and not path.is_symlink():
+        if not path.is_file():
+            return "is not a regular file"
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK))
+        except OSError as exc:
+            return f"cannot write it: {exc.strerror or exc}"
+    return None
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` readable by its owner only (0600): a fresh temporary file renamed into place,
+    so that a file or link planted at `path` is replaced, never written through. Raises OSError."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise

@@ -1,13 +1,46 @@
-"""Building blocks shared by the stack's models."""
+"""Building blocks shared by the stack's models.
+
+Numbers and switches are typed so that pydantic never turns one into the other: left to
+itself it reads `duration_s: true` as 1 and `enabled: 1` as true. `Bool` is strict; `Int` and
+`Float` refuse booleans and keep the rest of pydantic's reading, since the Pulumi CLI hands a
+decimal set with `--path` over as text ("0.5") and Pulumi gives numbers back as floats (10.0).
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Strict as StrictType
 
 NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 Name = Annotated[str, Field(pattern=NAME_RE, max_length=40)]
+
+
+def shown(value: object, width: int = 40) -> str:
+    """A value as the stack file would spell it (JSON: `true`, `"1376"`), cut to fit in one line."""
+    try:
+        text = json.dumps(value, default=str)
+    except ValueError:
+        text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def refuse_bool(expected: str) -> BeforeValidator:
+    """A validator that lets anything but true and false through to the number's own validation."""
+
+    def check(value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError(f"expects {expected}, not {shown(value)} (true and false are not numbers)")
+        return value
+
+    return BeforeValidator(check)
+
+
+Int = Annotated[int, refuse_bool("an integer")]
+Float = Annotated[float, refuse_bool("a number")]
+Bool = Annotated[bool, StrictType()]
 
 
 class Strict(BaseModel):

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from spec.base import Name, Strict
+from spec.base import Bool, Float, Int, Name, Strict
 
 SEED_IMAGE = "jlabtsai/e2sar-container:latest"  # E2SAR 0.1.4
 LB_AND_RE_HEADERS = 64  # IPv4 20 + UDP 8 + LB header 16 + RE header 20: what an MTU leaves for event data
@@ -32,33 +32,33 @@ class ControlPlane(Strict):
 
     token: Annotated[str, Field(pattern=r"^[A-Za-z0-9._~-]+$")] = "useless"
     address: ipaddress.IPv4Address = ipaddress.IPv4Address("10.10.10.10")
-    port: Annotated[int, Field(ge=1, le=MAX_PORT)] = 1234
+    port: Annotated[Int, Field(ge=1, le=MAX_PORT)] = 1234
     lb_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "1"
     sync_address: ipaddress.IPv4Address = ipaddress.IPv4Address("192.168.77.7")
-    sync_port: Annotated[int, Field(ge=1, le=MAX_PORT)] = 1234
+    sync_port: Annotated[Int, Field(ge=1, le=MAX_PORT)] = 1234
 
 
 class E2sarSuite(Strict):
     """`meshperf:suites.e2sar`: one receiver+sender pair per rate."""
 
-    enabled: bool = False
+    enabled: Bool = False
     image: str = SEED_IMAGE
     version: Version = "0.1.4"
     sender: Name = "w3"
     receiver: Name = "w2"
-    allow_same_node: bool = False
-    mtu: Annotated[int, Field(ge=0, le=9000)] = 512
-    rate_gbps: Annotated[float, Field(gt=0, le=400)] = 0.1
-    rates_gbps: list[Annotated[float, Field(gt=0, le=400)]] | None = None
-    length: Annotated[int, Field(ge=1, le=2**30)] = 512
-    num_events: Annotated[int, Field(ge=1)] = 10000
-    buf_size: Annotated[int, Field(ge=1024, le=BUFFER_MAX)] = 32768
-    size_buffers_from_rate: bool = True
-    direct_mode: bool = True
-    duration_s: Annotated[int, Field(ge=1, le=86400)] = 300
-    port: Annotated[int, Field(ge=1024, le=MAX_PORT)] = 19522
-    threads: Annotated[int, Field(ge=1, le=128)] = 1
-    pod_mtu: Annotated[int, Field(ge=576, le=9000)] = 1500
+    allow_same_node: Bool = False
+    mtu: Annotated[Int, Field(ge=0, le=9000)] = 512
+    rate_gbps: Annotated[Float, Field(gt=0, le=400)] = 0.1
+    rates_gbps: list[Annotated[Float, Field(gt=0, le=400)]] | None = None
+    length: Annotated[Int, Field(ge=1, le=2**30)] = 512
+    num_events: Annotated[Int, Field(ge=1)] = 10000
+    buf_size: Annotated[Int, Field(ge=1024, le=BUFFER_MAX)] = 32768
+    size_buffers_from_rate: Bool = True
+    direct_mode: Bool = True
+    duration_s: Annotated[Int, Field(ge=1, le=86400)] = 300
+    port: Annotated[Int, Field(ge=1024, le=MAX_PORT)] = 19522
+    threads: Annotated[Int, Field(ge=1, le=128)] = 1
+    pod_mtu: Annotated[Int, Field(ge=576, le=9000)] = 1500
     control_plane: ControlPlane = ControlPlane()
     # Whether NetworkPolicies select the E2SAR pods. On kind (kube-network-policies) every
     # datagram of a selected pod's one-way UDP crosses a userspace queue, so the loss would

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from spec.base import NAME_RE, Strict
+from spec.base import NAME_RE, Bool, Float, Int, Strict, shown
 from spec.image import tool_image
 
 # The kind release the README and the workflow install; the node images below are built for it.
@@ -47,34 +47,42 @@ class SshHost(Strict):
     """A machine reached over SSH (asyncssh); its host key is always checked."""
 
     address: str
-    port: Annotated[int, Field(ge=1, le=65535)] = 22
+    port: Annotated[Int, Field(ge=1, le=65535)] = 22
     user: str = "root"
     key: str | None = None
     known_hosts: str | None = None
     # The older place of the cluster's `command_timeout_s`; when given, it is used instead.
-    command_timeout_s: Annotated[float, Field(gt=0)] | None = None
+    command_timeout_s: Annotated[Float, Field(gt=0)] | None = None
 
 
 class ClusterSettings(Strict):
     """How one cluster of the spec is reached or made."""
 
     host: Literal["local"] | SshHost = "local"
+
+    @field_validator("host", mode="before")
+    @classmethod
+    def _host_shape(cls, v: object) -> object:
+        if v == "local" or isinstance(v, dict | SshHost):
+            return v
+        raise ValueError(f"host is local or an SSH host {{address, port, user, key, known_hosts}}; not {shown(v)}")
+
     node_image: str | None = None
     # Where kind's API server listens on its host, and so the server its kubeconfig names.
     # Default: 127.0.0.1 for kind on this machine; the SSH host's address for kind over SSH.
     api_server_address: ipaddress.IPv4Address | None = None
-    api_server_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    api_server_port: Annotated[Int, Field(ge=1, le=65535)] | None = None
     kind: str = "kind"
     docker: str = "docker"
     # How long one kind or docker command on the cluster's host may take (kind create with a first
     # node image pull, the tool image's build): then it is stopped, and a half-made cluster deleted.
-    command_timeout_s: Annotated[float, Field(gt=0)] = 3600.0
+    command_timeout_s: Annotated[Float, Field(gt=0)] = 3600.0
     # Existing clusters: forget the stack's objects when the cluster cannot be reached (destroy and
     # refresh of a cluster that is gone). kind clusters always do; off for a cluster that may only
     # be unreachable for a while (its objects would be dropped from the state while still there).
-    delete_unreachable: bool = False
+    delete_unreachable: Bool = False
     # Use a kind cluster of this name that is already on the host (checked against the stack, never deleted).
-    adopt: bool = False
+    adopt: Bool = False
     # Existing clusters only: the kubeconfig file(s), `:`-separated (default: every file of $KUBECONFIG,
     # then ~/.kube/config), merged as kubectl merges them.
     kubeconfig: str | None = None
@@ -115,7 +123,7 @@ class ImageSettings(Strict):
     # Default: meshperf-tools:<hash of images/Dockerfile and images/packages.txt> (spec.image).
     name: str = Field(default_factory=tool_image)
     # Build from images/ and load into each kind cluster; default: when every cluster is kind.
-    build: bool | None = None
+    build: Bool | None = None
     pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
 
 
@@ -126,8 +134,8 @@ class LogSettings(Strict):
 
 
 class ResultSettings(Strict):
-    enabled: bool = True
-    read_timeout_s: Annotated[int, Field(ge=5, le=3600)] = 120
+    enabled: Bool = True
+    read_timeout_s: Annotated[Int, Field(ge=5, le=3600)] = 120
 
 
 class KubernetesSettings(Strict):
@@ -136,4 +144,4 @@ class KubernetesSettings(Strict):
     image: ImageSettings = Field(default_factory=ImageSettings)
     logs: LogSettings = LogSettings()
     results: ResultSettings = ResultSettings()
-    job_slack_s: Annotated[int, Field(ge=0, le=3600)] = 300
+    job_slack_s: Annotated[Int, Field(ge=0, le=3600)] = 300

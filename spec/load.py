@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from difflib import get_close_matches
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from spec.base import shown
 from spec.model import Stack
 
 NAMESPACE = "meshperf"
@@ -31,19 +33,66 @@ def stack_from_config(config: Mapping[str, object], where: str = "stack") -> Sta
         raise StackError(f"{where}: {describe(exc)}") from None
 
 
+# pydantic's type errors in the stack's words: what the key takes, and what it was given.
+EXPECTED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping of keys",
+    "model_type": "a mapping of keys",
+    "model_attributes_type": "a mapping of keys",
+}
+# The tags pydantic puts in an error's location for a union's member (class names, the sweeps' Tags): not keys.
+UNION_TAGS = frozenset({"SshHost", "sweep", "list"})
+
+
 def describe(exc: ValidationError) -> str:
     """The first error of a validation as 'meshperf:key.path: why'."""
     err = exc.errors()[0]
-    parts = [str(p) for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
+    parts = [str(p) for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in UNION_TAGS))]
     key = ""
     for part in parts:
         key += f"[{part}]" if part.isdigit() else (f".{part}" if key else part)
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
+    elif err["type"] in EXPECTED:
+        message = f"expects {EXPECTED[err['type']]}, not {shown(err['input'])}"
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     # Whole-stack checks name their own key path at the head of the message.
     return f"{NAMESPACE}:{key}: {message}{more}" if key else f"{NAMESPACE}:{message}{more}"
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one unsaid)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` then a key of its own overrides
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                seen = first.get(key)
+            except TypeError:  # an unhashable key: the constructor below says so
+                continue
+            if seen is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (first on line {seen})", key_node.start_mark
+                )
+            first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> Any:
+    """One YAML document, as `yaml.safe_load` reads it, but a repeated key is an error (yaml.YAMLError)."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader's subclass
 
 
 def yaml_error(path: Path, exc: yaml.YAMLError) -> str:
@@ -76,7 +125,7 @@ def load_stack(name_or_path: str) -> Stack:
     if path.is_dir():
         raise StackError(f"{path}: is a folder, not a stack file")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = load_yaml(path.read_text()) or {}
     except OSError as exc:
         raise StackError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

@@ -13,14 +13,18 @@ import warnings
 from enum import IntEnum
 from typing import Annotated, ClassVar, Literal, TypeVar
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
-from spec.base import NAME_RE, Name, Strict
+from spec.base import NAME_RE, Bool, Float, Int, Name, Strict, refuse_bool, shown
 from spec.e2sar import E2sarSuite
 from spec.kubernetes import ClusterSettings, KubernetesSettings
 
 RATE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)(bit|bps)?$", re.IGNORECASE)
 MSS_MIN, MSS_MAX = 88, 9000
+# The least rate a stack may give a link, a workload or iperf3's UDP: the lab's tbf lets a 512 KB
+# burst through at once (netlab.layout.TBF_BURST, 4.2 Mbit), so below about 1 Mbit/s a 10 s case
+# would mostly measure the burst, not the rate (Kubernetes' bandwidth plugin stops at 1 kbit).
+RATE_MIN, RATE_MIN_BITS = "1mbit", 10**6
 # IPv6: each node takes a /64 of the pod subnet (kube-controller-manager's
 # --node-cidr-mask-size-ipv6 default), which may be at most 16 bits longer than the subnet's;
 # a Service range of IPv6 may hold at most 2^20 addresses (kube-apiserver: a mask of /108 or longer).
@@ -47,6 +51,9 @@ class NetPath(IntEnum):
     HOST_REMOTE = 8
     HOST_REMOTE_CLUSTER = 9
 
+
+# A path as a stack names it: its number (`true` is no path, though pydantic would read it as 1).
+PathNumber = Annotated[NetPath, refuse_bool("a path number")]
 
 POD_PATHS: tuple[NetPath, ...] = tuple(p for p in NetPath if p <= NetPath.REMOTE_CLUSTER_POD)
 HOST_PATHS: tuple[NetPath, ...] = (NetPath.HOST_SAME, NetPath.HOST_REMOTE, NetPath.HOST_REMOTE_CLUSTER)
@@ -136,6 +143,11 @@ def rate_bits_per_s(rate: str) -> int:
     bits = int(float(number) * {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[prefix])
     if bits <= 0:
         raise ValueError(f"{rate!r}: a rate must be above zero (leave the key out for no limit)")
+    if bits < RATE_MIN_BITS:
+        raise ValueError(
+            f"{rate!r} is below {RATE_MIN}, the least rate meshperf shapes to (below it the tbf's burst "
+            "is most of what a 10 s case sends); leave the key out for no limit"
+        )
     return bits
 
 
@@ -253,7 +265,7 @@ class Workload(Strict):
 class Link(Strict):
     """The routed link between two clusters."""
 
-    mtu: Annotated[int, Field(ge=576, le=9000)] = 1500
+    mtu: Annotated[Int, Field(ge=576, le=9000)] = 1500
     rate: str | None = None
 
     @field_validator("rate")
@@ -269,9 +281,9 @@ class _Sweep(Strict):
 
     low: ClassVar[int]
     high: ClassVar[int]
-    start: int
-    stop: int
-    step: Annotated[int, Field(ge=1)] = 64
+    start: Int
+    stop: Int
+    step: Annotated[Int, Field(ge=1)] = 64
 
     @model_validator(mode="after")
     def _bounds(self) -> _Sweep:
@@ -291,22 +303,22 @@ class MssSweep(_Sweep):
     """TCP MSS points (iperf3 -M): the seed's 96..1376 step 64."""
 
     low, high = MSS_MIN, MSS_MAX
-    start: int = 96
-    stop: int = 1376
+    start: Int = 96
+    stop: Int = 1376
 
 
 class UdpLengthSweep(_Sweep):
     """UDP datagram sizes (iperf3 -l): the seed's 96 till 1422 step 64 (its last point is 1376)."""
 
     low, high = UDP_LENGTH_MIN, UDP_LENGTH_MAX
-    start: int = 96
-    stop: int = 1422
+    start: Int = 96
+    stop: Int = 1422
 
 
 class Ports(Strict):
-    iperf3: Annotated[int, Field(ge=1, le=65535)] = 5201
-    netperf_control: Annotated[int, Field(ge=1, le=65535)] = 12865
-    netperf_data: Annotated[int, Field(ge=1, le=65535)] = 12866
+    iperf3: Annotated[Int, Field(ge=1, le=65535)] = 5201
+    netperf_control: Annotated[Int, Field(ge=1, le=65535)] = 12865
+    netperf_data: Annotated[Int, Field(ge=1, le=65535)] = 12866
 
     @model_validator(mode="after")
     def _distinct(self) -> Ports:
@@ -332,13 +344,13 @@ class SteadyState(Strict):
     one `steady_state` key gives back the seed's method, every case `duration_s` long.
     """
 
-    tolerance_pct: Annotated[float, Field(gt=0, le=50)] = 3.0
-    window_s: Annotated[float, Field(gt=0, le=60)] = 0.5
-    min_s: Annotated[float, Field(ge=0, le=3600)] = 1.0
-    max_s: Annotated[int, Field(ge=1, le=3600)] = 10
-    omit_s: Annotated[float, Field(ge=0, le=60)] = 0.2
-    interval_s: Annotated[float, Field(ge=0.1, le=10)] = 0.1
-    fixed_tools_s: Annotated[int, Field(ge=1, le=3600)] | None = None
+    tolerance_pct: Annotated[Float, Field(gt=0, le=50)] = 3.0
+    window_s: Annotated[Float, Field(gt=0, le=60)] = 0.5
+    min_s: Annotated[Float, Field(ge=0, le=3600)] = 1.0
+    max_s: Annotated[Int, Field(ge=1, le=3600)] = 10
+    omit_s: Annotated[Float, Field(ge=0, le=60)] = 0.2
+    interval_s: Annotated[Float, Field(ge=0.1, le=10)] = 0.1
+    fixed_tools_s: Annotated[Int, Field(ge=1, le=3600)] | None = None
 
     @model_validator(mode="after")
     def _order(self) -> SteadyState:
@@ -365,6 +377,25 @@ def _within(v: SweepOrList, what: str, low: int, high: int) -> SweepOrList:
     return v
 
 
+def sweep_or_list(value: object) -> str:
+    """Which shape of a sweep key to validate: only that one, so that its errors are the only ones."""
+    return "sweep" if isinstance(value, dict | _Sweep) else "list"
+
+
+def points_shape(value: object, key: str, one: str) -> object:
+    """A sweep key's value in one of its three shapes: one point (made a list), a list, or a sweep mapping.
+
+    Checked before pydantic tries each shape, so that a wrong one is one line in the stack's words.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, list | dict | _Sweep):
+        return value
+    raise ValueError(
+        f"{key} takes an integer ({one}), a list of integers, or {{start, stop, step}}; not {shown(value)}"
+    )
+
+
 class NetperfSuite(Strict):
     """The seed's netperf matrix plus request/response latency, connection rate and parallel streams.
 
@@ -374,21 +405,32 @@ class NetperfSuite(Strict):
     the seed's meaning.
     """
 
-    enabled: bool = True
-    paths: Annotated[list[NetPath], Field(min_length=1)] = Field(default_factory=lambda: list(POD_PATHS))
+    enabled: Bool = True
+    paths: Annotated[list[PathNumber], Field(min_length=1)] = Field(default_factory=lambda: list(POD_PATHS))
     # The host-network baseline: for the pod paths above, their host paths (HOST_BASELINE) with
     # the same tools and points, so that every pod figure has a pod/host ratio.
-    host_baseline: bool = False
+    host_baseline: Bool = False
     tools: Annotated[list[ToolName], Field(min_length=1)] = Field(default_factory=lambda: list(DEFAULT_TOOLS))
-    mss: MssSweep | Annotated[list[int], Field(min_length=1)] = MssSweep()
-    duration_s: Annotated[int, Field(ge=1, le=3600)] = 10
-    omit_s: Annotated[int, Field(ge=0, le=60)] = 0
-    repeats: Annotated[int, Field(ge=1, le=100)] = 1
+    mss: Annotated[
+        Annotated[MssSweep, Tag("sweep")] | Annotated[list[Int], Field(min_length=1), Tag("list")],
+        Discriminator(sweep_or_list),
+    ] = MssSweep()
+    duration_s: Annotated[Int, Field(ge=1, le=3600)] = 10
+    omit_s: Annotated[Int, Field(ge=0, le=60)] = 0
+    repeats: Annotated[Int, Field(ge=1, le=100)] = 1
     steady_state: SteadyState | None = None
     udp_bandwidth: str = "0"
-    udp_length: UdpLengthSweep | Annotated[list[int], Field(min_length=1)] = UdpLengthSweep()
-    streams: Annotated[int, Field(ge=1, le=128)] = DEFAULT_STREAMS
+    udp_length: Annotated[
+        Annotated[UdpLengthSweep, Tag("sweep")] | Annotated[list[Int], Field(min_length=1), Tag("list")],
+        Discriminator(sweep_or_list),
+    ] = UdpLengthSweep()
+    streams: Annotated[Int, Field(ge=1, le=128)] = DEFAULT_STREAMS
     ports: Ports = Ports()
+
+    @field_validator("mss", mode="before")
+    @classmethod
+    def _one_mss(cls, v: object) -> object:
+        return points_shape(v, "mss", "an MSS")
 
     @field_validator("mss")
     @classmethod
@@ -398,7 +440,7 @@ class NetperfSuite(Strict):
     @field_validator("udp_length", mode="before")
     @classmethod
     def _one_length(cls, v: object) -> object:
-        return [v] if isinstance(v, int) and not isinstance(v, bool) else v
+        return points_shape(v, "udp_length", "a datagram size")
 
     @field_validator("udp_length")
     @classmethod
@@ -456,8 +498,8 @@ class Baseline(Strict):
     """A stack whose exported `points` are the reference for this one's (`regressions`)."""
 
     stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")]
-    threshold_pct: Annotated[float, Field(ge=0, le=100)] = 5.0
-    confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95
+    threshold_pct: Annotated[Float, Field(ge=0, le=100)] = 5.0
+    confidence: Annotated[Float, Field(ge=0.5, lt=1)] = 0.95
 
 
 def _default_clusters() -> list[Cluster]:
@@ -516,6 +558,12 @@ class Stack(Strict):
     run_id: Annotated[str, Field(pattern=NAME_RE, max_length=20)] = "1"
     kubernetes: KubernetesSettings = KubernetesSettings()
     baseline: Baseline | None = None
+
+    @field_validator("run_id", mode="before")
+    @classmethod
+    def _run_id_text(cls, v: object) -> object:
+        """`run_id: 7`, unquoted in a stack file, means the text "7" (the Pulumi CLI hands it over so)."""
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
     @model_validator(mode="after")
     def _consistent(self) -> Stack:

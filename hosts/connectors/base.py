@@ -5,6 +5,9 @@ Connectors are the only code that touches a host; facts and operations stay pure
 
 from __future__ import annotations
 
+import posixpath
+import secrets
+import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -33,6 +36,23 @@ def short(command: str, width: int = 60) -> str:
     """A command's first line, cut to fit in an error line."""
     line = command.strip().splitlines()[0] if command.strip() else ""
     return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def staging_name(path: str) -> str:
+    """A fresh random name beside `path` (same folder, so a rename puts it in place atomically)."""
+    folder, name = posixpath.split(path)
+    return posixpath.join(folder or ".", f".{name}.meshperf-{secrets.token_hex(8)}")
+
+
+def stdin_to_file_command(path: str, mode: int) -> str:
+    """Shell text that writes its stdin to `path`: a mktemp file beside it under umask 077, given
+    `mode`, then renamed into place (never readable by others mid-write; a link at `path` replaced)."""
+    folder, name = posixpath.split(path)
+    template = shlex.quote(posixpath.join(folder or ".", f".{name}.meshperf-XXXXXXXX"))
+    return (
+        f'tmp=$(umask 077 && mktemp {template}) && {{ cat > "$tmp" && chmod {mode:o} "$tmp" && '
+        f'mv -f "$tmp" {shlex.quote(path)} || {{ rm -f "$tmp"; false; }}; }}'
+    )
 
 
 class Connector(ABC):

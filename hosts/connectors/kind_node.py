@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 
-from hosts.connectors.base import CommandResult, Connector, HostError
+from hosts.connectors.base import CommandResult, Connector, HostError, stdin_to_file_command
 
 
 class KindNodeConnector(Connector):
@@ -34,8 +34,7 @@ class KindNodeConnector(Connector):
             raise HostError(self.name, f"via {exc.host}: {exc.reason}") from None
 
     async def upload(self, data: bytes, path: str, mode: int = 0o644) -> None:
-        quoted = shlex.quote(path)
-        result = await self.run(f"cat > {quoted} && chmod {mode:o} {quoted}", input=data.decode())
+        result = await self.run(stdin_to_file_command(path, mode), input=data.decode())
         if not result.ok:
             raise HostError(self.name, f"upload to {path} failed: {result.stderr.strip() or result.exit_status}")
 

@@ -7,9 +7,10 @@ import contextlib
 import os
 import shlex
 import signal
+import tempfile
 from pathlib import Path
 
-from hosts.connectors.base import CommandResult, Connector, HostError, short
+from hosts.connectors.base import CommandResult, Connector, HostError, short, stdin_to_file_command
 
 
 class LocalConnector(Connector):
@@ -44,9 +45,7 @@ class LocalConnector(Connector):
 
     async def upload(self, data: bytes, path: str, mode: int = 0o644) -> None:
         if self.become and os.geteuid() != 0:
-            result = await self.run(
-                f"cat > {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}", input=data.decode()
-            )
+            result = await self.run(stdin_to_file_command(path, mode), input=data.decode())
             if not result.ok:
                 raise HostError(self.name, f"upload to {path} failed: {result.stderr.strip()}")
             return
@@ -60,6 +59,15 @@ class LocalConnector(Connector):
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
+    """A new owner-only file beside `path`, given its mode once written, renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    path.chmod(mode)
+    fd, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.meshperf-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            os.fchmod(out.fileno(), mode)
+        Path(staging).replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(staging).unlink()
+        raise

@@ -7,12 +7,14 @@ in flight, so handshakes to one server are throttled and a dropped one is retrie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import secrets
 import shlex
 from collections import defaultdict
 from pathlib import Path
 
-from hosts.connectors.base import CommandResult, Connector, HostError, short
+from hosts.connectors.base import CommandResult, Connector, HostError, short, staging_name
 from hosts.connectors.quiet_asyncssh import asyncssh
 from hosts.inventory import Host, HostKeyPolicy
 
@@ -159,16 +161,25 @@ class SSHConnector(Connector):
     async def upload(self, data: bytes, path: str, mode: int = 0o644) -> None:
         await self.connect()
         assert self._conn is not None
-        target = f"/tmp/.meshperf-upload-{random.getrandbits(48):x}" if self.host.become else path
+        # A new file of a random name ("x": never an existing one or a planted link), owner-only until
+        # written and given its mode, then renamed over `path` (a link there is replaced, not followed).
+        target = f"/tmp/.meshperf-upload-{secrets.token_hex(8)}" if self.host.become else staging_name(path)
         async with self.sessions:
             try:
                 async with self._conn.start_sftp_client() as sftp:
-                    async with sftp.open(target, "wb") as f:
-                        await f.write(data)
-                    await sftp.chmod(target, mode)
+                    try:
+                        async with sftp.open(target, "xb", attrs=asyncssh.SFTPAttrs(permissions=0o600)) as f:
+                            await f.write(data)
+                        await sftp.chmod(target, mode)
+                        if not self.host.become:
+                            await sftp.posix_rename(target, path)
+                    except BaseException:
+                        with contextlib.suppress(asyncssh.Error, OSError):
+                            await sftp.remove(target)
+                        raise
             except (asyncssh.Error, OSError) as exc:
                 raise HostError(self.name, f"upload to {path} failed: {exc}") from None
-        if target != path:
+        if self.host.become:
             moved = await self.run(f"mv {shlex.quote(target)} {shlex.quote(path)}")
             if not moved.ok:
                 raise HostError(self.name, f"upload to {path} failed: {moved.stderr.strip()}")

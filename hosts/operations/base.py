@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
@@ -38,9 +39,18 @@ class FactValues:
 
 @dataclass(frozen=True)
 class Command:
-    """A shell command on the host; the commands of one operation run under `set -e`."""
+    """A shell command on the host; the commands of one operation run under `set -e`.
+
+    `shown` is what reports, `-v`, `--check` and `--json` show instead of `text`, when the text
+    carries data that must not leave the host's script (a file's content).
+    """
 
     text: str
+    shown: str | None = None
+
+    @property
+    def display(self) -> str:
+        return self.text if self.shown is None else self.shown
 
 
 @dataclass(frozen=True)
@@ -71,12 +81,30 @@ class Operation(BaseModel):
     def label(self) -> str: ...
 
 
-def write_file_command(path: str, content: str, mode: int | None = None) -> str:
-    """Write text through a temporary file and rename, so that readers never see half a file."""
-    p = shlex.quote(path)
-    tmp = shlex.quote(f"{path}.meshperf-tmp")
-    chmod = f" && chmod {mode:o} {tmp}" if mode is not None else ""
-    return f"printf '%s' {shlex.quote(content)} > {tmp}{chmod} && mv -f {tmp} {p}"
+def temporary_file(path: str) -> str:
+    """Shell text that makes a new, empty, owner-only temporary file beside `path` and prints its name.
+
+    mktemp's random name in the target's own folder (so that `mv` renames within one file system),
+    under umask 077: no predictable name to plant a symlink at, no moment when another user can read it.
+    """
+    folder, name = posixpath.split(path)
+    return f"$(umask 077 && mktemp {shlex.quote(posixpath.join(folder or '.', f'.{name}.meshperf-XXXXXXXX'))})"
+
+
+def write_file_command(path: str, content: str, mode: int | None = None) -> Command:
+    """Write text through a temporary file and rename, so that readers never see half a file.
+
+    The command carries the content; what it shows says only how many bytes it writes.
+    """
+
+    def command(data: str) -> str:
+        chmod = f' && chmod {mode:o} "$tmp"' if mode is not None else ""
+        return (
+            f"tmp={temporary_file(path)} && {{ printf '%s' {data} > \"$tmp\"{chmod} && "
+            f'mv -f "$tmp" {shlex.quote(path)} || {{ rm -f "$tmp"; false; }}; }}'
+        )
+
+    return Command(command(shlex.quote(content)), shown=command(f"<{len(content.encode())} bytes>"))
 
 
 def parse_mode(value: int | str) -> int:

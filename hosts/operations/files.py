@@ -18,6 +18,7 @@ from hosts.operations.base import (
     OperationError,
     Upload,
     parse_mode,
+    temporary_file,
     write_file_command,
 )
 
@@ -46,7 +47,7 @@ class File(Operation):
         if state is None or state.sha256 != hashlib.sha256(data).hexdigest():
             if len(data) > INLINE_LIMIT:
                 return [Upload(self.path, data, self.mode)]
-            return [Command(write_file_command(self.path, self.content, self.mode))]
+            return [write_file_command(self.path, self.content, self.mode)]
         if state.mode != self.mode:
             return [Command(f"chmod {self.mode:o} {shlex.quote(self.path)}")]
         return []
@@ -101,7 +102,7 @@ class Line(Operation):
             env = " ".join(f"MP_{i}={shlex.quote(ln)}" for i, ln in enumerate([self.line, *matching]))
             keys = " || ".join(f'$0 == ENVIRON["MP_{i + 1}"]' for i in range(len(matching)))
             program = shlex.quote(f'{keys} {{ if (!done) print ENVIRON["MP_0"]; done = 1; next }} {{ print }}')
-            tmp = shlex.quote(f"{self.path}.meshperf-tmp")
-            return [Command(f"{env} awk {program} {p} > {tmp} && cat {tmp} > {p} && rm -f {tmp}")]
+            replace = f'{env} awk {program} {p} > "$tmp" && cat "$tmp" > {p}'
+            return [Command(f'tmp={temporary_file(self.path)} && {{ {replace}; rc=$?; rm -f "$tmp"; [ $rc -eq 0 ]; }}')]
         newline = "" if text.endswith("\n") or not text else "\\n"
         return [Command(f"printf '{newline}%s\\n' {shlex.quote(self.line)} >> {p}")]

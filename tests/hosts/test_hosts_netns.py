@@ -131,3 +131,59 @@ def test_failures_are_reported_while_the_others_complete(lab):
     assert all(h["error"] is None and all(r["status"] == "ok" for r in h["results"]) for h in healthy)
     assert "unreachable: host key refused" in output
     assert re.search(r"^11 hosts, 0 changed, 3 failed, in [\d.]+s$", output, re.MULTILINE), output
+
+
+@pytest.fixture
+def one_host(tmp_path):
+    lab = SshLab(1, tmp_path / "sshlab")
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+def test_a_variable_in_a_shell_operation_is_data_not_code(one_host):
+    """Issue 23 (5): a host variable `hello; id > FILE #` in `run` and `unless` is one quoted word on a real
+    host over real sshd: `id` never runs. `raw_vars` names the variables a deploy wants as code."""
+    lab = one_host
+    host = lab.hosts[0]
+    pwned, unless_pwned = host.workdir / "pwned", host.workdir / "pwned-by-unless"
+    inventory = lab.inventory()
+    variables = inventory["hosts"]["h0"]["vars"]
+    variables["greeting"] = f"hello; id > {pwned} #"
+    variables["probe"] = f"false; id > {unless_pwned}"
+    variables["code"] = f"id -u > {host.workdir / 'raw'}"
+    deploy = {
+        "operations": [
+            {"shell": {"run": "printf '%s\\n' ${greeting} > ${dir}/said"}},
+            {"shell": {"run": "touch ${dir}/checked", "unless": "test -e ${probe}"}},
+            {"shell": {"run": "${code}", "raw_vars": ["code"]}},
+        ]
+    }
+    status, report, output = apply_cli(lab, inventory, deploy)
+    assert not pwned.exists() and not unless_pwned.exists(), "a variable ran as code"
+    assert status == 0, output
+    assert (host.workdir / "said").read_text() == f"hello; id > {pwned} #\n"
+    assert (host.workdir / "checked").exists()  # `test -e 'false; id > ...'`: no such file, so it ran
+    assert (host.workdir / "raw").read_text() == "0\n"  # the opt-in: inserted as code, run as root
+    assert [r["status"] for r in report["hosts"][0]["results"]] == ["changed"] * 3
+
+
+def test_a_large_file_goes_to_a_real_sshd_by_sftp_and_replaces_a_link(one_host):
+    """A file above the inline limit is uploaded (sftp, OpenSSH's internal-sftp): created new and private,
+    renamed over its path; its content is in no report."""
+    lab = one_host
+    host = lab.hosts[0]
+    victim = host.workdir / "victim"
+    victim.write_text("untouched\n")
+    (host.workdir / "big.conf").symlink_to(victim)
+    content = "secret-" + "x" * (70 * 1024) + "\n"
+    deploy = {"operations": [{"file": {"path": "${dir}/big.conf", "content": content, "mode": "0640"}}]}
+    status, report, output = apply_cli(lab, lab.inventory(), deploy, "-v")
+    assert status == 0, output
+    big = host.workdir / "big.conf"
+    assert not big.is_symlink() and big.read_text() == content and big.stat().st_mode & 0o777 == 0o640
+    assert victim.read_text() == "untouched\n"
+    assert "secret-" not in output and "secret-" not in json.dumps(report)
+    assert report["hosts"][0]["results"][0]["commands"] == [f"upload {len(content)} bytes to {big}"]

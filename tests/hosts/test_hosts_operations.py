@@ -130,18 +130,24 @@ def digest(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+WRITE_HI = (
+    "tmp=$(umask 077 && mktemp /x/.f.meshperf-XXXXXXXX) && "
+    """{ printf '%s' 'hi\n' > "$tmp" && chmod 640 "$tmp" && mv -f "$tmp" /x/f || { rm -f "$tmp"; false; }; }"""
+)
+
+
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
         (
             None,
-            ["printf '%s' 'hi\n' > /x/f.meshperf-tmp && chmod 640 /x/f.meshperf-tmp && mv -f /x/f.meshperf-tmp /x/f"],
+            [WRITE_HI],
         ),
         (FileInfo(0o640, digest("hi\n"), 3), []),
         (FileInfo(0o644, digest("hi\n"), 3), ["chmod 640 /x/f"]),
         (
             FileInfo(0o640, digest("old\n"), 4),
-            ["printf '%s' 'hi\n' > /x/f.meshperf-tmp && chmod 640 /x/f.meshperf-tmp && mv -f /x/f.meshperf-tmp /x/f"],
+            [WRITE_HI],
         ),
     ],
 )
@@ -176,6 +182,39 @@ def test_file_write_command_handles_quotes(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+def test_a_files_content_is_shown_as_its_size_only():
+    """Issue 23 (4): what reports, -v, --check and --json show of a `file` write is its size, never its content."""
+    secret = "password=hunter2\n"
+    (change,) = File(path="/etc/app.conf", content=secret, mode="0600").changes(
+        FactValues({FileState("/etc/app.conf"): None})
+    )
+    assert isinstance(change, Command)
+    assert "hunter2" in change.text and "hunter2" not in change.display
+    assert f"<{len(secret)} bytes>" in change.display
+
+
+def test_a_file_is_written_through_a_private_unpredictable_temporary_file(tmp_path):
+    """Issue 23 (4): the temporary file is mktemp's, in the target's folder, created 0600 (umask 077) before
+    its chmod; a link planted at the old predictable name `<path>.meshperf-tmp` is never written through."""
+    path, victim = tmp_path / "app.conf", tmp_path / "victim"
+    victim.write_text("untouched\n")
+    (tmp_path / "app.conf.meshperf-tmp").symlink_to(victim)
+    stubs, seen = tmp_path / "bin", tmp_path / "seen"
+    stubs.mkdir()
+    # chmod as a stand-in that records the temporary file's mode and name, then does its job
+    (stubs / "chmod").write_text(f'#!/bin/sh\nstat -c "%a %n" "$2" >> {seen}\nexec /bin/chmod "$@"\n')
+    (stubs / "chmod").chmod(0o755)
+    (cmd,) = commands(File(path=str(path), content="secret\n", mode="0640"), {FileState(str(path)): None})
+    env = {"PATH": f"{stubs}:/usr/bin:/bin"}
+    subprocess.run(["sh", "-ec", f"umask 022; {cmd}"], check=True, timeout=30, env=env)
+    assert path.read_text() == "secret\n" and path.stat().st_mode & 0o777 == 0o640
+    assert victim.read_text() == "untouched\n"
+    mode, name = seen.read_text().split()
+    assert mode == "600", "the temporary file was readable before its chmod"
+    assert name.startswith(f"{tmp_path}/.app.conf.meshperf-") and name != f"{path}.meshperf-tmp"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.conf", "app.conf.meshperf-tmp", "bin", "seen", "victim"]
+
+
 @pytest.mark.parametrize(
     ("text", "op", "expected"),
     [
@@ -189,9 +228,9 @@ def test_file_write_command_handles_quotes(tmp_path):
             "k=2\n",
             Line(path="/f", line="k=1", match="^k="),
             [
-                "MP_0=k=1 MP_1=k=2 awk "
+                "tmp=$(umask 077 && mktemp /.f.meshperf-XXXXXXXX) && { MP_0=k=1 MP_1=k=2 awk "
                 '\'$0 == ENVIRON["MP_1"] { if (!done) print ENVIRON["MP_0"]; done = 1; next } { print }\' '
-                "/f > /f.meshperf-tmp && cat /f.meshperf-tmp > /f && rm -f /f.meshperf-tmp"
+                '/f > "$tmp" && cat "$tmp" > /f; rc=$?; rm -f "$tmp"; [ $rc -eq 0 ]; }'
             ],
         ),
         ("k=1\n", Line(path="/f", line="k=1", match="^k="), []),

@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from hosts.connectors import ConnectThrottle, HostError, SSHConnector
+from hosts.connectors import ConnectThrottle, HostError, LocalConnector, SSHConnector
+from hosts.connectors.base import stdin_to_file_command
 from hosts.connectors.quiet_asyncssh import asyncssh
 from hosts.executor import apply
 from hosts.inventory import Host, inventory_from_data
@@ -331,3 +333,46 @@ def test_strict_without_known_hosts_file_says_so(tmp_path):
 
     lab, message = run(scenario())
     assert message == f"box: host key cannot be checked: no file {lab.known_hosts} (policy strict)"
+
+
+def planted_link(tmp_path):
+    """`up.bin` a link to a file of someone else's: an upload must replace the link, never write through it."""
+    victim = tmp_path / "victim"
+    victim.write_text("untouched\n")
+    (tmp_path / "up.bin").symlink_to(victim)
+    return tmp_path / "up.bin", victim
+
+
+def assert_replaced(target, victim):
+    assert victim.read_text() == "untouched\n"
+    assert not target.is_symlink() and target.read_bytes() == b"secret\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert not [p.name for p in target.parent.iterdir() if ".meshperf-" in p.name]  # no staging file left
+
+
+def test_an_upload_over_sftp_replaces_a_link_at_its_path(tmp_path):
+    """Issue 23 (4), for files too large to inline: a new random file, private until renamed into place."""
+    target, victim = planted_link(tmp_path)
+
+    async def scenario():
+        async with ssh_server(tmp_path) as lab:
+            conn = SSHConnector(lab.host())
+            await conn.upload(b"secret\n", str(target), 0o640)
+            await conn.close()
+
+    run(scenario())
+    assert_replaced(target, victim)
+
+
+def test_a_local_upload_replaces_a_link_at_its_path(tmp_path):
+    target, victim = planted_link(tmp_path)
+    run(LocalConnector("me").upload(b"secret\n", str(target), 0o640))
+    assert_replaced(target, victim)
+
+
+def test_the_shell_upload_of_kind_nodes_and_sudo_replaces_a_link_at_its_path(tmp_path):
+    """`docker exec ... sh -c` and `sudo -n sh -c` upload with this command, the content on stdin."""
+    target, victim = planted_link(tmp_path)
+    command = stdin_to_file_command(str(target), 0o640)
+    subprocess.run(["sh", "-c", f"umask 022; {command}"], input=b"secret\n", check=True, timeout=30)
+    assert_replaced(target, victim)
