@@ -75,6 +75,9 @@ class Registration:
     secret_outputs: list[str]
     timeouts: dict[str, str]
     delete_before_replace: bool
+    # The resource options the engine gets as URNs: `deleted_with`, and each input's dependencies.
+    deleted_with: str = ""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,6 +196,8 @@ class RecordingMonitor(MockMonitor):
                 secret_outputs=list(request.additionalSecretOutputs),
                 timeouts={"create": timeouts.create, "update": timeouts.update, "delete": timeouts.delete},
                 delete_before_replace=request.deleteBeforeReplace,
+                deleted_with=request.deletedWith,
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             )
         )
         return response
