@@ -234,6 +234,7 @@ def e2sar_objects(scene: Scene, addresses: Addresses) -> list[Obj]:
     enforced = policies_enforced(scene)
     for case in scene.plan.e2sar:
         out += [
+            *(token_secret(scene, case, cluster) for cluster in token_clusters(scene, case)),
             e2sar_scripts(scene, case, RECEIVER),
             *([receiver_policy(scene, addresses, case)] if enforced else []),
             receiver_service(scene, case),
