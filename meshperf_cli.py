@@ -3,7 +3,8 @@
 `meshperf lab up|clean ...` is `python -m netlab ...`, `meshperf results ...` is
 `python -m results ...`, `meshperf hosts ...` is `python -m hosts ...`; each keeps its own
 options and exit codes. `meshperf docs` writes the stack-key reference and the stack file's
-JSON Schema from the models (spec/reference.py); `--check` only compares. Installed as a console script by `pip install -e .` (scripts/install.sh).
+JSON Schema from the models (spec/reference.py); `--check` only compares. Installed as a console
+script by `pip install -e .` (scripts/install.sh).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def schema_also(shape: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     (`mss: 1376` for `[1376]`): the stack's JSON Schema (docs/stack.schema.json) admits it too."""
 
     def widen(schema: dict[str, Any]) -> None:
-        kept = {k: schema.pop(k) for k in ("title", "description", "default") if k in schema}
+        kept: dict[str, Any] = {k: schema.pop(k) for k in ("title", "description", "default") if k in schema}
         variants = schema.pop("oneOf", None) or schema.pop("anyOf", None) or [dict(schema)]
         schema.clear()
         schema.update(kept, anyOf=[*variants, shape])

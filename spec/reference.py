@@ -41,7 +41,7 @@ OTHER_CONFIG: dict[str, dict[str, Any]] = {
     },
 }
 # A config key of another namespace (`kubernetes:context`, `pulumi:tags`) is Pulumi's or a provider's.
-NAMESPACED_KEY = r"^[^:\s]+:.+$"
+OTHER_NAMESPACE_KEY = rf"^(?!{NAMESPACE}:)[^:\s]+:.+$"
 # JSON Schema's words for pydantic's bounds, where an annotated validator keeps pydantic from translating them.
 BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
 
@@ -71,7 +71,7 @@ def _tidy(node: Any) -> Any:
         elif key in ("properties", "patternProperties", "$defs"):
             out[key] = {k: _tidy(v) for k, v in value.items()}
         else:
-            out[BOUNDS.get(key, key)] = _tidy(value)
+            out[BOUNDS.get(key) or key] = _tidy(value)
     if "patternProperties" in out and "additionalProperties" not in out:
         out["additionalProperties"] = False  # the loader refuses a name that does not match
     return out
@@ -91,7 +91,6 @@ def stack_schema() -> dict[str, Any]:
     """
     model = stack_model_schema()
     ours = {f"{NAMESPACE}:{key}": value for key, value in model["properties"].items()}
-    known = "|".join(sorted(model["properties"]))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "meshperf stack file (stacks/Pulumi.<stack>.yaml)",
@@ -102,11 +101,9 @@ def stack_schema() -> dict[str, Any]:
                 "type": "object",
                 "description": "The stack's configuration: meshperf's keys under `meshperf:`, Pulumi's and providers'.",
                 "properties": {**ours, **OTHER_CONFIG},
-                "patternProperties": {
-                    f"^{NAMESPACE}:(?!(?:{known})$)": False,  # an unknown meshperf key, as the loader says
-                    NAMESPACED_KEY: True,
-                },
-                "additionalProperties": False,  # a key without its namespace
+                # A key is one of meshperf's, or of another namespace: an unknown meshperf key is refused,
+                # as the loader refuses it, and so is a key without its namespace, as Pulumi refuses it.
+                "propertyNames": {"anyOf": [{"enum": list(ours)}, {"pattern": OTHER_NAMESPACE_KEY}]},
             },
             **STACK_FILE_KEYS,
         },
@@ -170,8 +167,8 @@ def _kind(node: dict[str, Any], defs: dict[str, Any]) -> str:
 
 
 def _plural(kind: str) -> str:
-    words = {"integer": "integers", "number": "numbers", "text": "texts", "mapping (keys below)": "mappings (keys below)"}
-    return words.get(kind, kind)
+    words = {"integer": "integers", "number": "numbers", "text": "texts", "IPv4 network": "IPv4 networks"}
+    return words.get(kind, kind.replace("mapping (", "mappings ("))
 
 
 def _bounds(node: dict[str, Any]) -> list[str]:
@@ -199,9 +196,8 @@ def _allowed(node: dict[str, Any], defs: dict[str, Any]) -> str:
             parts.append(f"at most {variant['maxLength']} characters")
         items = (variant.get("minItems"), variant.get("maxItems"))
         if items != (None, None):
-            parts.append(
-                f"{items[0] or 0}..{items[1]} entries" if items[1] is not None else f"at least {items[0]} {_entry(items[0])}"
-            )
+            low, high = items
+            parts.append(f"{low or 0}..{high} entries" if high is not None else f"at least {low} {_entry(low)}")
         for name, pattern in variant.get("patternProperties", {}).items():
             names = f"names: pattern `{name}`"
             if limit := variant.get("propertyNames", {}).get("maxLength"):
@@ -263,7 +259,8 @@ def _entries(key: str, node: dict[str, Any], defs: dict[str, Any]) -> list[Entry
 def entries() -> list[Entry]:
     """Every key of the stack file, in the models' order, each under its parent."""
     schema = stack_model_schema()
-    return [e for name, node in schema["properties"].items() for e in _entries(f"{NAMESPACE}:{name}", node, schema["$defs"])]
+    defs = schema["$defs"]
+    return [e for name, node in schema["properties"].items() for e in _entries(f"{NAMESPACE}:{name}", node, defs)]
 
 
 def _anchor(key: str) -> str:
