@@ -56,9 +56,7 @@ class Returns:
 
     def __init__(self, path: Path) -> None:
         self.tree = ast.parse(path.read_text())
-        self.functions = {
-            n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
+        self.functions = {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         self.constants: dict[str, int] = {}
         for node in self.tree.body:
             if isinstance(node, ast.Assign):
@@ -66,9 +64,9 @@ class Returns:
                     names = target.elts if isinstance(target, ast.Tuple) else [target]
                     values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
                     for name, value in zip(names, values, strict=False):
-                        if isinstance(name, ast.Name) and isinstance(value, ast.Constant):
-                            if isinstance(value.value, int):
-                                self.constants[name.id] = value.value
+                        is_int = isinstance(value, ast.Constant) and isinstance(value.value, int)
+                        if isinstance(name, ast.Name) and is_int:
+                            self.constants[name.id] = value.value  # type: ignore[union-attr]
 
     def of(self, function: str, skip: frozenset[str] = frozenset()) -> set[int]:
         node = self.functions[function]
