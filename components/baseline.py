@@ -2,9 +2,10 @@
 
 The baseline stack exports `points` (per-point summaries, `components.results`); this
 stack compares its own `points` to them with `results.compare`, the code behind
-`python -m results compare`, and exports the points that are slower with confidence.
-A baseline that exports no `points` (not run yet, or an older program) gives no
-regressions rather than failing the update.
+`python -m results compare`, and exports what fails the same gate (`results.compare.gate`):
+the slower points, those without a figure in this run, or, when nothing could be compared (a
+baseline that exports no `points`, or a run without figures), one entry saying so. An empty
+`regressions` is a pass, exactly where `python -m results compare` exits 0.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from spec.model import Baseline
 
 
 def regressions_of(baseline_points: Any, current_points: Any, baseline: Baseline) -> list[dict[str, Any]]:
-    """The slower points of `current_points` against `baseline_points` (plain data, as stack outputs hold)."""
-    if not baseline_points or not current_points:
-        return []
-    before = points_from_data(list(baseline_points), f"baseline stack {baseline.stack}: points")
-    now = points_from_data(list(current_points), "points")
+    """What fails the gate for `current_points` against `baseline_points` (plain data, as stack outputs hold)."""
+    before = points_from_data(list(baseline_points or []), f"baseline stack {baseline.stack}: points")
+    now = points_from_data(list(current_points or []), "points")
     return regressions(compare_points(before, now, baseline.threshold_pct, baseline.confidence))
 
 

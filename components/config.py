@@ -20,7 +20,7 @@ from pathlib import Path
 from components.kubeconfig import kubeconfig_files
 from manifests import Scene
 from manifests.base import builds_image, pull_policy
-from spec.kubernetes import KIND_NODE_IMAGES, ClusterSettings, KubernetesSettings
+from spec.kubernetes import KIND_NODE_IMAGES, KIND_VERSION, ClusterSettings, KubernetesSettings, kind_node_image
 from spec.load import StackError, stack_from_config
 from spec.model import Link, Stack, link_routed_by_meshperf
 from spec.plan import build_plan
@@ -56,7 +56,9 @@ class Settings:
         settings = self.cluster(name)
         if settings.node_image:
             return settings.node_image
-        return KIND_NODE_IMAGES[self.stack.cluster(name).version]
+        image = kind_node_image(self.stack.cluster(name).kubernetes_version)
+        assert image is not None, "checked by _check"
+        return image
 
     def kubeconfig_paths(self, name: str) -> list[Path]:
         """The kubeconfig files of an existing cluster, in kubectl's order: the stack's, else all of KUBECONFIG."""
@@ -70,7 +72,7 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
         if name not in names:
             raise StackError(f"{where}.clusters.{name}: no cluster named {name!r} in meshperf:clusters")
     settings = Settings(stack, kube)
-    for cluster in stack.clusters:
+    for index, cluster in enumerate(stack.clusters):
         given = kube.clusters.get(cluster.name)
         if settings.is_kind(cluster.name):
             if given and given.kubeconfig:
@@ -78,15 +80,28 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
                     f"{where}.clusters.{cluster.name}.kubeconfig: only for existing clusters "
                     "(give the cluster a kubeconfig_context)"
                 )
-            if not (given and given.node_image) and cluster.version not in KIND_NODE_IMAGES:
+            if not (given and given.node_image) and kind_node_image(cluster.kubernetes_version) is None:
                 raise StackError(
-                    f"{where}.clusters.{cluster.name}.node_image: no kind node image known for Kubernetes "
-                    f"{cluster.version} (known: {', '.join(KIND_NODE_IMAGES)}); name one"
+                    f"meshperf:clusters[{index}].kubernetes_version: kind {KIND_VERSION} has no node image for "
+                    f"Kubernetes {cluster.kubernetes_version} (it has {', '.join(KIND_NODE_IMAGES)}); "
+                    f"choose one, or name an image in {where}.clusters.{cluster.name}.node_image"
                 )
-        elif given and (given.host != "local" or given.node_image or given.api_server_port or given.adopt):
+            _check_api_server(settings.cluster(cluster.name), f"{where}.clusters.{cluster.name}")
+            if given and "delete_unreachable" in given.model_fields_set:
+                raise StackError(
+                    f"{where}.clusters.{cluster.name}.delete_unreachable: for existing clusters; a kind cluster's "
+                    "objects are always forgotten with it when it is gone"
+                )
+        elif given and (
+            given.host != "local"
+            or given.node_image
+            or given.api_server_port
+            or given.api_server_address
+            or given.adopt
+        ):
             raise StackError(
-                f"{where}.clusters.{cluster.name}: host, node_image, api_server_port and adopt are for kind clusters; "
-                f"{cluster.name!r} is an existing cluster (it names a kubeconfig_context)"
+                f"{where}.clusters.{cluster.name}: host, node_image, api_server_address, api_server_port and adopt "
+                f"are for kind clusters; {cluster.name!r} is an existing cluster (it names a kubeconfig_context)"
             )
     if kube.image.build and not all(settings.is_kind(c.name) for c in stack.clusters):
         raise StackError(
@@ -103,6 +118,26 @@ def _check(stack: Stack, kube: KubernetesSettings) -> None:
         raise StackError(f"{where}.clusters: two kind clusters on one host cannot share api_server_port")
     if stack.link != Link() and not settings.routes_kind_clusters():
         raise StackError(f"meshperf:link: {_no_link_reason(stack, settings)}; leave meshperf:link out")
+
+
+def _check_api_server(own: ClusterSettings, where: str) -> None:
+    """kind writes the API server's listen address into the kubeconfig that this machine uses: it must
+    be one this machine reaches, so never loopback when kind runs on another machine."""
+    key = f"{where}.api_server_address"
+    if own.host == "local" or not own.remote():
+        return
+    address = own.api_server()
+    if address is None:
+        raise StackError(
+            f"{key}: kind runs on SSH host {own.host.address!r}, a name; give that host's IPv4 address that this "
+            "machine reaches (kind's API server listens there and its kubeconfig names it)"
+        )
+    if address.is_loopback or address.is_unspecified:
+        what = "the loopback" if address.is_loopback else "no one address"
+        raise StackError(
+            f"{key}: {address} is {what} of SSH host {own.host.address!r}, and kind names it in the kubeconfig this "
+            "machine uses; leave it out (the SSH host's address) or give an address of that host this machine reaches"
+        )
 
 
 def _no_link_reason(stack: Stack, settings: Settings) -> str:

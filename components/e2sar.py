@@ -10,7 +10,12 @@ is kept by Pulumi, not by a guess in the sender (the seed slept 5 s after an nsl
 - the sender Job depends on the waiter and gets the IP in `MESHPERF_E2SAR_RECEIVER_IP`,
   as netperf clients get their targets; in either cluster of a mesh, with no DNS parsing.
 Every body (scripts, Service, policies, Jobs) is rendered by `manifests.e2sar`; the waiter
-is keyed by the receiver Job's content hash, so a replaced receiver is waited for again.
+is keyed by the receiver Job's content hash, so a replaced receiver is waited for again, and
+selects the pod by it (`ready_selector`), ignoring pods being deleted: a previous Job's pod of
+the same case and run id is never taken for this one's. A receiver that ends before it is
+ready fails the wait with e2sar_perf's own last error line (its script's termination message).
+The control plane's token (`meshperf:e2sar_token`, a secret config key) goes only into a
+Kubernetes Secret per pair and cluster, as a secret Output; the pods read it by `secretKeyRef`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 from components.objects import addresses, register
 from manifests import CONTENT_HASH, Addresses, Obj, Scene
 from manifests import e2sar as e
+from spec.e2sar import DEFAULT_TOKEN, TOKEN_KEY, token_problem
+from spec.load import NAMESPACE, StackError
 from spec.plan import E2sarCase
 
 READY_POLL_S = 2.0
@@ -39,15 +46,44 @@ class ReceiverNotReadyError(RuntimeError):
     pass
 
 
+def control_plane_token(where: str = "stack") -> pulumi.Output[str]:
+    """`meshperf:e2sar_token` as a secret Output (the seed's placeholder when unset); a token the URI
+    cannot carry is one line that does not quote it."""
+    value = pulumi.Config(NAMESPACE).get(TOKEN_KEY)
+    token = DEFAULT_TOKEN if value is None else value
+    if problem := token_problem(token):
+        raise StackError(f"{where}: {NAMESPACE}:{TOKEN_KEY}: {problem}")
+    return pulumi.Output.secret(token)
+
+
+def current_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pods not being deleted (no `metadata.deletionTimestamp`): a pod on its way out is no receiver."""
+    return [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
+
+
+def termination_messages(pod: dict[str, Any]) -> list[str]:
+    """What the pod's ended containers left as their termination message (the E2SAR scripts write the
+    tool's last error line there)."""
+    out = []
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        ended = ((status.get("state") or {}).get("terminated") or {}).get("message")
+        if ended and ended.strip():
+            out.append(ended.strip())
+    return out
+
+
 async def wait_ready_pod(list_pods: ListPods, what: str, timeout_s: float, poll_s: float = READY_POLL_S) -> str:
-    """The pod IP of the first Ready pod `list_pods` returns; an error if it ends first or time runs out."""
+    """The pod IP of the first Ready pod `list_pods` returns (pods being deleted left out); an error
+    naming what the pod's tool said if it ends first, or if time runs out."""
     deadline = time.monotonic() + timeout_s
     while True:
-        for pod in await list_pods():
+        for pod in current_pods(await list_pods()):
             status = pod.get("status") or {}
             phase = status.get("phase")
             if phase in ("Succeeded", "Failed"):
-                raise ReceiverNotReadyError(f"{what} ended ({phase}) before it was ready")
+                said = "; ".join(termination_messages(pod))
+                tail = f": e2sar_perf: {said}" if said else " (no error line from e2sar_perf)"
+                raise ReceiverNotReadyError(f"{what} ended ({phase}) before it was ready{tail}")
             ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
             if ready and status.get("podIP"):
                 return str(status["podIP"])
@@ -120,6 +156,8 @@ class E2sarPair(pulumi.ComponentResource):
         super().__init__("meshperf:kubernetes:E2sarPair", resource_name, None, opts)
         self.prefix, self.scene, self.case = resource_name, scene, case
         self.beds, self.clusters, self.depends_on = beds, clusters, depends_on
+        self.token = control_plane_token()
+        self.secrets = {cluster: self._token_secret(cluster) for cluster in e.token_clusters(scene, case)}
         receiver_scripts = self._receiver(node_ips)
         ready = self._wait_for_receiver(receiver_scripts)
         self.receiver_ip = ready.pod_ip
@@ -136,6 +174,18 @@ class E2sarPair(pulumi.ComponentResource):
             provider=self.clusters[cluster].provider,
             depends_on=[self.beds[cluster], *self.depends_on, *deps],
             **more,
+        )
+
+    def _token_secret(self, cluster: str) -> k8s.core.v1.Secret:
+        """The pair's Secret in `cluster`: its data only as the secret Output (pulumi-kubernetes also
+        keeps a Secret's data secret in state)."""
+        body = e.token_secret(self.scene, self.case, cluster)
+        return k8s.core.v1.Secret(
+            f"{self.prefix}-{cluster}-control-plane",
+            metadata=body["metadata"],
+            type=body["type"],
+            string_data={e.TOKEN_SECRET_KEY: self.token},
+            opts=self._opts_in(cluster, additional_secret_outputs=["data", "stringData"]),
         )
 
     def _scripts(self, role: str) -> k8s.core.v1.ConfigMap:
@@ -162,7 +212,7 @@ class E2sarPair(pulumi.ComponentResource):
         """Scripts, ingress policy, Service and Job of the receiver, which needs no runtime address."""
         scene, case, rc = self.scene, self.case, self._cluster_of(e.RECEIVER)
         receiver_scripts = self._scripts(e.RECEIVER)
-        receiver_deps: list[Any] = [receiver_scripts]
+        receiver_deps: list[Any] = [receiver_scripts, self.secrets[rc]]
         if e.policies_enforced(scene):
             receiver_deps.append(
                 register(
@@ -192,12 +242,14 @@ class E2sarPair(pulumi.ComponentResource):
                 "kubeconfig": self.clusters[rc].kubeconfig,
                 "context": scene.stack.cluster(rc).kubeconfig_context,
                 "namespace": scene.namespace,
-                "selector": ",".join(f"{k}={v}" for k, v in e.selector(case, e.RECEIVER, run_id).items()),
+                "selector": e.ready_selector(self.receiver_body),
                 "timeout_s": e.limit_s(scene, case, e.RECEIVER),
                 "run_id": run_id,
                 "job": self.receiver_body["spec"]["template"]["metadata"]["annotations"][CONTENT_HASH],
             },
-            pulumi.ResourceOptions(parent=self, depends_on=[self.beds[rc], *self.depends_on, receiver_scripts]),
+            pulumi.ResourceOptions(
+                parent=self, depends_on=[self.beds[rc], *self.depends_on, receiver_scripts, self.secrets[rc]]
+            ),
         )
 
     def _sender(self, ready: ReadyPod) -> None:
@@ -205,7 +257,7 @@ class E2sarPair(pulumi.ComponentResource):
         scene, case = self.scene, self.case
         sender_scripts = self._scripts(e.SENDER)
         with_receiver = addresses(receiver_ips={case.id: ready.pod_ip})
-        sender_deps: list[Any] = [sender_scripts, ready]
+        sender_deps: list[Any] = [sender_scripts, ready, self.secrets[self._cluster_of(e.SENDER)]]
         if e.policies_enforced(scene):
             sender_deps.append(
                 register(

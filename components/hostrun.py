@@ -23,18 +23,34 @@ from hosts.inventory import Host, HostKeyPolicy
 Run = Callable[[str], Awaitable[tuple[int, str, str]]]
 
 LOCAL: dict[str, Any] = {"kind": "local"}
+# How long one command may take where the host does not say (spec.kubernetes.ClusterSettings.command_timeout_s).
+COMMAND_TIMEOUT_S = 3600.0
+# Keys of a host that say how to run commands there, not which machine it is.
+RUN_KEYS = ("command_timeout_s",)
 
 
 class RunError(RuntimeError):
     """A command on a host failed; str() is one line with the host, the command and why."""
 
 
-def host_props(host: object) -> dict[str, Any]:
-    """A settings host ("local" or an SshHost model's dump) as the plain dict providers get."""
+def host_props(host: object, command_timeout_s: float | None = None) -> dict[str, Any]:
+    """A settings host ("local" or an SshHost model's dump) as the plain dict providers get,
+    with the command timeout to use there."""
     if host == "local" or host is None:
-        return dict(LOCAL)
-    assert isinstance(host, Mapping)
-    return {"kind": "ssh", **{k: v for k, v in host.items() if v is not None}}
+        out = dict(LOCAL)
+    else:
+        assert isinstance(host, Mapping)
+        out = {"kind": "ssh", **{k: v for k, v in host.items() if v is not None}}
+    if command_timeout_s is not None:
+        out["command_timeout_s"] = command_timeout_s
+    return out
+
+
+def host_key(host: object) -> object:
+    """Which machine a host is (what a change of re-creates things on): the host without its run settings."""
+    if not isinstance(host, Mapping):
+        return host
+    return {k: v for k, v in host.items() if k not in RUN_KEYS}
 
 
 def host_label(host: Mapping[str, Any]) -> str:
@@ -44,7 +60,7 @@ def host_label(host: Mapping[str, Any]) -> str:
 
 
 def connector_for(host: Mapping[str, Any]) -> Connector:
-    timeout = float(host.get("command_timeout_s", 900.0))
+    timeout = float(host.get("command_timeout_s", COMMAND_TIMEOUT_S))
     if host.get("kind", "local") == "local":
         return LocalConnector("localhost", command_timeout=timeout)
     return SSHConnector(

@@ -1,4 +1,8 @@
-"""The tool image: built from images/Dockerfile on the kind host and loaded into each kind cluster.
+"""The tool image: built from images/Dockerfile on each kind host and loaded into that host's kind clusters.
+
+Its name is `spec.image.tool_image()`: `meshperf-tools:<hash of the build inputs>`, so that an
+edit of images/ changes every pod that runs it. Two kind clusters on two hosts: one build and
+load per host (`LoadTarget`), each into the clusters on it.
 
 The build context (the Dockerfile and the package list it reads, images/) is fed to
 `docker build -` on stdin as a tar: the same command works on this machine and on a host
@@ -22,21 +26,19 @@ import base64
 import io
 import shlex
 import tarfile
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
-from components.hostrun import Run, check, check_long, host_label, open_runner, progress
-
-IMAGES = Path(__file__).resolve().parent.parent / "images"
-CONTEXT_FILES = ("Dockerfile", "packages.txt")
+from components.hostrun import Run, check, check_long, host_key, host_label, open_runner, progress
+from spec.image import build_inputs
 
 
 def build_context() -> dict[str, str]:
-    """The image's build context: file name -> text."""
-    return {name: (IMAGES / name).read_text() for name in CONTEXT_FILES}
+    """The image's build context: file name -> text (the same files its tag is the hash of)."""
+    return build_inputs()
 
 
 def context_tar(files: dict[str, str]) -> bytes:
@@ -118,11 +120,27 @@ class KindImageProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         keys = ("image", "context", "clusters", "cluster_ids", "host", "kind", "docker")
-        changed = [k for k in keys if olds.get(k) != news.get(k)]
+        changed = [k for k in keys if _compared(olds, k) != _compared(news, k)]
         return DiffResult(changes=bool(changed), replaces=["image"] if "image" in changed else [])
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """The image goes with the clusters; the host's copy is left for the next build's cache."""
+
+
+def _compared(props: dict[str, Any], key: str) -> Any:
+    """A prop as the diff sees it: the host as which machine it is (a new command timeout rebuilds nothing)."""
+    return host_key(props.get(key)) if key == "host" else props.get(key)
+
+
+@dataclass
+class LoadTarget:
+    """One host's kind clusters: where the image is built and which clusters it is loaded into."""
+
+    host: dict[str, Any]
+    clusters: list[str] = field(default_factory=list)
+    cluster_ids: list[pulumi.Input[str]] = field(default_factory=list)
+    kind: str = "kind"
+    docker: str = "docker"
 
 
 class KindImage(Resource, module="meshperf", name="KindImage"):
@@ -133,7 +151,7 @@ class KindImage(Resource, module="meshperf", name="KindImage"):
 
 
 class ToolImage(pulumi.ComponentResource):
-    """The image the workloads run: built and kind-loaded, or simply the one the stack names."""
+    """The image the workloads run: built and kind-loaded on each kind host, or simply the one the stack names."""
 
     name: pulumi.Output[str]
 
@@ -142,30 +160,31 @@ class ToolImage(pulumi.ComponentResource):
         resource_name: str,
         image: str,
         *,
-        build_into: list[str] | None = None,
-        cluster_ids: list[pulumi.Input[str]] | None = None,
-        host: dict[str, Any] | None = None,
-        kind: str = "kind",
-        docker: str = "docker",
+        targets: list[LoadTarget] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`targets`: one per kind host; the first keeps the resource name `<name>-build`."""
         super().__init__("meshperf:kubernetes:ToolImage", resource_name, None, opts)
-        if build_into:
-            built = KindImage(
-                f"{resource_name}-build",
+        built = [
+            KindImage(
+                f"{resource_name}-build" if i == 0 else f"{resource_name}-build-{target.clusters[0]}",
                 {
                     "image": image,
                     "context": build_context(),
-                    "clusters": build_into,
-                    "cluster_ids": cluster_ids or [],
-                    "host": host,
-                    "kind": kind,
-                    "docker": docker,
+                    "clusters": target.clusters,
+                    "cluster_ids": target.cluster_ids,
+                    "host": target.host,
+                    "kind": target.kind,
+                    "docker": target.docker,
                 },
                 pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="30m", update="30m")),
             )
-            # The name only resolves once the image is in every cluster: pods wait for it.
-            self.name = built.image_id.apply(lambda _id: image)
-        else:
-            self.name = pulumi.Output.from_input(image)
+            for i, target in enumerate(targets or [])
+        ]
+        # The name only resolves once the image is in every cluster: pods wait for it.
+        self.name = (
+            pulumi.Output.all(*[b.image_id for b in built]).apply(lambda _ids: image)
+            if built
+            else pulumi.Output.from_input(image)
+        )
         self.register_outputs({"name": self.name})

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
-from components.hostrun import Run, check, check_long, host_label, open_runner, progress
+from components.hostrun import Run, RunError, check, check_long, host_key, host_label, open_runner, progress
 from spec.kubernetes import ClusterSettings
 from spec.model import Cluster
 
@@ -38,12 +38,16 @@ ADMIN_CONF = "/etc/kubernetes/admin.conf"
 
 def kind_config(cluster: Cluster, settings: ClusterSettings, node_image: str) -> str:
     """The kind config of a spec cluster: its nodes in order, their labels, its address families and subnets
-    (a dual-stack cluster's as kind wants them: both families' CIDRs, comma-separated, IPv4 first)."""
+    (a dual-stack cluster's as kind wants them: both families' CIDRs, comma-separated, IPv4 first), and the
+    API server's address on its host (`ClusterSettings.api_server`: the one its kubeconfig will name)."""
+    api_server = settings.api_server()
+    if api_server is None:
+        raise ValueError("api_server_address: the SSH host is a name; give its IPv4 address")
     networking: dict[str, Any] = {
         "ipFamily": cluster.ip_family,
         "podSubnet": ",".join(str(cluster.subnets(f)[0]) for f in cluster.families),
         "serviceSubnet": ",".join(str(cluster.subnets(f)[1]) for f in cluster.families),
-        "apiServerAddress": str(settings.api_server_address),
+        "apiServerAddress": str(api_server),
     }
     if settings.api_server_port is not None:
         networking["apiServerPort"] = settings.api_server_port
@@ -73,8 +77,12 @@ def container_names(name: str, roles: list[str]) -> list[str]:
 
 def cluster_identity(props: Mapping[str, Any]) -> str:
     """A short hash of the inputs that re-create the cluster: it changes exactly when `diff` replaces it."""
-    chosen = {key: props.get(key) for key in REPLACE_KEYS}
+    chosen = {key: _identity_of(props, key) for key in REPLACE_KEYS}
     return hashlib.sha256(json.dumps(chosen, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _identity_of(props: Mapping[str, Any], key: str) -> Any:
+    return host_key(props.get(key)) if key == "host" else props.get(key)
 
 
 def adopt_key(name: str) -> str:
@@ -94,6 +102,18 @@ def create_command(kind: str, name: str, config: str) -> str:
         f'{q(config)} > "$cfg" && {q(kind)} create cluster --name {q(name)} --config "$cfg" --wait 5m; '
         'rc=$?; rm -f "$cfg"; exit $rc'
     )
+
+
+async def create_or_clean_up(run: Run, kind: str, name: str, config: str, where: str) -> None:
+    """`kind create cluster`; if it fails or times out (the runner has stopped it), delete what it left
+    (node containers, a kubeconfig entry), so that the next `up` does not find a cluster it did not make."""
+    try:
+        await check_long(run, create_command(kind, name, config), f"kind create cluster {name} on {where}")
+    except RunError as exc:
+        progress(f"kind create cluster {name} on {where} failed: deleting what it left")
+        rc, _, err = await run(f"{shlex.quote(kind)} delete cluster --name {shlex.quote(name)}")
+        left = "" if rc == 0 else f"; cleaning up failed too ({(err.strip().splitlines() or ['?'])[-1]})"
+        raise RunError(f"{exc}{left}") from None
 
 
 def _networks(cidrs: str) -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -185,9 +205,7 @@ class KindClusterProvider(ResourceProvider):
                         + "; ".join(problems)
                     )
             else:
-                await check_long(
-                    run, create_command(kind, name, str(props["config"])), f"kind create cluster {name} on {where}"
-                )
+                await create_or_clean_up(run, kind, name, str(props["config"]), where)
             kubeconfig = await check(
                 run, f"{shlex.quote(kind)} get kubeconfig --name {shlex.quote(name)}", f"kind get kubeconfig {name}"
             )
@@ -201,13 +219,15 @@ class KindClusterProvider(ResourceProvider):
         return ReadResult(id_ if asyncio.run(exists()) else "", props)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [key for key in REPLACE_KEYS if olds.get(key) != news.get(key)]
-        changed = replaces or [key for key in ("adopt", "docker") if olds.get(key) != news.get(key)]
+        replaces = [key for key in REPLACE_KEYS if _identity_of(olds, key) != _identity_of(news, key)]
+        # An SSH host's run settings (its command timeout) alone change in place.
+        changed = replaces or [key for key in ("adopt", "docker", "host") if olds.get(key) != news.get(key)]
         # One name per host: the old cluster must go before the new one is made.
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Only `adopt` or `docker` changed: nothing to do on the host; who made the cluster stays as it was."""
+        """Only `adopt`, `docker` or the host's command timeout changed: nothing to do on the host;
+        who made the cluster stays as it was."""
         return UpdateResult(outs={**news, "kubeconfig": olds.get("kubeconfig"), "adopted": olds.get("adopted")})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
 from components.hostrun import Run, check, host_label, open_runner, progress
 from components.objects import addresses, register
@@ -105,6 +105,36 @@ def rate_commands(docker: str, nodes: dict[str, list[NodeInfo]], rate: str | Non
                         for dst in (pods, host)
                     ]
     return commands
+
+
+def state_checks(docker: str, nodes: dict[str, list[NodeInfo]], mtu: int, rate: str | None) -> list[tuple[str, str]]:
+    """(command, what its output must hold) for every route `route_commands` makes and, with a rate, the
+    link's htb class on every node: what a Docker restart (fresh node containers) loses."""
+    q = shlex.quote
+    checks = []
+    for cluster, own in sorted(nodes.items()):
+        for node in own:
+            exec_ = f"{q(docker)} exec {q(node['name'])}"
+            for remote in _remote_nodes(nodes, cluster):
+                for family, pods, host in _destinations(node, remote):
+                    via = remote["ip6"] if family else remote["ip"]
+                    checks.append((f"{exec_} ip {family}route show {q(pods)}", f"via {via} "))
+                    checks.append((f"{exec_} ip {family}route show {q(host)}", f"mtu {mtu} "))
+            if rate is not None:
+                checks.append((f"{exec_} tc class show dev {NODE_IFACE}", f"class htb {LINK_CLASS} "))
+    return checks
+
+
+async def missing_state(
+    run: Run, docker: str, nodes: dict[str, list[NodeInfo]], mtu: int, rate: str | None
+) -> list[str]:
+    """The checks that fail (a node gone, a route or the link's class missing): empty when all is there."""
+    missing = []
+    for command, needle in state_checks(docker, nodes, mtu, rate):
+        rc, out, _err = await run(command)
+        if rc != 0 or needle not in " ".join(out.split()) + " ":
+            missing.append(f"{command} has no {needle.strip()!r}")
+    return missing
 
 
 async def node_info(run: Run, docker: str, kind: str, cluster: str) -> list[NodeInfo]:
@@ -195,6 +225,27 @@ class KindMeshRoutesProvider(ResourceProvider):
                 await check(run, command, "link rate between clusters")
         progress(f"{where}: routed, link MTU {mtu}, rate {rate or 'unshaped'}")
         return {**props, "nodes": nodes}
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """On `refresh`: are the routes and the link still in the nodes? They live in the node containers
+        and a Docker restart makes those afresh; then the resource is gone, and `up` makes it again."""
+
+        async def missing() -> list[str]:
+            rate = props.get("rate")
+            async with open_runner(props["host"]) as run:
+                return await missing_state(
+                    run,
+                    str(props.get("docker") or "docker"),
+                    props.get("nodes") or {},
+                    int(props["mtu"]),
+                    str(rate) if rate else None,
+                )
+
+        lost = asyncio.run(missing())
+        if lost:
+            progress(f"mesh routes {id_}: {len(lost)} missing (first: {lost[0]}); `pulumi up` makes them again")
+            return ReadResult("", props)
+        return ReadResult(id_, props)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # A new link is made on fresh routes: replace, so no old class or filter stays behind.

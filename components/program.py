@@ -11,6 +11,7 @@ import pulumi
 
 from components.baseline import baseline_regressions
 from components.config import Settings, settings_from_config
+from components.e2sar import control_plane_token
 from components.stackconfig import read_stack_config
 from components.suite import Suite
 from spec.load import StackError
@@ -20,7 +21,10 @@ from spec.plan import build_plan
 def load(stack_name: str) -> Settings:
     where = f"stack {stack_name}"
     try:
-        return settings_from_config(read_stack_config(stack_name), where=where)
+        settings = settings_from_config(read_stack_config(stack_name), where=where)
+        if settings.stack.suites.e2sar.enabled:
+            control_plane_token(where)  # checked with the rest, before any resource is made
+        return settings
     except StackError as exc:
         raise pulumi.RunError(str(exc)) from None
 

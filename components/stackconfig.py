@@ -17,12 +17,15 @@ from pathlib import Path
 import pulumi
 import yaml
 
+from spec.e2sar import TOKEN_KEY
 from spec.load import NAMESPACE, StackError
 from spec.model import Stack
 
 # Top-level scalar keys: read as text, exactly as the CLI hands them over.
 SCALAR_KEYS = frozenset({"run_id"})
 KEYS = tuple(Stack.model_fields)
+# Secret keys, read where they are used and never into the Stack (components/e2sar.py).
+SECRET_KEYS = (TOKEN_KEY,)
 
 
 def read_stack_config(stack_name: str, project_dir: Path | None = None) -> dict[str, object]:
@@ -61,5 +64,5 @@ def check_key_names(stack_name: str, project_dir: Path) -> None:
     prefix = f"{NAMESPACE}:"
     for name in config:
         key = str(name)
-        if key.startswith(prefix) and key.removeprefix(prefix) not in KEYS:
-            raise StackError(f"{path}: {key}: unknown key (known: {', '.join(KEYS)})")
+        if key.startswith(prefix) and key.removeprefix(prefix) not in (*KEYS, *SECRET_KEYS):
+            raise StackError(f"{path}: {key}: unknown key (known: {', '.join((*KEYS, *SECRET_KEYS))})")

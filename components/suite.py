@@ -1,11 +1,14 @@
 """The whole suite on Kubernetes: clusters, image, mesh, test beds, client Jobs, Results.
 
 Every Kubernetes body comes from `manifests`; this file decides only order, providers and
-which runtime Outputs each object waits for.
+which runtime Outputs each object waits for. Every object made through a kind cluster's
+provider is `deleted_with` that cluster (set here once, by a transformation on the Suite, for
+all its descendants: components.cluster says why).
 """
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Any
 
@@ -15,7 +18,8 @@ import pulumi_kubernetes as k8s
 from components.cluster import ExistingCluster, KindCluster
 from components.config import Settings
 from components.e2sar import E2sarPair
-from components.image import ToolImage
+from components.hostrun import host_key
+from components.image import LoadTarget, ToolImage
 from components.mesh import KindMeshRoutes, MeshEndpoint
 from components.objects import addresses, cluster_ip_of, pod_ip_of, register
 from components.results import ResultsResource
@@ -37,6 +41,8 @@ class Suite(pulumi.ComponentResource):
     e2sar: list[E2sarPair]
 
     def __init__(self, resource_name: str, settings: Settings, plan: Plan, opts: pulumi.ResourceOptions | None = None):
+        self.clusters = {}
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=[self._deleted_with_cluster]))
         super().__init__("meshperf:kubernetes:Suite", resource_name, None, opts)
         self.settings = settings
         here = pulumi.ResourceOptions(parent=self)
@@ -74,23 +80,31 @@ class Suite(pulumi.ComponentResource):
         self.results = self._results(plan, viewers) if settings.kube.results.enabled and self.jobs else None
         self.register_outputs({"jobs": [j.metadata.name for j in self.jobs]})
 
+    def _deleted_with_cluster(
+        self, args: pulumi.ResourceTransformationArgs
+    ) -> pulumi.ResourceTransformationResult | None:
+        """An object made through a cluster's provider goes with that cluster (not with an adopted one)."""
+        provider = args.opts.provider
+        cluster = next((c for c in self.clusters.values() if provider is not None and c.provider is provider), None)
+        if cluster is None or cluster.deleted_with is None or args.opts.deleted_with is not None:
+            return None
+        with_cluster = pulumi.ResourceOptions(deleted_with=cluster.deleted_with)
+        return pulumi.ResourceTransformationResult(args.props, pulumi.ResourceOptions.merge(args.opts, with_cluster))
+
     def _image(self, kinds: list[KindCluster]) -> ToolImage:
-        """The tool image: built on the kind clusters' host and loaded into each, or pulled by name."""
+        """The tool image: built on each kind host and loaded into the clusters there, or pulled by name."""
         name = self.settings.kube.image.name
         here = pulumi.ResourceOptions(parent=self)
         if not self.settings.builds_image():
             return ToolImage("image", name, opts=here)
-        first = self.settings.cluster(kinds[0].name)
-        return ToolImage(
-            "image",
-            name,
-            build_into=[c.name for c in kinds],
-            cluster_ids=[c.identity for c in kinds],
-            host=kinds[0].host,
-            kind=first.kind,
-            docker=first.docker,
-            opts=here,
-        )
+        targets: dict[str, LoadTarget] = {}
+        for cluster in kinds:
+            own = self.settings.cluster(cluster.name)
+            where = json.dumps([host_key(cluster.host), own.kind, own.docker], sort_keys=True, default=str)
+            target = targets.setdefault(where, LoadTarget(host=cluster.host, kind=own.kind, docker=own.docker))
+            target.clusters.append(cluster.name)
+            target.cluster_ids.append(cluster.identity)
+        return ToolImage("image", name, targets=list(targets.values()), opts=here)
 
     def _routes(self, kinds: list[KindCluster]) -> KindMeshRoutes | None:
         """kind clusters that share a host, routed to each other (for the remote-cluster path)."""

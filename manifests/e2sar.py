@@ -2,8 +2,11 @@
 
 The receiver Job's pod has a readiness probe that passes only once every port of its range
 is bound (read from /proc/net/udp, no tool needed in the image); the runtime waits for it
-and hands the sender its IP (`Addresses.receiver_ips`). NetworkPolicies let the sender's UDP
-into exactly the receiver's port range (`endPort`), and the control plane's ports out only
+(`ready_selector`: this Job's pods only, by their content-hash label) and hands the sender its
+IP (`Addresses.receiver_ips`). The receiver learns its own IP from the downward API
+(status.podIP), both sides the control plane's token from a Secret (`token_secret`, whose data
+each runtime fills in: the token is in no rendered object). NetworkPolicies let the sender's
+UDP into exactly the receiver's port range (`endPort`), and the control plane's ports out only
 when DIRECT_MODE is off.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 from manifests.addresses import Addresses
 from manifests.base import (
     CLUSTER,
+    CONTENT_HASH,
     E2SAR_CASE,
     ROLE,
     RUN_ID,
@@ -25,11 +29,12 @@ from manifests.base import (
 from manifests.jobpod import script_pod_template
 from manifests.scene import Scene
 from manifests.testbed import masquerade_sources
-from spec.plan import E2SAR_RECEIVER_VAR, E2sarCase
+from spec.plan import E2SAR_OWN_IP_VAR, E2SAR_RECEIVER_VAR, E2SAR_TOKEN_VAR, E2sarCase
 from spec.runner import e2sar_script
 
 RECEIVER, SENDER = "e2sar-receiver", "e2sar-sender"
 ROLES = (RECEIVER, SENDER)
+TOKEN_SECRET_KEY = "token"
 
 
 def selector(case: E2sarCase, role: str, run_id: str) -> dict[str, str]:
@@ -67,6 +72,41 @@ def scripts_name(case: E2sarCase, role: str) -> str:
 
 def job_name(case: E2sarCase, role: str) -> str:
     return case.receiver_id if role == RECEIVER else case.sender_id
+
+
+def token_secret_name(case: E2sarCase) -> str:
+    return f"{case.id}-control-plane"
+
+
+def token_secret(scene: Scene, case: E2sarCase, cluster: str) -> Obj:
+    """The pair's Secret in one cluster, without its data: the runtime adds `stringData` {token: ...}
+    (Pulumi from the secret config key, as a secret Output; the lab in memory only)."""
+    metadata = meta(token_secret_name(case), scene.namespace, {E2SAR_CASE: case.id, CLUSTER: cluster})
+    return obj("v1", "Secret", metadata, type="Opaque")
+
+
+def token_clusters(scene: Scene, case: E2sarCase) -> list[str]:
+    """The clusters that run a side of the pair: each needs the pair's Secret."""
+    return sorted({scene.cluster_of(case.receiver), scene.cluster_of(case.sender)})
+
+
+def e2sar_env(addresses: Addresses, case: E2sarCase, role: str) -> list[Obj]:
+    """The address the URI's `data=` names (the receiver's own, by the downward API; the receiver's
+    for the sender) and the token, by reference to the pair's Secret."""
+    address: Obj = (
+        {"name": E2SAR_OWN_IP_VAR, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+        if role == RECEIVER
+        else {"name": E2SAR_RECEIVER_VAR, "value": addresses.receiver_ip(case.id)}
+    )
+    token = {"secretKeyRef": {"name": token_secret_name(case), "key": TOKEN_SECRET_KEY}}
+    return [address, {"name": E2SAR_TOKEN_VAR, "valueFrom": token}]
+
+
+def ready_selector(job: Obj) -> str:
+    """The label selector of this receiver Job's pods: its role, case and run id, and its content
+    hash, so that a receiver pod of an earlier Job of the same case and run is never picked."""
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    return ",".join(f"{k}={labels[k]}" for k in (ROLE, E2SAR_CASE, RUN_ID, CONTENT_HASH))
 
 
 def e2sar_scripts(scene: Scene, case: E2sarCase, role: str) -> Obj:
@@ -161,7 +201,7 @@ def e2sar_template(scene: Scene, addresses: Addresses, case: E2sarCase, role: st
         "image": case.image,
         "imagePullPolicy": scene.kube.image.pull_policy or "IfNotPresent",
         "command": ["sh", f"{SCRIPTS_DIR}/{role}.sh"],
-        "env": [] if role == RECEIVER else [{"name": E2SAR_RECEIVER_VAR, "value": addresses.receiver_ip(case.id)}],
+        "env": e2sar_env(addresses, case, role),
         "resources": resources(case, role),
     }
     if role == RECEIVER:
@@ -178,6 +218,12 @@ def e2sar_job(scene: Scene, addresses: Addresses, case: E2sarCase, role: str) ->
     template = with_logdir(
         e2sar_template(scene, addresses, case, role), parts, scene.kube.logs.mount_path, scene.stack.run_id
     )
+    # The hash as a label too: what the ready-wait selects the receiver's pod by.
+    digest = template["metadata"]["annotations"][CONTENT_HASH]
+    template = {
+        **template,
+        "metadata": {**template["metadata"], "labels": {**template["metadata"]["labels"], CONTENT_HASH: digest}},
+    }
     cluster = scene.cluster_of(workload_of(case, role))
     metadata = meta(job_name(case, role), scene.namespace, {E2SAR_CASE: case.id, CLUSTER: cluster})
     return obj("batch/v1", "Job", metadata, spec=job_spec(template, limit_s(scene, case, role)))

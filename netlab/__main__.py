@@ -23,6 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from netlab.e2sar import lab_token
 from netlab.namespaces import LabError, list_namespaces, orphaned_labs, release, remove_namespaces
 from netlab.rootfs import PACKAGES_FILE, image_userland
 from netlab.run import run_lab
@@ -81,6 +82,8 @@ async def _up(args: argparse.Namespace) -> int:
     if args.quick:
         stack = quick(stack)
     ensure_writable_folder(args.runs_dir, "--runs-dir")
+    if stack.suites.e2sar.enabled:
+        lab_token(os.environ)  # a token the URI cannot carry is bad input, before anything is built
     name = stack_name(args.stack)
     task = asyncio.current_task()
     assert task is not None

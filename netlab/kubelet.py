@@ -65,6 +65,7 @@ class Placement:
     node_netns: str | None = None
     namespace: str = "default"
     configmaps: Mapping[str, Obj] = field(default_factory=dict)
+    secrets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     claims: Mapping[str, Path] = field(default_factory=dict)
 
 
@@ -206,7 +207,7 @@ class Kubelet:
             containers = []
             for c in spec["containers"]:
                 userland = self.by_image.get(str(c.get("image")), self.userland)
-                env = container_env(name, c, fields, placement.configmaps, userland)
+                env = container_env(name, c, fields, placement.configmaps, userland, placement.secrets)
                 run = container_run(name, spec, c, volumes, env, extra, userland)
                 ports = {str(p["name"]): int(p["containerPort"]) for p in c.get("ports") or [] if "name" in p}
                 try:

@@ -76,6 +76,8 @@ class Lab:
         self.running: set[str] = set()  # the Jobs whose pods run now: the pods the rules see
         self._applied: tuple[str, ...] | None = None  # the running Jobs the rules were last written for
         self._drop_counts: dict[tuple[str, Family], dict[str, int]] = {}
+        # Secret name -> data: what a cluster's Secrets would hold, in memory only (never in objects.json).
+        self.secrets: dict[str, dict[str, str]] = {}
 
     # -- building and removing -------------------------------------------------------
     async def __aenter__(self) -> Lab:
@@ -193,7 +195,8 @@ class Lab:
         While it runs, its pod is in the rules (its Services' endpoints, its policies), as on a cluster."""
         self.job_logdir(job).parent.mkdir(parents=True, exist_ok=True)
         with self._running(str(job["metadata"]["name"])):
-            outcome = await self.kubelet.run_job(job, placement(self.layout, self.objects, job, self.logs), on_line)
+            where = placement(self.layout, self.objects, job, self.logs, self.secrets)
+            outcome = await self.kubelet.run_job(job, where, on_line)
         if not outcome.succeeded:
             self.warn(f"job {outcome.name} failed: {outcome.reason}: {outcome.message}")
         return outcome

@@ -85,9 +85,16 @@ def _where(pod: str, container: str | None = None) -> str:
 
 
 def container_env(
-    pod: str, container: Obj, field_values: Mapping[str, str], configmaps: Mapping[str, Obj], userland: Userland
+    pod: str,
+    container: Obj,
+    field_values: Mapping[str, str],
+    configmaps: Mapping[str, Obj],
+    userland: Userland,
+    secrets: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, str]:
-    """The image's ENV, then the container's `env` in order (later entries may refer to earlier ones)."""
+    """The image's ENV, then the container's `env` in order (later entries may refer to earlier ones).
+
+    `secrets`: Secret name -> its data, as text (the lab keeps Secrets in memory, never in a file)."""
     env = dict(userland.env)
     env["HOSTNAME"] = pod
     for item in container.get("env") or []:
@@ -106,6 +113,14 @@ def container_env(
                     f"{_where(pod, container['name'])}: env {name}: no key {ref['key']} in {ref['name']}"
                 )
             env[name] = str(data[ref["key"]])
+        elif ref := source.get("secretKeyRef"):
+            values = (secrets or {}).get(str(ref["name"]))
+            if values is None or ref["key"] not in values:
+                missing = (
+                    f"no Secret {ref['name']}" if values is None else f"no key {ref['key']} in Secret {ref['name']}"
+                )
+                raise PodSpecError(f"{_where(pod, container['name'])}: env {name}: {missing}")
+            env[name] = str(values[ref["key"]])
         else:
             env[name] = ""
     return env

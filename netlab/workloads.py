@@ -9,6 +9,7 @@ is a subfolder of it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from manifests import CLUSTER, Obj, logdir_of, of_kind
@@ -16,9 +17,12 @@ from netlab.kubelet import Placement
 from netlab.layout import Layout
 
 
-def placement(layout: Layout, objects: list[Obj], obj: Obj, logs: Path) -> Placement:
+def placement(
+    layout: Layout, objects: list[Obj], obj: Obj, logs: Path, secrets: Mapping[str, Mapping[str, str]] | None = None
+) -> Placement:
     """Where a Pod or a Job's pods run: the object's own namespace and IP, its node's namespace (probes
-    come from there), its cluster's ConfigMaps, and the run's log folder for every log claim."""
+    come from there), its cluster's ConfigMaps, the Secrets' data (held in memory by the lab), and the
+    run's log folder for every log claim."""
     cluster = str(obj["metadata"]["labels"][CLUSTER])
     namespace = str(obj["metadata"].get("namespace", "default"))
     pod = layout.pod(str(obj["metadata"]["name"]), cluster, namespace)
@@ -29,6 +33,7 @@ def placement(layout: Layout, objects: list[Obj], obj: Obj, logs: Path) -> Place
         node_netns=node.ns,
         namespace=namespace,
         configmaps={str(c["metadata"]["name"]): c for c in of_kind(objects, "ConfigMap", cluster)},
+        secrets=dict(secrets or {}),
         claims={str(c["metadata"]["name"]): logs for c in of_kind(objects, "PersistentVolumeClaim", cluster)},
     )
 

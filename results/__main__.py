@@ -9,8 +9,9 @@ CURRENT [--threshold 5] [--confidence 0.95]`, each a results.json, a run folder 
 `points` stack output -> a verdict per point (`results.compare`); exit 1 when a point is
 slower or missing in the current run; with `--plot DIR` also DIR/comparison.png and .svg;
 `--json` prints the verdicts (and `report --json` results.json) instead of a table.
-check-outputs: a live run's `throughput` and `failures` outputs (the kind workflow) -> exit 1
-when a case failed or a (path, tool) of the plan has no figure.
+check-outputs: a live run's `throughput`, `failures` and (when the stack runs E2SAR) `e2sar`
+outputs (the kind workflow) -> exit 1 when a case failed, a (path, tool) of the plan has no
+figure, or an E2SAR rate failed or received no event.
 
 Exit codes (the README's table): 0 done, 1 a measurement failed or the gate failed, 2 bad
 input (one line on stderr naming the file or option).
@@ -30,7 +31,7 @@ from results.context import RunContext, kubernetes_label, run_context, with_logg
 from results.detect import parse_output
 from results.e2sar import e2sar_figures, parse_receiver, parse_sender
 from results.errors import UnknownOutputError
-from results.logs import read_log_folder
+from results.logs import log_census, read_log_folder
 from results.report_json import results_json
 from results.report_table import results_table
 from results.reports import OutputFolderError, ensure_writable_folder, write_reports
@@ -53,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("--label", help="the run's label in its reports (default: 'run RUN_ID', with the hash)")
     report.add_argument("--content-hash", help="hash of what the run's Jobs ran (Kubernetes), shown in the label")
     report.add_argument("--json", action="store_true", help="print results.json instead of the table")
+    report.add_argument(
+        "--ignore-unplanned",
+        action="store_true",
+        help="leave out logs of cases the stack does not plan (another stack's run) instead of refusing",
+    )
     e2sar = commands.add_parser("e2sar", help="print an E2SAR sender and receiver log's figures as JSON")
     e2sar.add_argument("sender_log", type=Path, help="the sender's log (stdout and stderr)")
     e2sar.add_argument("receiver_log", type=Path, help="the receiver's log (stdout and stderr)")
@@ -65,15 +71,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     compare.add_argument(
         "--allow-missing", action="store_true", help="a point without a figure in the current run does not fail"
     )
-    compare.add_argument("--force", action="store_true", help="compare runs of different durations, profile or MSS")
+    compare.add_argument(
+        "--force",
+        action="store_true",
+        help="compare runs whose run blocks differ (stack, profile, durations, MSS, MTU, rate)",
+    )
     compare.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of a table")
     outputs = commands.add_parser("check-outputs", help="a live run's stack outputs: no failure, every path measured")
     outputs.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.NAME.yaml) or stack file")
     outputs.add_argument("throughput", type=Path, help="`pulumi stack output throughput --json` saved to a file")
     outputs.add_argument("failures", type=Path, help="`pulumi stack output failures --json` saved to a file")
+    outputs.add_argument(
+        "e2sar",
+        type=Path,
+        nargs="?",
+        help="`pulumi stack output e2sar --json` saved to a file (needed when the stack runs E2SAR)",
+    )
     args = parser.parse_args(argv)
     if args.command == "check-outputs":
-        return _check_outputs(args.stack, args.throughput, args.failures)
+        return _check_outputs(args.stack, args.throughput, args.failures, args.e2sar)
     if args.command == "compare":
         if args.plot is not None and (problem := _folder_problem(args.plot, "--plot")):
             return problem
@@ -92,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.label,
         args.content_hash,
         args.json,
+        args.ignore_unplanned,
     )
 
 
@@ -158,7 +175,13 @@ def default_report_folder(logdir: Path) -> Path:
 
 
 def _report(
-    logdir: Path, stack_name: str, out: Path, label: str | None, content_hash: str | None, as_json: bool
+    logdir: Path,
+    stack_name: str,
+    out: Path,
+    label: str | None,
+    content_hash: str | None,
+    as_json: bool,
+    ignore_unplanned: bool = False,
 ) -> int:
     # spec.load reads YAML: imported here so that `parse` needs nothing beyond the parsers.
     from spec.load import StackError, load_stack
@@ -169,12 +192,25 @@ def _report(
         files = read_log_folder(logdir)
     except (StackError, OSError) as exc:
         return _bad(str(exc).splitlines()[0])
-    if not files:
-        return _bad(f"{logdir}: no logs in this folder")
+    plan = build_plan(stack)
+    census = log_census(plan, files)
+    unplanned = (
+        f"logs of {len(census.unplanned_cases)} cases that stack {stack_name} does not plan"
+        f" (e.g. {census.unplanned_example})"
+    )
+    if not census.planned:
+        # Nothing of the plan to read: a report now would call every case failed (and replace
+        # good reports with that), so nothing is written.
+        found = f"; it holds {unplanned}" if census.unplanned_cases else ""
+        return _bad(f"no raw logs in {logdir}: no <case-id>.<ext> of a case stack {stack_name} plans{found}")
+    if census.unplanned_cases and not ignore_unplanned:
+        return _bad(f"{logdir}: {unplanned}: report with the stack that ran them, or --ignore-unplanned")
     if problem := _folder_problem(out, "--out"):
         return problem
+    if census.unplanned_cases:
+        print(f"{logdir}: left out {unplanned} (--ignore-unplanned)", file=sys.stderr)
     results = collect(
-        build_plan(stack),
+        plan,
         files,
         stack=stack_name,
         run_id=stack.run_id,
@@ -205,29 +241,46 @@ def _report(
     return 1 if failed else 0
 
 
-def _check_outputs(stack_name: str, throughput_file: Path, failures_file: Path) -> int:
-    from results.stack_outputs import missing_throughput
+def _check_outputs(stack_name: str, throughput_file: Path, failures_file: Path, e2sar_file: Path | None) -> int:
+    from results.stack_outputs import e2sar_problems, missing_throughput
     from spec.load import StackError, load_stack
     from spec.plan import build_plan
 
     try:
         plan = build_plan(load_stack(stack_name))
-        throughput, failures = (json.loads(f.read_text()) for f in (throughput_file, failures_file))
-    except (StackError, OSError, ValueError) as exc:
+    except StackError as exc:
         return _bad(str(exc).splitlines()[0])
-    if not isinstance(throughput, dict) or not isinstance(failures, dict):
-        return _bad(f"{throughput_file}, {failures_file}: each must hold a JSON object (a stack output)")
+    if plan.e2sar and e2sar_file is None:
+        return _bad(f"check-outputs: stack {stack_name} runs E2SAR: give its `e2sar` output as a third file")
+    documents: list[dict[str, object]] = []
+    for file in (throughput_file, failures_file, *([e2sar_file] if e2sar_file is not None else [])):
+        try:
+            document = json.loads(file.read_text())
+        except OSError as exc:
+            return _bad(f"{file}: cannot read: {exc.strerror or exc}")
+        except ValueError as exc:
+            return _bad(f"{file}: not JSON ({exc})")
+        if not isinstance(document, dict):
+            return _bad(f"{file}: must hold a JSON object (a stack output saved with --json)")
+        documents.append(document)
+    throughput, failures = documents[0], documents[1]
     missing = missing_throughput(plan, throughput)
+    e2sar = e2sar_problems(plan, documents[2]) if plan.e2sar else []
     for case_id, why in failures.items():
         print(f"failed: {case_id}: {why}", file=sys.stderr)
     for label in missing:
         print(f"no figure: {label}", file=sys.stderr)
-    _say(f"{len(failures)} failures, {len(missing)} paths without a figure\n")
-    return 1 if failures or missing else 0
+    for problem in e2sar:
+        print(problem, file=sys.stderr)
+    summary = f"{len(failures)} failures, {len(missing)} paths without a figure"
+    if plan.e2sar:
+        summary += f", {len(e2sar)} of {len(plan.e2sar)} E2SAR rates failed"
+    _say(summary + "\n")
+    return 1 if failures or missing or e2sar else 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from results.compare import CompareInputError, compare_points, comparison_table, gate_failed, load_run, run_name
+    from results.compare import CompareInputError, compare_points, comparison_table, gate, load_run, run_name
     from results.compare import not_comparable as differs
 
     if not 0.5 <= args.confidence < 1 or not 0 <= args.threshold < float("inf"):
@@ -239,6 +292,7 @@ def _compare(args: argparse.Namespace) -> int:
     if not args.force and (difference := differs(before_facts, now_facts)):
         return _bad(f"compare: not comparable: {difference} (--force compares them anyway)")
     comparisons = compare_points(before, now, args.threshold, args.confidence)
+    verdict = gate(comparisons, args.allow_missing)
     names = (run_name(args.baseline), run_name(args.current))
     if args.json:
         document = {
@@ -246,12 +300,16 @@ def _compare(args: argparse.Namespace) -> int:
             "current": names[1],
             "threshold_pct": args.threshold,
             "confidence": args.confidence,
+            "gate_failed": verdict.failed,
+            "nothing_to_compare": verdict.nothing_to_compare,
             "points": [c.model_dump(mode="json") for c in comparisons],
         }
         _say(json.dumps(document, indent=2) + "\n")
     else:
         _say(comparison_table(comparisons, args.threshold, args.confidence, names))
-    return 1 if gate_failed(comparisons, args.allow_missing) else 0
+    if verdict.nothing_to_compare is not None:
+        print(f"compare: nothing to compare: {verdict.nothing_to_compare}", file=sys.stderr)
+    return 1 if verdict.failed else 0
 
 
 def _plot_comparison(baseline: Path, current: Path, out: Path) -> None:

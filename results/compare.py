@@ -19,13 +19,17 @@ Beside Welch, throughput points with n >= 2 on both sides get the Mann-Whitney r
 p-value (`mann_whitney_p`, column `MW p`): throughput is not normally distributed, and a rank
 test does not assume it. It is shown, not used for the verdict.
 
-Two runs are compared only when they measured the same thing: the same case durations,
-the same profile (quick or full) and the same MSS points (`not_comparable`). They are read
-from the `run` block of a results.json where it has one, else from what the results
-record (the MSS points); a saved `points` output carries only its MSS points.
+Two runs are compared only when they measured the same thing on the same setup: the same
+stack, profile (quick or full), case durations, MSS points, MTU and link rate
+(`not_comparable`, which names every key that differs). They are read from the `run` block of
+a results.json or of saved stack outputs where it has one, else from what the results record
+(the stack, the MSS points); a saved `points` output carries only its MSS points. Repeats,
+tool versions, kernel, CPUs and meshperf's version may differ: that is what a comparison is for.
 
-`gate_failed` is true when any point is slower, or missing in the current run:
-`python -m results compare` exits 1.
+`gate` gives the one verdict of both front ends: failed when any point is slower, or missing
+in the current run (unless allowed), or when nothing could be compared (an empty or dead
+baseline or current run). `python -m results compare` exits 1 on it; the Pulumi `regressions`
+output (`regressions`) lists what failed it, and is empty exactly when the gate passes.
 """
 
 from __future__ import annotations
@@ -138,30 +142,78 @@ def compare_points(
     return [verdict(before.get(k), now.get(k), threshold_pct, confidence) for k in keys]
 
 
-def gate_failed(comparisons: Sequence[PointComparison], allow_missing: bool = False) -> bool:
-    """Any point slower, or (unless allowed) without a figure in the current run."""
-    return any(c.verdict == "slower" or (c.rule == NO_CURRENT and not allow_missing) for c in comparisons)
-
-
-class RunFacts(BaseModel):
-    """What makes two runs comparable; None where an input does not record it."""
+class Gate(BaseModel):
+    """The gate's verdict on a comparison: what `compare` exits with and what `regressions` exports."""
 
     model_config = ConfigDict(frozen=True)
 
+    failed: bool
+    nothing_to_compare: str | None = None  # why no point could be compared, when none could
+    failing: tuple[PointComparison, ...] = ()  # points slower, or (unless allowed) without a current figure
+
+
+def gate(comparisons: Sequence[PointComparison], allow_missing: bool = False) -> Gate:
+    """The one verdict of both front ends (the CLI's exit code, Pulumi's `regressions`): failed when a
+    point is slower, when one has no figure in the current run (unless allowed), and when nothing
+    could be compared at all (an empty or dead baseline or current run: no figure is no pass)."""
+    failing = tuple(c for c in comparisons if c.verdict == "slower" or (c.rule == NO_CURRENT and not allow_missing))
+    nothing: str | None = None
+    if not any(c.verdict in ("faster", "same", "slower") for c in comparisons):
+        has_before = any(c.n_baseline for c in comparisons)
+        has_now = any(c.n_current for c in comparisons)
+        nothing = (
+            "neither run has a figure"
+            if not has_before and not has_now
+            else "the baseline has no figure"
+            if not has_before
+            else "the current run has no figure"
+            if not has_now
+            else "no point has a figure in both runs"
+        )
+    return Gate(failed=bool(failing) or nothing is not None, nothing_to_compare=nothing, failing=failing)
+
+
+def gate_failed(comparisons: Sequence[PointComparison], allow_missing: bool = False) -> bool:
+    """Any point slower, or (unless allowed) without a figure in the current run, or nothing compared (`gate`)."""
+    return gate(comparisons, allow_missing).failed
+
+
+class RunFacts(BaseModel):
+    """What two runs must share to be compared (the README's `run` block keys); None where an
+    input does not record it. `link_rate` None with `has_run`: the run was unshaped."""
+
+    model_config = ConfigDict(frozen=True)
+
+    has_run: bool = False  # the input has a `run` block (a lab's results.json, saved stack outputs)
+    stack: str | None = None
     profile: str | None = None
     durations: dict[str, float | SteadyState] | None = None  # seconds, or how a steady-state case stops
     mss: tuple[int, ...] | None = None
+    mtu: int | None = None
+    link_rate: str | None = None
+
+
+def stack_name(name: str) -> str:
+    """'stacks/Pulumi.kind-mesh.yaml' and 'kind-mesh' name the same stack."""
+    base = name.rsplit("/", 1)[-1]
+    for suffix in (".yaml", ".yml"):
+        base = base.removesuffix(suffix)
+    return base.removeprefix("Pulumi.")
 
 
 def run_facts(data: object, points: Sequence[PointSummary]) -> RunFacts:
-    """From a results.json's `run` block where present, else from its MSS points (or the points')."""
-    run = data.get("run") if isinstance(data, dict) else None
-    run = run if isinstance(run, dict) else {}
+    """From a results.json's `run` block where present, else from its stack and MSS points (or the points')."""
+    block = data.get("run") if isinstance(data, dict) else None
+    run = block if isinstance(block, dict) else {}
     mss = run.get("mss") or (data.get("mss_points") if isinstance(data, dict) else None)
     if not mss:
         mss = sorted({p.mss for p in points if p.mss is not None})
     durations = run.get("durations")
+    stack = run.get("stack") or (data.get("stack") if isinstance(data, dict) else None)
+    mtu = run.get("mtu")
     return RunFacts(
+        has_run=bool(run),
+        stack=stack_name(str(stack)) if stack else None,
         profile=run.get("profile"),
         durations=(
             {str(k): SteadyState.model_validate(v) if isinstance(v, dict) else float(v) for k, v in durations.items()}
@@ -169,31 +221,42 @@ def run_facts(data: object, points: Sequence[PointSummary]) -> RunFacts:
             else None
         ),
         mss=tuple(sorted({int(m) for m in mss})) or None,
+        mtu=int(mtu) if mtu is not None else None,
+        link_rate=str(run["link_rate"]) if run.get("link_rate") else None,
     )
 
 
 def not_comparable(baseline: RunFacts, current: RunFacts) -> str | None:
-    """One line naming the first difference that makes two runs incomparable, or None."""
-    if baseline.profile and current.profile and baseline.profile != current.profile:
-        return f"profiles differ: {baseline.profile} in the baseline, {current.profile} in the current run"
+    """One line naming every key the two runs must share and do not (baseline / current), or None."""
+    differ: list[str] = []
+    for key in ("stack", "profile", "mtu"):
+        before, now = getattr(baseline, key), getattr(current, key)
+        if before is not None and now is not None and before != now:
+            differ.append(f"{key} {before} / {now}")
+    if baseline.has_run and current.has_run and baseline.link_rate != current.link_rate:
+        differ.append(f"link_rate {baseline.link_rate or 'unshaped'} / {current.link_rate or 'unshaped'}")
     if baseline.durations is not None and current.durations is not None:
         for tool in sorted(baseline.durations.keys() | current.durations.keys()):
             before, now = baseline.durations.get(tool), current.durations.get(tool)
             if before is not None and now is not None and before != now:
-                return (
-                    f"case durations differ: {tool} {duration_text(before)} in the baseline, "
-                    f"{duration_text(now)} in the current run"
-                )
+                differ.append(f"durations.{tool} {duration_text(before)} / {duration_text(now)}")
     if baseline.mss is not None and current.mss is not None and baseline.mss != current.mss:
-        only_before = sorted(set(baseline.mss) - set(current.mss))
-        only_now = sorted(set(current.mss) - set(baseline.mss))
-        return f"MSS points differ: only in the baseline {only_before or '-'}, only now {only_now or '-'}"
-    return None
+        differ.append(f"mss {list(baseline.mss)} / {list(current.mss)}")
+    if not differ:
+        return None
+    return "keys that differ (baseline / current): " + "; ".join(differ)
+
+
+NOTHING_TO_COMPARE = "nothing to compare"
 
 
 def regressions(comparisons: Sequence[PointComparison]) -> list[dict[str, Any]]:
-    """The slower points as plain data (the `regressions` stack output)."""
-    return [c.model_dump(mode="json") for c in comparisons if c.verdict == "slower"]
+    """The `regressions` stack output, from `gate`: empty exactly when the CLI's gate passes. The
+    failing points as plain data, or one entry with verdict 'nothing to compare' and why."""
+    verdict_ = gate(comparisons)
+    if verdict_.nothing_to_compare is not None:
+        return [{"key": "*", "verdict": NOTHING_TO_COMPARE, "rule": verdict_.nothing_to_compare}]
+    return [c.model_dump(mode="json") for c in verdict_.failing]
 
 
 def points_from_data(data: object, where: str = "input") -> list[PointSummary]:

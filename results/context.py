@@ -1,12 +1,12 @@
 """The context a run's figures were measured in: the `run` block of results.json (pure).
 
-Two runs can only be compared when they measured the same way (durations or steady-state
-settings, repeats, MSS points) on the same kind of machine (tool versions, kernel, MTU, link
-rate, CPUs); this block records all of it, so that `results compare` can refuse runs that
-differ and every report can say where its figures come from. The tool versions, kernel and
-CPUs come from what the client Jobs logged beside their raw output (`results.jobenv`,
-`with_logged_facts`), the same on Kubernetes and in the lab; the lab's own probe
-(`netlab.probe`) stands in where no Job logged them.
+Two runs can only be compared when they measured the same thing the same way (stack, profile,
+durations or steady-state settings, MSS points, MTU, link rate: `results.compare.not_comparable`);
+this block records that and the machine it ran on (tool versions, kernel, CPUs, repeats), so that
+`results compare` can refuse runs that differ and every report can say where its figures come
+from. The tool versions, kernel and CPUs come from what the client Jobs logged beside their raw
+output (`results.jobenv`, `with_logged_facts`), the same on Kubernetes and in the lab; the lab's
+own probe (`netlab.probe`) stands in where no Job logged them.
 """
 
 from __future__ import annotations

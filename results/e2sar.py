@@ -31,6 +31,11 @@ _VERSION = re.compile(r"E2SAR Version:\s*(\S+)")
 _STATS = re.compile(r"(?:^|\s)Stats:\s*$")
 _COUNTER = re.compile(r"^\s+([A-Za-z][A-Za-z /()]*?):\s*" + _NUM + r"\s*$")
 _COMPLETED = re.compile(r"Completed,\s*" + _NUM + r"\s+(frames|packets) sent,\s*" + _NUM + r"\s+errors")
+# What only one role prints: a sender its rate, its buffers and its frame count; a receiver its ports and Stats.
+_SENDER_MARK = re.compile(
+    r"^Sending (?:average )?bit rate is|^Sending [\d,]+ event buffers|^Completed,.* sent,", re.MULTILINE
+)
+_RECEIVER_MARK = re.compile(r"^Receiving on ports|(?:^|\s)Stats:\s*$|^\s+Events Received:", re.MULTILINE)
 _FEWER = re.compile(r"Fewer (?:frames|packets) than expected have been sent \(" + _NUM + r" of " + _NUM + r"\)")
 
 
@@ -148,6 +153,8 @@ def parse_sender(text: str) -> E2sarSender:
     completed = _COMPLETED.search(text)
     if not completed and not looks_like_e2sar(text):
         raise UnknownOutputError(f"no e2sar_perf sender output (ends {_last_line(text)!r})")
+    if _RECEIVER_MARK.search(text) and not _SENDER_MARK.search(text):
+        raise UnknownOutputError("it is a receiver's log (the two logs swapped?)")
     fields: dict[str, object] = {"version": _version(text)}
     integers = {
         "events": r"Sending " + _NUM + r" event buffers",
@@ -201,6 +208,8 @@ def parse_receiver(text: str) -> E2sarReceiver:
     starts = [i for i, line in enumerate(lines) if _STATS.search(line) and "Port Stats" not in line]
     if not starts and not looks_like_e2sar(text):
         raise UnknownOutputError(f"no e2sar_perf receiver output (ends {_last_line(text)!r})")
+    if _SENDER_MARK.search(text) and not _RECEIVER_MARK.search(text):
+        raise UnknownOutputError("it is a sender's log (the two logs swapped?)")
     fields: dict[str, object] = {"version": _version(text), "blocks": len(starts)}
     if m := re.search(r"Receiving on ports:?\s*" + r"(\d+):(\d+)", text):
         fields["ports"] = (int(m.group(1)), int(m.group(2)))

@@ -181,7 +181,7 @@ def throughput_figure(results: Results, log_y: bool | None = None) -> Figure:
             label += f" (no figure: {failed} failed)"
         elif failed:
             label += f" ({failed} failed)"
-        spread = _line(ax, points, PATH_COLORS[path], label) or spread
+        spread = _line(ax, points, PATH_COLORS[path], label, gid=f"data-tcp-p{int(path)}") or spread
         failures += [(p.x, PATH_COLORS[path]) for p in points if p.failed]
     all_values = [v for points in series.values() for p in points for v in (p.y, p.low, p.high, p.ci_high)]
     _y_scale(ax, all_values, log_y, "throughput (Mbit/s)")
@@ -214,7 +214,7 @@ def latency_figure(results: Results, log_y: bool | None = None) -> Figure:
         values += [v for p in points for v in (p.y, p.low, p.high)]
         xs = [i + (k - 1) * width for i, p in enumerate(points) if p.y is not None]
         ys = [p.y for p in points if p.y is not None]
-        bars = ax.bar(xs, ys, width, label=name, color=color, edgecolor="white", zorder=2)
+        bars = ax.bar(xs, ys, width, label=name, color=color, edgecolor="white", zorder=2, gid=f"data-rr-{name}")
         drawn = [p for p in points if p.y is not None]
         if any(p.n > 1 for p in drawn):  # whiskers instead of value labels, which they would cover
             spread = True
@@ -264,8 +264,9 @@ def comparison_figure(baseline: Results, current: Results, log_y: bool | None = 
         if not base and not cur:
             _empty(ax, "not in either run", fontsize=9)
             continue
-        spread = _line(ax, base, "#7f7f7f", "baseline", linestyle="--", marker="s", whiskers=False) or spread
-        spread = _line(ax, cur, PATH_COLORS[path], "current", whiskers=False) or spread
+        gid = f"data-tcp-p{int(path)}"
+        spread = _line(ax, base, "#7f7f7f", "baseline", "--", "s", whiskers=False, gid=f"{gid}-baseline") or spread
+        spread = _line(ax, cur, PATH_COLORS[path], "current", whiskers=False, gid=f"{gid}-current") or spread
         if not any(p.y is not None for p in [*base, *cur]):
             ax.text(0.5, 0.5, "no figures: every case failed", transform=ax.transAxes, ha="center", va="center",
                     fontsize=9, color=FAIL_COLOR)  # fmt: skip
@@ -370,15 +371,17 @@ def _line(
     linestyle: str = "-",
     marker: str = "o",
     whiskers: bool = True,
+    gid: str | None = None,
 ) -> bool:
     """A line through the points; a point without a figure is NaN, which matplotlib leaves as a
     gap. Points measured more than once get a band for the 95 % CI of the mean and, with
-    `whiskers`, min..max whiskers. True when any spread was drawn."""
+    `whiskers`, min..max whiskers. True when any spread was drawn. `gid` names the line in the
+    SVG (`data-...`), so that a test of the file can find what was drawn."""
     if not points:
         return False
     xs = [p.x for p in points]
     ys = [math.nan if p.y is None else p.y for p in points]
-    ax.plot(xs, ys, linestyle=linestyle, marker=marker, markersize=5, color=color, label=label, zorder=3)
+    ax.plot(xs, ys, linestyle=linestyle, marker=marker, markersize=5, color=color, label=label, zorder=3, gid=gid)
     if any(p.ci_low is not None and p.ci_high is not None for p in points):
         low = [math.nan if p.ci_low is None else max(p.ci_low, 0.0) for p in points]
         high = [math.nan if p.ci_high is None else p.ci_high for p in points]
@@ -503,7 +506,7 @@ def _paired_bars(
         drawn = [(x, pt) for x, pt in points if pt.y is not None]
         color, alpha, hatch = colors[k % 3], 0.45 if j == 0 else 1.0, "//" if j == 0 else None
         ax.bar([x for x, _ in drawn], [pt.y or 0.0 for _, pt in drawn], width, color=color, alpha=alpha, hatch=hatch,
-               edgecolor="white", zorder=2)  # fmt: skip
+               edgecolor="white", zorder=2, gid=f"data-{name.replace(' ', '-')}")  # fmt: skip
         _error_bars(ax, [x for x, _ in drawn], [pt for _, pt in drawn], color="black", ci=True)
         # drawn or not, the key stays whole
         handles.append(Patch(facecolor=color, alpha=alpha, hatch=hatch, edgecolor="white", label=name))

@@ -52,6 +52,12 @@ def schema_also(shape: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return widen
 
 
+def computed_default(schema: dict[str, Any]) -> None:
+    """A `json_schema_extra` for a default computed from files (the tool image's hash): the schema and
+    docs/stack.md give none, so that they change with the models only; the field's docstring says it."""
+    schema.pop("default", None)
+
+
 Int = Annotated[int, refuse_bool("an integer")]
 Float = Annotated[float, refuse_bool("a number")]
 Bool = Annotated[bool, StrictType()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -25,13 +26,26 @@ BUFFER_MAX = 256 * 2**20
 MAX_PORT = 65535
 
 Version = Literal["0.1.4", "0.3.x"]
+# The control plane's token is a secret: never in the stack's plain keys, the plan or a script.
+# Pulumi reads it from this secret config key into a Kubernetes Secret (the pods' env); the lab
+# from TOKEN_ENV of its own process. Without either, the seed's placeholder (direct mode ignores it).
+TOKEN_KEY = "e2sar_token"
+TOKEN_ENV = "MESHPERF_E2SAR_TOKEN"
+DEFAULT_TOKEN = "useless"
+TOKEN_RE = re.compile(r"^[A-Za-z0-9._~-]+$")  # what a URI's user part carries as it is
+TOKEN_HINT = f"pulumi config set --secret meshperf:{TOKEN_KEY} TOKEN (the lab: {TOKEN_ENV}=TOKEN)"
+
+
+def token_problem(token: str) -> str | None:
+    """Why a token cannot go into the URI (never quoting it), or None."""
+    return None if TOKEN_RE.match(token) else "holds characters other than A-Z a-z 0-9 . _ ~ -"
 
 
 class ControlPlane(Strict):
-    """The URI's control-plane parts: ignored in direct mode (0.1.4 still wants them present)."""
+    """The URI's control-plane parts: ignored in direct mode (0.1.4 still wants them present).
 
-    token: Annotated[str, Field(pattern=r"^[A-Za-z0-9._~-]+$")] = "useless"
-    """The URI's token."""
+    The token is not one of them: see TOKEN_KEY."""
+
     address: ipaddress.IPv4Address = ipaddress.IPv4Address("10.10.10.10")
     """The control plane's address."""
     port: Annotated[Int, Field(ge=1, le=MAX_PORT)] = 1234
@@ -42,6 +56,13 @@ class ControlPlane(Strict):
     """The sync address."""
     sync_port: Annotated[Int, Field(ge=1, le=MAX_PORT)] = 1234
     """The sync port."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_token(cls, data: object) -> object:
+        if isinstance(data, dict) and "token" in data:
+            raise ValueError(f"token: a secret, not a stack key: {TOKEN_HINT}")
+        return data
 
 
 class E2sarSuite(Strict):

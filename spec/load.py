@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from spec.base import shown
+from spec.e2sar import TOKEN_KEY
 from spec.model import Stack
 
 NAMESPACE = "meshperf"
@@ -137,7 +138,9 @@ def load_stack(name_or_path: str) -> Stack:
     config = document.get("config", {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise StackError(f"{path}: 'config' must be a mapping")
-    return stack_from_config(meshperf_keys(config, str(path)), where=str(path))
+    keys = meshperf_keys(config, str(path))
+    keys.pop(TOKEN_KEY, None)  # a secret (Pulumi's, encrypted): never part of the Stack; the lab reads its own
+    return stack_from_config(keys, where=str(path))
 
 
 def meshperf_keys(config: Mapping[object, object], where: str) -> dict[str, object]:

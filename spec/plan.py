@@ -107,13 +107,20 @@ class Case(BaseModel):
 
 
 E2SAR_RECEIVER_VAR = "MESHPERF_E2SAR_RECEIVER_IP"
+# The receiver's own address, for its URI's `data=` (every E2SAR release's reassembler refuses a
+# URI without one): the backend sets it (Kubernetes and the lab: the downward API's status.podIP).
+E2SAR_OWN_IP_VAR = "MESHPERF_E2SAR_POD_IP"
+# The control plane's token, from a Secret (`secretKeyRef`): the scripts read it at run time.
+E2SAR_TOKEN_VAR = "MESHPERF_E2SAR_TOKEN"
 
 
 class E2sarCase(BaseModel):
     """One E2SAR pair at one rate: a receiver run and a sender run, each with its own log.
 
     The sender reads the receiver's address from `E2SAR_RECEIVER_VAR`, which the backend
-    sets (the lab: the receiver pod's IP; Kubernetes: the receiver Job's pod IP once ready).
+    sets (the lab: the receiver pod's IP; Kubernetes: the receiver Job's pod IP once ready); the
+    receiver its own from `E2SAR_OWN_IP_VAR`; both the token from `E2SAR_TOKEN_VAR`. The case
+    holds no token.
     """
 
     model_config = ConfigDict(frozen=True)

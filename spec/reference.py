@@ -14,6 +14,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, NoDefault
 from pydantic_core import core_schema
 
+from spec.e2sar import DEFAULT_TOKEN, TOKEN_ENV, TOKEN_KEY, TOKEN_RE
 from spec.load import NAMESPACE
 from spec.model import Stack
 
@@ -40,6 +41,21 @@ OTHER_CONFIG: dict[str, dict[str, Any]] = {
         "description": "Pulumi: providers that must be named explicitly (meshperf's stacks: [kubernetes]).",
     },
 }
+# meshperf's secret keys: set by `pulumi config set --secret`, never part of the Stack (spec.load drops them).
+SECRET_KEYS: dict[str, dict[str, Any]] = {
+    TOKEN_KEY: {
+        "description": (
+            "The E2SAR control plane's token, a secret: `pulumi config set --secret "
+            f"{NAMESPACE}:{TOKEN_KEY} TOKEN` (the lab reads {TOKEN_ENV}). Unset: the seed's placeholder "
+            f"`{DEFAULT_TOKEN}`, which direct mode ignores."
+        ),
+        "anyOf": [
+            {"type": "object", "properties": {"secure": {"type": "string"}}, "required": ["secure"]},
+            {"type": "string", "pattern": TOKEN_RE.pattern},
+        ],
+    },
+}
+SECRET_KIND = "a Pulumi secret (`{secure: ...}`, as `pulumi config set --secret` writes it) or text"
 # A config key of another namespace (`kubernetes:context`, `pulumi:tags`) is Pulumi's or a provider's.
 OTHER_NAMESPACE_KEY = rf"^(?!{NAMESPACE}:)[^:\s]+:.+$"
 # JSON Schema's words for pydantic's bounds, where an annotated validator keeps pydantic from translating them.
@@ -90,7 +106,8 @@ def stack_schema() -> dict[str, Any]:
     the loader refuses it; keys of other namespaces (`kubernetes:context`) pass.
     """
     model = stack_model_schema()
-    ours = {f"{NAMESPACE}:{key}": value for key, value in model["properties"].items()}
+    keys = {**model["properties"], **SECRET_KEYS}
+    ours = {f"{NAMESPACE}:{key}": value for key, value in keys.items()}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "meshperf stack file (stacks/Pulumi.<stack>.yaml)",
@@ -221,9 +238,9 @@ def _set(value: Any) -> Any:
     return [_set(v) for v in value] if isinstance(value, list) else value
 
 
-def _default(node: dict[str, Any], resolved: dict[str, Any]) -> str:
+def _default(node: dict[str, Any], resolved: dict[str, Any], required: bool) -> str:
     if "default" not in node:
-        return "none (required)"
+        return "none (required)" if required else "computed (see above)"
     value = node["default"]
     if value is None:
         return "unset"
@@ -232,35 +249,41 @@ def _default(node: dict[str, Any], resolved: dict[str, Any]) -> str:
     return f"`{json.dumps(_set(value))}`"
 
 
-def _children(node: dict[str, Any], defs: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(suffix, schema) of the keys under a key: a mapping's keys, a list's entries', a map's values'."""
-    out: list[tuple[str, dict[str, Any]]] = []
+def _children(node: dict[str, Any], defs: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
+    """(suffix, schema, required) of the keys under a key: a mapping's keys, a list's entries', a map's values'."""
+    out: list[tuple[str, dict[str, Any], bool]] = []
     for variant in _variants(node):
         variant = _resolve(variant, defs)
-        if "properties" in variant:
-            out += [(f".{name}", value) for name, value in variant["properties"].items()]
-        elif variant.get("type") == "array":
-            item = _resolve(variant.get("items", {}), defs)
-            out += [(f"[].{name}", value) for name, value in item.get("properties", {}).items()]
+        if variant.get("type") == "array":
+            variant, prefix = _resolve(variant.get("items", {}), defs), "[]."
+        elif "properties" in variant:
+            prefix = "."
         elif variant.get("type") == "object":
             values = next(iter(variant.get("patternProperties", {}).values()), variant.get("additionalProperties"))
-            inner = _resolve(values, defs) if isinstance(values, dict) else {}
-            out += [(f".<name>.{name}", value) for name, value in inner.get("properties", {}).items()]
+            variant, prefix = (_resolve(values, defs) if isinstance(values, dict) else {}), ".<name>."
+        required = set(variant.get("required", ()))
+        out += [(prefix + name, value, name in required) for name, value in variant.get("properties", {}).items()]
     return out
 
 
-def _entries(key: str, node: dict[str, Any], defs: dict[str, Any]) -> list[Entry]:
+def _entries(key: str, node: dict[str, Any], defs: dict[str, Any], required: bool = False) -> list[Entry]:
     resolved = _resolve(node, defs)
     description = node.get("description") or resolved.get("description", "")
-    entry = Entry(key, _kind(resolved, defs), _default(node, resolved), _allowed(resolved, defs), description)
-    return [entry] + [e for suffix, child in _children(resolved, defs) for e in _entries(key + suffix, child, defs)]
+    default = _default(node, resolved, required)
+    entry = Entry(key, _kind(resolved, defs), default, _allowed(resolved, defs), description)
+    children = _children(resolved, defs)
+    return [entry] + [e for suffix, child, need in children for e in _entries(key + suffix, child, defs, need)]
 
 
 def entries() -> list[Entry]:
     """Every key of the stack file, in the models' order, each under its parent."""
     schema = stack_model_schema()
     defs = schema["$defs"]
-    return [e for name, node in schema["properties"].items() for e in _entries(f"{NAMESPACE}:{name}", node, defs)]
+    found = [e for name, node in schema["properties"].items() for e in _entries(f"{NAMESPACE}:{name}", node, defs)]
+    for name, node in SECRET_KEYS.items():
+        allowed = _allowed(node["anyOf"][1], defs)
+        found.append(Entry(f"{NAMESPACE}:{name}", SECRET_KIND, "unset", allowed, node["description"]))
+    return found
 
 
 def _anchor(key: str) -> str:

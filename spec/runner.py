@@ -19,7 +19,7 @@ from __future__ import annotations
 import shlex
 
 from spec.model import NETPERF_TESTS, RR_TOOLS, Family, Tool
-from spec.plan import E2SAR_RECEIVER_VAR, Case, E2sarCase
+from spec.plan import E2SAR_OWN_IP_VAR, E2SAR_RECEIVER_VAR, E2SAR_TOKEN_VAR, Case, E2sarCase
 
 INDEX_NAME = "index.tsv"
 # Each client Job's facts about its tools and node (`env_name`), one `name<TAB>value` line each.
@@ -215,7 +215,17 @@ def runner_script(client: str, cases: list[Case]) -> str:
 # e2sar_perf exits 0 even when it failed, and prints its receiver's stats on stderr in
 # 0.3.x: stdout and stderr go to one log (as the seed's `2>&1 | tee`), the index records
 # the exit code all the same, and results/e2sar.py reads failure from the text.
+# The URI is built at run time from the env (the receiver's own or the receiver's address,
+# the token from its Secret) and handed over in EJFAT_URI, which e2sar_perf reads when `-u` is
+# absent (bin/e2sar_perf.cpp, every release): the token is in no script and on no command line.
 E2SAR_BIND_IP = "0.0.0.0"
+URI_VAR = "EJFAT_URI"
+# The lines e2sar_perf prints when it gives up (it exits 0 for most of them, and -1 for some).
+TOOL_ERROR_RE = (
+    "encountered an error|Unable to create|Error in parsing URI|Unable to parse command line|"
+    "Error processing command-line"
+)
+TERMINATION_LOG = "/dev/termination-log"
 
 _E2SAR_PRELUDE = (
     _LOGDIR_PRELUDE
@@ -226,24 +236,26 @@ LANG=C; LC_ALL=C; export LANG LC_ALL
 )
 
 
-def e2sar_uri(case: E2sarCase, data_host: str | None) -> str:
-    """The EJFAT URI: in direct mode only `data=` matters, but 0.1.4 wants `sync=` present too."""
+def e2sar_uri(case: E2sarCase, data_host: str, token: str = f"${{{E2SAR_TOKEN_VAR}}}") -> str:
+    """The EJFAT URI: in direct mode only `data=` matters, but 0.1.4 wants `sync=` present too.
+
+    Every release's reassembler refuses a URI without `data=` ("Data address not present in the
+    URI"): the receiver's names its own address, the sender's the receiver's."""
     cp = case.control_plane
-    base = f"ejfat://{cp.token}@{cp.address}:{cp.port}/lb/{cp.lb_id}"
-    sync = f"sync={cp.sync_address}:{cp.sync_port}"
-    return f"{base}?data={data_host}:{case.port}&{sync}" if data_host else f"{base}?{sync}"
+    base = f"ejfat://{token}@{cp.address}:{cp.port}/lb/{cp.lb_id}"
+    return f"{base}?data={data_host}:{case.port}&sync={cp.sync_address}:{cp.sync_port}"
 
 
 def e2sar_command(case: E2sarCase, role: str) -> list[str]:
-    """The seed's e2sar_perf command lines (its entrypoints'), with the receiver's IP as a variable."""
+    """The seed's e2sar_perf command lines (its entrypoints'), the URI in the env (`URI_VAR`)."""
     withcp = [] if case.direct_mode else ["--withcp"]
     if role == "receiver":
         return [
-            "e2sar_perf", "-r", "-u", e2sar_uri(case, None), "-d", str(case.duration_s), "-b", str(case.buf_size),
+            "e2sar_perf", "-r", "-d", str(case.duration_s), "-b", str(case.buf_size),
             "--ip", E2SAR_BIND_IP, "--port", str(case.port), "--threads", str(case.threads), *withcp, "-4",
         ]  # fmt: skip
     return [
-        "e2sar_perf", "-s", "-u", e2sar_uri(case, f"${{{E2SAR_RECEIVER_VAR}}}"), "--mtu", str(case.mtu),
+        "e2sar_perf", "-s", "--mtu", str(case.mtu),
         "--rate", _num(case.rate_gbps), "--length", str(case.length), "-n", str(case.num_events),
         "-b", str(case.buf_size), "--ip", E2SAR_BIND_IP, *withcp, "-4",
     ]  # fmt: skip
@@ -257,17 +269,29 @@ def _quote_with_var(word: str) -> str:
     return f'"{word}"'
 
 
+def _required(var: str, what: str) -> str:
+    return f': "${{{var}:?{var} must hold {what}}}"'
+
+
 def e2sar_script(case: E2sarCase, role: str) -> str:
-    """The POSIX sh script of one E2SAR run (role: receiver or sender): raw output, index line."""
+    """The POSIX sh script of one E2SAR run (role: receiver or sender): raw output, index line, and
+    the tool's last error line (if any) on stdout and in the termination message, so that a receiver
+    that ends before it is ready is reported in e2sar_perf's own words."""
     run_id = case.receiver_id if role == "receiver" else case.sender_id
     limit = case.receiver_limit_s if role == "receiver" else case.sender_limit_s
+    address = E2SAR_OWN_IP_VAR if role == "receiver" else E2SAR_RECEIVER_VAR
     lines = [
         "#!/bin/sh",
         f"# meshperf e2sar {role} for {case.id} ({case.rate_gbps:g} Gbps). Generated from the stack; do not edit.",
         _E2SAR_PRELUDE,
+        _required(address, "the receiver's own address" if role == "receiver" else "the receiver address"),
+        _required(E2SAR_TOKEN_VAR, "the control plane's token (from its Secret)"),
+        f"case ${E2SAR_TOKEN_VAR} in *[!A-Za-z0-9._~-]*)",
+        f'    echo "[meshperf] {run_id}: {E2SAR_TOKEN_VAR} holds characters a URI cannot carry" >&2; exit 2 ;;',
+        "esac",
+        f"{URI_VAR}={_quote_with_var(e2sar_uri(case, f'${{{address}}}'))}",
+        f"export {URI_VAR}",
     ]
-    if role == "sender":
-        lines.append(f': "${{{E2SAR_RECEIVER_VAR}:?{E2SAR_RECEIVER_VAR} must hold the receiver address}}"')
     command = " ".join(_quote_with_var(w) for w in e2sar_command(case, role))
     lines += [
         f'echo "[meshperf] {run_id} start"',
@@ -277,5 +301,10 @@ def e2sar_script(case: E2sarCase, role: str) -> str:
         "rc=$?",
         f'printf \'%s\\t%s\\t%s\\t%s\\t%s\\n\' {run_id} "$start" "$(now)" "$rc" 1 >> "$LOGDIR/{INDEX_NAME}"',
         f'echo "[meshperf] {run_id} exit=$rc"',
+        f"tool_error=$(grep -E '{TOOL_ERROR_RE}' \"$log\" | tail -n 1)",
+        'if [ -n "$tool_error" ]; then',
+        f'    echo "[meshperf] {run_id} error: $tool_error"',
+        f"    if [ -w {TERMINATION_LOG} ]; then printf '%s\\n' \"$tool_error\" > {TERMINATION_LOG}; fi",
+        "fi",
     ]
     return "\n".join(lines) + "\n"

@@ -123,6 +123,7 @@ class PulumiCli:
     project: dict[str, Any]
     stack: str
     config: dict[str, Any] = field(default_factory=dict)
+    secret_keys: list[str] = field(default_factory=list)  # set with --secret: `secure:` in the file
 
     @classmethod
     def from_files(cls, project_dir: Path, stack: str) -> PulumiCli:
@@ -136,7 +137,7 @@ class PulumiCli:
         argv = shlex.split(command)
         if argv[:3] != ["pulumi", "config", "set"]:
             raise PulumiCliError(f"not a `pulumi config set` command: {command}")
-        path, type_name, args = False, "", []
+        path, secret, type_name, args = False, False, "", []
         rest = iter(argv[3:])
         for arg in rest:
             if arg == "--path":
@@ -148,11 +149,15 @@ class PulumiCli:
                     raise PulumiCliError(f"command is for another stack than {self.stack}: {command}")
             elif arg == "--plaintext":
                 continue
+            elif arg == "--secret":
+                secret = True
             else:
                 args.append(arg)
         if len(args) != 2:
             raise PulumiCliError(f"expected KEY VALUE: {command}")
         self.set(args[0], args[1], path=path, type_name=type_name)
+        if secret:  # the program gets the text, the key listed as secret (configSetCmd: c.Secure)
+            self.secret_keys.append(_full_key(args[0]).split(".", 1)[0])
 
     def set(self, key: str, text: str, *, path: bool = False, type_name: str = "") -> None:
         full = _full_key(key)
@@ -195,5 +200,7 @@ class PulumiCli:
         folder.mkdir(parents=True, exist_ok=True)
         (project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(self.project, sort_keys=False))
         path = folder / f"Pulumi.{self.stack}.yaml"
-        path.write_text(yaml.safe_dump({"config": self.config}, sort_keys=False))
+        # A secret is stored encrypted (`secure: v1:...`); the stand-in's ciphertext is only a marker.
+        stored = {k: {"secure": "v1:c3RhbmQtaW4="} if k in self.secret_keys else v for k, v in self.config.items()}
+        path.write_text(yaml.safe_dump({"config": stored}, sort_keys=False))
         return path

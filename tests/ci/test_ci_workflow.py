@@ -181,3 +181,19 @@ def test_a_config_command_of_the_wrong_type_is_refused_by_the_stack_check() -> N
     cli.run("pulumi config set --path meshperf:suites.netperf.duration_s fast -s kind-local")
     with pytest.raises(StackError, match=r"meshperf:suites.netperf.duration_s: expects an integer, not \"fast\""):
         stack_of(cli)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_label_change_is_applied_not_only_previewed(stack: str) -> None:
+    """Re-creating a cluster is what a preview cannot show going wrong: the step runs `up` after it,
+    then checks the figures and the new label on a node of the new cluster."""
+    steps = [script for job, _, script in run_steps(workflow()) if job == stack]
+    step = next(s for s in steps if any("labels.ci" in c for c in commands(s)))
+    found = commands(step)
+    changed = next(i for i, c in enumerate(found) if "labels.ci" in c)
+    after = found[changed + 1 :]
+    assert f"pulumi preview --diff -s {stack}" in after
+    up = after.index(f"pulumi up -s {stack} --yes")
+    assert up > after.index(f"pulumi preview --diff -s {stack}")
+    assert any(c.startswith("kubectl") and "ci=changed" in c for c in after[up:])
+    assert any("check-outputs" in c for c in after[up:])

@@ -75,6 +75,9 @@ class Registration:
     secret_outputs: list[str]
     timeouts: dict[str, str]
     delete_before_replace: bool
+    # The resource options the engine gets as URNs: `deleted_with`, and each input's dependencies.
+    deleted_with: str = ""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,6 +196,8 @@ class RecordingMonitor(MockMonitor):
                 secret_outputs=list(request.additionalSecretOutputs),
                 timeouts={"create": timeouts.create, "update": timeouts.update, "delete": timeouts.delete},
                 delete_before_replace=request.deleteBeforeReplace,
+                deleted_with=request.deletedWith,
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             )
         )
         return response
@@ -211,6 +216,7 @@ def run_program(
     run: Run | None = None,
     references: dict[str, dict[str, Any]] | None = None,
     project_dir: Path = ROOT,
+    secret_keys: list[str] | None = None,
 ) -> Run:
     """The real __main__.py for `stack` with `config`, under mocks, on a fresh event loop,
     run from `project_dir` as the CLI runs a program from its project's folder."""
@@ -222,7 +228,7 @@ def run_program(
     pulumi.runtime.set_mocks(
         mocks, project="meshperf", stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )
-    pulumi.runtime.set_all_config(config)
+    pulumi.runtime.set_all_config(config, secret_keys)
 
     @pulumi.runtime.test
     def program() -> Any:

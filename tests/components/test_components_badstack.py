@@ -61,5 +61,5 @@ def test_settings_refuse_what_cannot_work() -> None:
     with pytest.raises(StackError, match=r"clusters.a: host, node_image"):
         settings_from_config({**base, "kubernetes": {"clusters": {"a": {"node_image": "kindest/node:v1.31.0"}}}})
     kind = {**base, "clusters": [{**base["clusters"][0], "kubeconfig_context": None, "kubernetes_version": "1.20"}]}
-    with pytest.raises(StackError, match=r"no kind node image known for Kubernetes 1.20"):
+    with pytest.raises(StackError, match=r"kubernetes_version: kind v0.24.0 has no node image for Kubernetes 1.20"):
         settings_from_config(kind)

@@ -54,7 +54,7 @@ def test_every_shown_config_command_runs_the_program(command: str, tmp_path: Pat
     cli = PulumiCli.from_files(ROOT, stack)
     cli.run(command)
     cli.write(tmp_path)
-    run = run_program(stack, cli.program_config(), project_dir=tmp_path)
+    run = run_program(stack, cli.program_config(), project_dir=tmp_path, secret_keys=cli.secret_keys)
     assert run.of_type("batch/v1:Job"), command
     if "meshperf:run_id" in command:
         value = command.split("meshperf:run_id", 1)[1].split()[0]

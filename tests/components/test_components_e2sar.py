@@ -10,16 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+import pulumi
 import pytest
-from conftest import DYNAMIC, Run, run_program, stack_config
-from test_components_schema import as_json
+import yaml
+from conftest import DYNAMIC, SECRET_SIG, Run, run_program, stack_config
+from test_components_schema import as_json, unwrap_secrets
 
 from components.e2sar import ReadyPodProvider, ReceiverNotReadyError, wait_ready_pod
+from components.stackconfig import check_key_names
 from manifests.e2sar import readiness_probe
 from spec.load import load_stack
-from spec.plan import E2SAR_RECEIVER_VAR, build_plan
+from spec.plan import E2SAR_OWN_IP_VAR, E2SAR_RECEIVER_VAR, E2SAR_TOKEN_VAR, build_plan
 
 STACK_NAMES = ["kind-local", "kind-mesh"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(name: str, **e2sar: Any) -> dict[str, str]:
@@ -77,8 +81,13 @@ def test_a_receiver_and_a_sender_job_per_rate_in_turn_after_the_netperf_clients(
         assert set(before) <= set(waiter.dependencies)
         assert waiter.urn in sender.dependencies
         assert receiver.urn not in sender.dependencies
-        env = {e["name"]: e["value"] for e in _template(sender)["spec"]["containers"][0]["env"]}
+        env = {e["name"]: e.get("value", e.get("valueFrom")) for e in _template(sender)["spec"]["containers"][0]["env"]}
         assert env[E2SAR_RECEIVER_VAR] == waiter.outputs["pod_ip"]
+        token_ref = {"secretKeyRef": {"name": f"{case.id}-control-plane", "key": "token"}}
+        assert env[E2SAR_TOKEN_VAR] == token_ref
+        own = {e["name"]: e.get("valueFrom") for e in _template(receiver)["spec"]["containers"][0]["env"]}
+        assert own[E2SAR_OWN_IP_VAR] == {"fieldRef": {"fieldPath": "status.podIP"}}  # the downward API
+        assert own[E2SAR_TOKEN_VAR] == token_ref
         assert env["LANG"] == "C"
         selector = dict(s.split("=") for s in waiter.inputs["selector"].split(","))
         assert selector.items() <= _template(receiver)["metadata"]["labels"].items()
@@ -173,8 +182,10 @@ def test_resources_follow_the_rate(runs: dict[str, Run]) -> None:
 
 @pytest.mark.parametrize("name", [*STACK_NAMES, "kind-local-cp"])
 def test_every_e2sar_object_validates_strictly(runs: dict[str, Run], name: str) -> None:
-    objs = [as_json(r.inputs) for r in runs[name].kubernetes() if "e2sar" in r.inputs["metadata"]["name"]]
-    assert {o["kind"] for o in objs} == {"Job", "Service", "NetworkPolicy", "ConfigMap"}
+    objs = [
+        as_json(unwrap_secrets(r.inputs)) for r in runs[name].kubernetes() if "e2sar" in r.inputs["metadata"]["name"]
+    ]
+    assert {o["kind"] for o in objs} == {"Job", "Service", "NetworkPolicy", "ConfigMap", "Secret"}
     for obj in objs:
         kubernetes_validate.validate(obj, "1.31", strict=True)
 
@@ -248,3 +259,154 @@ def test_the_wait_gives_the_ready_pods_ip_or_a_reason(monkeypatch: pytest.Monkey
 
 async def _const(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return value
+
+
+# -- the receiver's pod, as the API lists it ----------------------------------------------------------
+REFUSED = "Unable to create reassembler: Data address not present in the URI"
+
+
+def _pod(template: dict[str, Any], name: str, phase: str, ip: str, ready: bool, **more: Any) -> dict[str, Any]:
+    """A Pod as the API server lists it (camelCase, as kubernetes_asyncio serializes it), made from a
+    rendered Job's pod template: the labels the Job controller copies, plus its own."""
+    labels = {**template["metadata"]["labels"], "batch.kubernetes.io/job-name": name.rsplit("-", 1)[0]}
+    container = template["spec"]["containers"][0]["name"]
+    state: dict[str, Any] = {"running": {"startedAt": "2026-12-07T14:00:00Z"}}
+    if phase in ("Succeeded", "Failed"):
+        state = {"terminated": {"exitCode": 0, "reason": "Completed", "message": more.pop("message", None)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "meshperf", "labels": labels, **more},
+        "spec": template["spec"],
+        "status": {
+            "phase": phase,
+            "podIP": ip,
+            "podIPs": [{"ip": ip}],
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+            "containerStatuses": [{"name": container, "ready": ready, "state": state}],
+        },
+    }
+
+
+def _matches(selector: str, pod: dict[str, Any]) -> bool:
+    """The API server's equality-based label selector (`k=v,k2=v2`)."""
+    labels = pod["metadata"]["labels"]
+    return all(labels.get(k) == v for k, v in (term.split("=", 1) for term in selector.split(",")))
+
+
+def _receiver_and_waiter(config: dict[str, str]) -> tuple[dict[str, Any], str]:
+    run = run_program("kind-local", config)
+    (job,) = [j for j in run.of_type("batch/v1:Job") if j.name.endswith("-receiver")]
+    (waiter,) = run.of_type(DYNAMIC + "ReadyPod")
+    return _template(job), waiter.inputs["selector"]
+
+
+def test_the_wait_selects_this_jobs_receiver_pod_and_skips_pods_being_deleted() -> None:
+    """After `duration_s` changes with the same run id, the earlier receiver's Succeeded pod may still be
+    listed while the new one starts (same role, case and run id): the wait must not take it for this Job's.
+    A pod being deleted (deletionTimestamp set) still says Ready until the kubelet stops it: skipped too."""
+    old_template, old_selector = _receiver_and_waiter(_config("kind-local", duration_s=60))
+    template, selector = _receiver_and_waiter(_config("kind-local", duration_s=90))
+    assert old_selector != selector
+    listed = [
+        _pod(old_template, "e2sar-100m-receiver-a1b2c", "Succeeded", "10.244.1.5", False),
+        _pod(
+            template,
+            "e2sar-100m-receiver-x9y8z",
+            "Running",
+            "10.244.1.6",
+            True,
+            deletionTimestamp="2026-12-07T14:00:05Z",
+        ),
+        _pod(template, "e2sar-100m-receiver-q7w6e", "Running", "10.244.1.7", True),
+    ]
+
+    async def list_pods() -> list[dict[str, Any]]:
+        return [p for p in listed if _matches(selector, p)]
+
+    assert asyncio.run(wait_ready_pod(list_pods, "receiver", 1, poll_s=0.01)) == "10.244.1.7"
+
+
+def test_a_receiver_that_ends_before_it_is_ready_names_the_tools_error_line() -> None:
+    """The script writes e2sar_perf's last error line to the termination message, which the pod's status carries."""
+    template, _ = _receiver_and_waiter(_config("kind-local"))
+    ended = _pod(template, "e2sar-100m-receiver-a1b2c", "Succeeded", "10.244.1.5", False, message=REFUSED + "\n")
+
+    async def list_pods() -> list[dict[str, Any]]:
+        return [ended]
+
+    with pytest.raises(ReceiverNotReadyError) as raised:
+        asyncio.run(wait_ready_pod(list_pods, "pod e2sar-100m-receiver", 1, poll_s=0.01))
+    assert str(raised.value) == f"pod e2sar-100m-receiver ended (Succeeded) before it was ready: e2sar_perf: {REFUSED}"
+
+
+# -- the control plane's token --------------------------------------------------------------------------
+TOKEN = "s3cr3t-T0ken.for_the-LB"
+
+
+def _plain_strings(value: Any, where: str) -> list[str]:
+    """Every place in a recorded value where TOKEN is in plain text (a secret-wrapped value is not)."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return []
+        return [hit for k, v in value.items() for hit in _plain_strings(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [hit for i, v in enumerate(value) for hit in _plain_strings(v, f"{where}[{i}]")]
+    return [where] if TOKEN in str(value) else []
+
+
+def _secret_values(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return [value["value"]]
+        return [s for v in value.values() for s in _secret_values(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _secret_values(v)]
+    return []
+
+
+def test_the_token_is_nowhere_in_plain_text() -> None:
+    """`meshperf:e2sar_token` set as a secret, with the control plane on: the token reaches a Secret per
+    pair and cluster, as a secret; no ConfigMap, Job, plan, Results input or stack output holds it."""
+    config = {**_config("kind-mesh", direct_mode=False), "meshperf:e2sar_token": TOKEN}
+    run = run_program("kind-mesh", config, secret_keys=["meshperf:e2sar_token"])
+    leaks = [
+        hit
+        for r in run.resources
+        for part, value in (("inputs", r.inputs), ("outputs", r.outputs))
+        for hit in _plain_strings(
+            {k: v for k, v in value.items() if part == "inputs" or k not in r.secret_outputs}, f"{r.name} {part}"
+        )
+    ]
+    leaks += _plain_strings(run.outputs, "stack outputs")
+    assert not leaks
+    secrets = run.of_type("core/v1:Secret")
+    plan = build_plan(load_stack("kind-mesh"))
+    assert len(secrets) == len(plan.e2sar) * 2  # sender and receiver in different clusters: one each
+    for secret in secrets:
+        assert _secret_values(secret.inputs["stringData"]) == [{"token": TOKEN}]
+        assert {"data", "stringData"} <= set(secret.secret_outputs)
+    (results,) = run.of_type(DYNAMIC + "Results")
+    assert "token" not in json.loads(results.inputs["plan"])["e2sar"][0]["control_plane"]
+
+
+def test_a_token_a_uri_cannot_carry_is_one_line_that_does_not_quote_it() -> None:
+    config = {**_config("kind-local"), "meshperf:e2sar_token": "bad token/with@signs"}
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program("kind-local", config, secret_keys=["meshperf:e2sar_token"])
+    assert str(raised.value) == (
+        "stack kind-local: meshperf:e2sar_token: holds characters other than A-Z a-z 0-9 . _ ~ -"
+    )
+
+
+def test_a_stack_file_may_hold_the_token_as_a_secret(tmp_path: Path) -> None:
+    """What `pulumi config set --secret meshperf:e2sar_token T` writes is a known key to the program's
+    check, and the lab's reading of the same file leaves it out of the Stack."""
+    (tmp_path / "Pulumi.yaml").write_text("name: meshperf\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks").mkdir()
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-local.yaml").read_text())
+    document["config"]["meshperf:e2sar_token"] = {"secure": "v1:AAAABBBBCCCC"}
+    path = tmp_path / "stacks" / "Pulumi.tok.yaml"
+    path.write_text(yaml.safe_dump(document))
+    check_key_names("tok", tmp_path)
+    assert load_stack(str(path)).suites.e2sar.enabled

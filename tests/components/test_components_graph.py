@@ -16,7 +16,7 @@ from spec.plan import build_plan
 
 def env_of(job: Any) -> dict[str, str]:
     container = job.inputs["spec"]["template"]["spec"]["containers"][0]
-    return {e["name"]: e["value"] for e in container["env"]}
+    return {e["name"]: e["value"] for e in container["env"] if "value" in e}  # not those from the API or a Secret
 
 
 def provider_cluster(run: Run, urn: str) -> str:

@@ -11,8 +11,10 @@ generated keys, host key checked).
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,9 +27,9 @@ import pytest
 import yaml
 
 from components.hostrun import RunError, host_props
-from components.kind import KindClusterProvider, container_names, kind_config
+from components.kind import KindClusterProvider, cluster_identity, container_names, kind_config
 from components.mesh import route_commands
-from spec.kubernetes import KIND_NODE_IMAGES, ClusterSettings, SshHost
+from spec.kubernetes import KIND_NODE_IMAGES, KIND_VERSION, ClusterSettings, SshHost, kind_node_image
 from spec.load import load_stack
 
 STAND_IN_KIND = """#!/bin/sh
@@ -42,7 +44,10 @@ case "$1 $2" in
   "create cluster")
     [ -e "$STATE/clusters/$name" ] && { echo "node(s) already exist for \\"$name\\"" >&2; exit 1; }
     grep -q 'kind: Cluster' "$cfg" || { echo "bad config" >&2; exit 1; }
-    cp "$cfg" "$STATE/clusters/$name" ;;
+    cp "$cfg" "$STATE/clusters/$name"
+    # A slow first node image pull: the nodes are there, the create goes on.
+    if [ -e "$STATE/slow" ]; then sleep 60; fi
+    ;;
   "get kubeconfig")
     [ -e "$STATE/clusters/$name" ] || { echo "could not locate any control plane nodes for '$name'" >&2; exit 1; }
     printf 'apiVersion: v1\\nkind: Config\\ncurrent-context: kind-%s\\n' "$name" ;;
@@ -86,7 +91,7 @@ def props(host: dict[str, Any], bindir: Path | None = None, adopt: bool = False)
     cluster = stack.clusters[0]
     return {
         "name": cluster.name,
-        "config": kind_config(cluster, ClusterSettings(), KIND_NODE_IMAGES["1.31"]),
+        "config": kind_config(cluster, ClusterSettings(), KIND_NODE_IMAGES["1.31.0"]),
         "host": host,
         "kind": str(bindir / "kind") if bindir else "kind",
         "docker": str(bindir / "docker") if bindir else "docker",
@@ -373,7 +378,115 @@ def test_adopt_is_a_kind_cluster_key() -> None:
         "suites": {"netperf": {"enabled": False}},
         "kubernetes": {"clusters": {"a": {"adopt": True}}},
     }
-    with pytest.raises(StackError, match=r"clusters.a: host, node_image, api_server_port and adopt are for kind"):
+    with pytest.raises(StackError, match=r"clusters.a: host, node_image, api_server_address, api_server_port and"):
         settings_from_config(existing)
     kind = {**existing, "clusters": [{**existing["clusters"][0], "kubeconfig_context": None}]}
     assert settings_from_config(kind).cluster("a").adopt is True
+
+
+def test_a_timed_out_create_is_stopped_and_what_it_left_deleted(
+    stand_in_kind: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{stand_in_kind / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    state = stand_in_kind / "kind-state"
+    (state / "slow").touch()
+    p = props(host_props("local", command_timeout_s=1.0))
+    started = time.monotonic()
+    with pytest.raises(RunError, match=r"command timed out after 1s"):
+        KindClusterProvider().create(p)
+    assert time.monotonic() - started < 30
+    assert not (state / "clusters" / "meshperf").exists(), "the half-made cluster is left behind"
+    assert (state / "calls.log").read_text().splitlines()[-1] == "delete cluster --name meshperf"
+    (state / "slow").unlink()
+    assert KindClusterProvider().create(p).id == "meshperf"  # the next up starts clean
+
+
+def _one_kind_cluster(**settings: Any) -> dict[str, Any]:
+    return {
+        "clusters": [{"name": "a", "nodes": [{"name": "w", "labels": {"node": "worker1"}}]}],
+        "workloads": {"w1": {"cluster": "a", "node_selector": {"node": "worker1"}}},
+        "suites": {"netperf": {"enabled": False}},
+        "kubernetes": {"clusters": {"a": settings}},
+    }
+
+
+def test_the_command_timeout_is_a_setting_with_a_generous_default() -> None:
+    from components.config import settings_from_config
+
+    assert ClusterSettings().timeout_s() == 3600.0
+    assert settings_from_config(_one_kind_cluster(command_timeout_s=7200)).cluster("a").timeout_s() == 7200.0
+    ssh = {"address": "10.0.0.5", "command_timeout_s": 600}  # the older key, on the SSH host
+    assert settings_from_config(_one_kind_cluster(host=ssh)).cluster("a").timeout_s() == 600.0
+    # The timeout is how commands run there, not which machine: changing it re-creates nothing.
+    base = props(host_props("local", command_timeout_s=3600.0))
+    longer = {**base, "host": host_props("local", command_timeout_s=7200.0)}
+    assert cluster_identity(base) == cluster_identity(longer)
+    result = KindClusterProvider().diff("meshperf", base, longer)
+    assert result.changes and result.replaces == []
+
+
+def test_kind_over_ssh_serves_its_api_on_the_ssh_hosts_address() -> None:
+    """`kind get kubeconfig` names https://<apiServerAddress>:<port> (kind's docker provider,
+    GetAPIServerEndpoint): over SSH, by default the SSH host's address, which this machine reaches."""
+    from components.config import settings_from_config
+
+    stack = load_stack("kind-local")
+    remote = settings_from_config(_one_kind_cluster(host={"address": "192.0.2.7"})).cluster("a")
+    doc = yaml.safe_load(kind_config(stack.clusters[0], remote, "img"))
+    assert doc["networking"]["apiServerAddress"] == "192.0.2.7"
+    here = settings_from_config(_one_kind_cluster()).cluster("a")
+    assert yaml.safe_load(kind_config(stack.clusters[0], here, "img"))["networking"]["apiServerAddress"] == "127.0.0.1"
+    # An sshd on this machine's loopback (the tests' own): loopback is right.
+    loop = settings_from_config(_one_kind_cluster(host={"address": "127.0.0.1", "port": 2222})).cluster("a")
+    assert loop.api_server() == ipaddress.IPv4Address("127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"host": {"address": "192.0.2.7"}, "api_server_address": "127.0.0.1"},
+            r"^stack: meshperf:kubernetes\.clusters\.a\.api_server_address: 127\.0\.0\.1 is the loopback of SSH host",
+        ),
+        (
+            {"host": {"address": "192.0.2.7"}, "api_server_address": "0.0.0.0"},
+            r"^stack: meshperf:kubernetes\.clusters\.a\.api_server_address: 0\.0\.0\.0 is no one address of SSH",
+        ),
+        (
+            {"host": {"address": "kind-box.example"}},
+            r"^stack: meshperf:kubernetes\.clusters\.a\.api_server_address: kind runs on SSH host 'kind-box.example'",
+        ),
+    ],
+)
+def test_a_remote_kind_with_an_unreachable_api_server_is_refused(settings: dict[str, Any], message: str) -> None:
+    from components.config import settings_from_config
+    from spec.load import StackError
+
+    with pytest.raises(StackError, match=message) as caught:
+        settings_from_config(_one_kind_cluster(**settings))
+    assert "\n" not in str(caught.value)
+
+
+def test_node_images_are_pinned_by_digest_for_the_kind_the_readme_installs() -> None:
+    from components.config import settings_from_config
+    from spec.load import StackError
+
+    root = Path(__file__).resolve().parents[2]
+    for text in ((root / "README.md").read_text(), (root / ".github" / "workflows" / "kind.yml").read_text()):
+        assert re.findall(r"kind\.sigs\.k8s\.io/dl/(v[0-9.]+)/", text) and set(
+            re.findall(r"kind\.sigs\.k8s\.io/dl/(v[0-9.]+)/", text)
+        ) == {KIND_VERSION}
+    for version, image in KIND_NODE_IMAGES.items():
+        assert re.fullmatch(rf"kindest/node:v{re.escape(version)}@sha256:[0-9a-f]{{64}}", image), image
+    assert kind_node_image("1.31") == KIND_NODE_IMAGES["1.31.0"]
+    assert kind_node_image("v1.30") == KIND_NODE_IMAGES["1.30.4"]  # the newest patch kind built
+    assert kind_node_image("1.30.3") == KIND_NODE_IMAGES["1.30.3"]
+    stack = _one_kind_cluster()
+    for unknown in ("1.33", "1.30.5"):
+        stack["clusters"][0]["kubernetes_version"] = unknown
+        with pytest.raises(
+            StackError, match=rf"meshperf:clusters\[0\]\.kubernetes_version: kind {KIND_VERSION} has no"
+        ):
+            settings_from_config(stack)
+    stack["kubernetes"]["clusters"]["a"]["node_image"] = "registry.example/node:v1.33.1"
+    assert settings_from_config(stack).node_image("a") == "registry.example/node:v1.33.1"

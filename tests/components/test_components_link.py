@@ -184,6 +184,24 @@ def test_the_link_mtu_and_rate_hold_between_clusters_and_only_there(kind_nodes: 
     assert "mtu 1400" in in_node(prefix, "a-worker", "ip", "route", "show").stdout
 
 
+def test_refresh_sees_routes_and_a_link_that_a_docker_restart_lost(kind_nodes: dict[str, Any]) -> None:
+    """The provider's `read` looks in the nodes: all there, it keeps the resource; a route or the link's
+    class gone (fresh node containers after a Docker restart), the resource is gone and `up` makes it again."""
+    prefix, provider = kind_nodes["prefix"], KindMeshRoutesProvider()
+    props = {"clusters": ["a", "b"], "host": host_props("local"), "mtu": 1400, "rate": "20mbit"}
+    made = provider.create(props)
+    assert provider.read(made.id, made.outs).id == "a-b"
+    in_node(prefix, "b-worker", "ip", "route", "del", NODES["a-worker"][1])
+    assert provider.read(made.id, made.outs).id == ""
+    made = provider.create(props)
+    assert provider.read(made.id, made.outs).id == "a-b"
+    in_node(prefix, "a-control-plane", "tc", "qdisc", "del", "dev", "eth0", "root")
+    assert provider.read(made.id, made.outs).id == ""
+    # Without a rate, no class is looked for.
+    made = provider.create({**props, "rate": None})
+    assert provider.read(made.id, made.outs).id == "a-b"
+
+
 def test_a_link_mtu_above_the_docker_networks_is_refused(kind_nodes: dict[str, Any]) -> None:
     with pytest.raises(RuntimeError) as raised:
         KindMeshRoutesProvider().create({"clusters": ["a", "b"], "host": host_props("local"), "mtu": 9000})
@@ -273,6 +291,7 @@ def test_a_link_between_kind_clusters_on_two_hosts_is_refused() -> None:
             "cluster-a": {"node_cidrs": ["172.18.0.0/16"]},
             "cluster-b": {
                 "host": {"address": "kind-b.example", "known_hosts": "/dev/null"},
+                "api_server_address": "192.0.2.8",  # a named SSH host: its address this machine reaches
                 "node_cidrs": ["172.19.0.0/16"],
             },
         }

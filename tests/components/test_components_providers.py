@@ -13,8 +13,9 @@ import pulumi
 import pytest
 
 from components.hostrun import RunError, host_props
-from components.image import IMAGES, KindImageProvider, build_context
+from components.image import KindImageProvider, build_context
 from components.mesh import KindMeshRoutesProvider
+from spec.image import IMAGES
 
 STAND_IN_DOCKER = """#!/bin/sh
 # Stand-in for docker, for tests.

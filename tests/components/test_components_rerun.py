@@ -142,8 +142,8 @@ def test_a_duration_change_replaces_exactly_the_affected_jobs_and_results_reads_
     assert not set(read) & {old_dirs[n] for n in affected}
     diff = ResultsProvider().diff("results-1", results_inputs(before), results_inputs(after))
     assert diff.changes and "viewers" in (diff.replaces or [])
-    # A replaced receiver Job is a new pod: the wait for it is replaced too (its content hash).
-    assert waiter_diff(before, after) == (["job"] if "e2sar-100m-receiver" in affected else [])
+    # A replaced receiver Job is a new pod: the wait for it is replaced too, and selects it by its content hash.
+    assert waiter_diff(before, after) == (["selector", "job"] if "e2sar-100m-receiver" in affected else [])
 
 
 def test_the_old_rule_would_have_kept_the_jobs(before: Run) -> None:

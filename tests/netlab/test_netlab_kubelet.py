@@ -218,6 +218,31 @@ def test_backoff_limit_retries_failed_pods(lab: Lab, userland: Userland, tmp_pat
     asyncio.run(scenario())
 
 
+def test_on_failure_restarts_a_failed_container_and_never_a_succeeded_one(
+    lab: Lab, userland: Userland, tmp_path: Path
+) -> None:
+    """Issue 19: restartPolicy OnFailure restarting containers that succeeded passed (no test used it)."""
+    done = _job(lab, ["sh", "-c", "echo ran; exit 0"], backoffLimit=3)
+    # Fails once (the claim keeps a mark), then succeeds: restarted once, in the same pod.
+    flaky = _job(lab, ["sh", "-c", "echo ran; [ -e /logs/mark ] || { touch /logs/mark; exit 1; }"], backoffLimit=3)
+    for job in (done, flaky):
+        job["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    lines: list[str] = []
+
+    async def scenario() -> None:
+        async with Kubelet(userland, tmp_path / "lab", job_backoff_base_s=0.1) as kubelet:
+            placement = _placement(lab, tmp_path)
+            outcome = await kubelet.run_job(done, placement, on_line=lines.append)
+            assert outcome.succeeded and outcome.attempts == 1, outcome
+            assert lines.count("ran") == 1, lines  # the pod ended with its one run: never restarted
+            lines.clear()
+            again = await kubelet.run_job(flaky, placement, on_line=lines.append)
+            assert again.succeeded and again.attempts == 1, again  # the container restarted, not the pod
+            assert lines.count("ran") == 2, lines
+
+    asyncio.run(scenario())
+
+
 def test_a_pod_does_not_start_while_a_process_is_left_in_its_network_namespace(
     lab: Lab, userland: Userland, tmp_path: Path
 ) -> None:

@@ -28,6 +28,15 @@ def test_env_is_the_images_then_the_containers_in_order_and_nothing_of_the_hosts
     assert container_env("p", field, {"status.podIP": "10.0.0.2"}, {}, IMAGE)["IP"] == "10.0.0.2"
 
 
+def test_env_from_a_secret_key_and_one_line_when_it_is_missing() -> None:
+    ref = {"name": "c", "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "key": "token"}}}]}
+    assert container_env("p", ref, {}, {}, IMAGE, {"s": {"token": "t0"}})["T"] == "t0"
+    with pytest.raises(PodSpecError, match=r"^pod p container c: env T: no Secret s$"):
+        container_env("p", ref, {}, {}, IMAGE)
+    with pytest.raises(PodSpecError, match=r"^pod p container c: env T: no key token in Secret s$"):
+        container_env("p", ref, {}, {}, IMAGE, {"s": {}})
+
+
 def test_identity_container_over_pod_over_image_and_run_as_non_root_refuses_root() -> None:
     pod = {"securityContext": {"runAsUser": 2000, "runAsGroup": 3000, "fsGroup": 4000, "supplementalGroups": [5]}}
     assert identity("p", pod, {"name": "c"}, IMAGE) == (2000, 3000, [5, 4000])

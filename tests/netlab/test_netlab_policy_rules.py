@@ -193,6 +193,22 @@ def test_except_blocks_go_through_a_marking_sub_chain() -> None:
     assert f"-A {chain}-1 -d 10.1.2.0/24" in "\n".join(frag.rules)
 
 
+def test_every_except_of_an_ip_block_is_written() -> None:
+    """Two `except` entries: both RETURN before the block's mark (only the first was never caught)."""
+    allow = _np(
+        {
+            "podSelector": {},
+            "egress": [{"to": [{"ipBlock": {"cidr": "10.1.0.0/16", "except": ["10.1.2.0/24", "10.1.7.0/24"]}}]}],
+            "policyTypes": ["Egress"],
+        }
+    )
+    frag = policy_mangle(cluster_state([NS1, POD1, allow]), "n1")
+    chain = next(r.split()[-1] for r in frag.rules if r.startswith("-A KNP-VERDICT -s 10.0.0.1/32"))
+    sub = [r for r in frag.rules if r.startswith(f"-A {chain}-1 ")]
+    assert [r.split()[3] for r in sub if r.endswith("-j RETURN")] == ["10.1.2.0/24", "10.1.7.0/24"]
+    assert sub[-1] == f"-A {chain}-1 -j MARK --set-xmark 0x10000/0x10000"
+
+
 def test_drop_counters_name_the_pod_direction_and_policies() -> None:
     deny = _np({"podSelector": {}, "policyTypes": ["Ingress"]}, "deny")
     state = cluster_state([NS1, POD1, deny])

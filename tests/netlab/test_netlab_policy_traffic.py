@@ -105,6 +105,19 @@ def test_ip_block_except(lab: PolicyLab) -> None:
     assert not lab.reaches("w3", lab.ip("w2"), 7000)
 
 
+@pytest.mark.parametrize("order", [("w1", "w3"), ("w3", "w1")])
+def test_ip_block_with_two_excepts_drops_both(lab: PolicyLab, order: tuple[str, str]) -> None:
+    """Issue 19: writing only an ipBlock's first `except` passed every test (each listed one)."""
+    block = {"ipBlock": {"cidr": "10.244.0.0/16", "except": [f"{lab.ip(w)}/32" for w in order]}}
+    lab.apply(objects(lab, server_ingress([{"from": [block], "ports": [{"port": 7000}]}])))
+    assert not lab.reaches("w1", lab.ip("w2"), 7000)
+    assert not lab.reaches("w3", lab.ip("w2"), 7000)
+    # The same block with neither excepted admits both: the drops above are the excepts' doing.
+    whole = {"ipBlock": {"cidr": "10.244.0.0/16"}}
+    lab.apply(objects(lab, server_ingress([{"from": [whole], "ports": [{"port": 7000}]}])))
+    assert lab.reaches("w1", lab.ip("w2"), 7000) and lab.reaches("w3", lab.ip("w2"), 7000)
+
+
 @pytest.mark.parametrize(
     ("peer", "w1", "w3"),
     [

@@ -29,16 +29,18 @@ def _up(tmp_path: Path, name: str, rate: str) -> Path:
             "steady_state": {"max_s": 6, "min_s": 1, "window_s": 0.5, "omit_s": 0.2, "tolerance_pct": 5},
         }
     }
-    stack = tmp_path / f"Pulumi.{name}.yaml"
+    # One stack name for every run: `compare` refuses runs of different stacks.
+    stack = tmp_path / f"stack-{name}" / "Pulumi.steady.yaml"
+    stack.parent.mkdir()
     stack.write_text(yaml.safe_dump(document))
     code, output = run_netlab(tmp_path / name, stack)
     assert code == 0, output
     return run_folder(output)
 
 
-def _compare(baseline: Path, current: Path) -> subprocess.CompletedProcess[str]:
+def _compare(baseline: Path, current: Path, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "results", "compare", str(baseline), str(current)],
+        [sys.executable, "-m", "results", "compare", str(baseline), str(current), *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -50,7 +52,7 @@ def _compare(baseline: Path, current: Path) -> subprocess.CompletedProcess[str]:
 def test_steady_state_stops_on_a_stable_path_and_the_gate_compares_runs(tmp_path: Path) -> None:
     """Path 6 behind a 200 Mbit/s tbf is as stable as a path gets: every case must stop on
     stability well before max_s. Two runs of it are the same to the gate; a run behind half
-    the rate is slower, and fails it."""
+    the rate is refused as another setup, and forced, is slower and fails it."""
     first = _up(tmp_path, "first", "200mbit")
     doc = json.loads((first / "results.json").read_text())
     cases = {c["case_id"]: c for c in doc["cases"]}
@@ -72,7 +74,10 @@ def test_steady_state_stops_on_a_stable_path_and_the_gate_compares_runs(tmp_path
     assert again.returncode == 0, again.stdout + again.stderr
     assert re.search(r"^p6-iperf3_tcp-mss1376 .* same$", again.stdout, re.MULTILINE), again.stdout
 
+    # A run behind half the rate: another link rate, which compare refuses unless forced.
     halved = _up(tmp_path, "halved", "100mbit")
-    slower = _compare(first, halved)
+    refused = _compare(first, halved)
+    assert refused.returncode == 2 and "link_rate 200mbit / 100mbit" in refused.stderr, refused.stderr
+    slower = _compare(first, halved, "--force")
     assert slower.returncode == 1, slower.stdout + slower.stderr
     assert re.search(r"^p6-iperf3_tcp-mss1376 .* slower$", slower.stdout, re.MULTILINE), slower.stdout

@@ -15,6 +15,7 @@ from results.compare import (
     THRESHOLD_ONLY,
     WELCH,
     compare_points,
+    gate,
     gate_failed,
     load_points,
     regressions,
@@ -97,9 +98,9 @@ def test_a_point_missing_or_failed_in_the_current_run_fails_the_gate_unless_allo
     assert verdict(point(BASE), None).verdict == "missing"
     assert verdict(None, point(BASE)).verdict == "missing"
     assert verdict(point(BASE), point([])).verdict == "missing"  # every repeat failed
-    dead = compare_points([point(BASE)], [point([])])
-    assert gate_failed(dead) and not gate_failed(dead, allow_missing=True)
-    assert gate_failed(compare_points([point(BASE)], []))  # an empty current run
+    two = [point(BASE, mss=96), point(BASE, mss=1376)]
+    one_dead = compare_points(two, [point(BASE, mss=96), point([], mss=1376)])
+    assert gate_failed(one_dead) and not gate_failed(one_dead, allow_missing=True)
     # A point only the current run has (new in it) is reported and does not fail the gate.
     new = compare_points([point(BASE, mss=96)], [point(BASE, mss=96), point(BASE, mss=1376)])
     assert [(c.key, c.verdict) for c in new] == [("p6-iperf3_tcp-mss96", "same"), ("p6-iperf3_tcp-mss1376", "missing")]
@@ -184,14 +185,48 @@ def test_results_json_without_points_are_summarised_from_cases(tmp_path: Path) -
 
 
 def test_cli_gate_fails_on_a_dead_current_run(tmp_path: Path) -> None:
-    base = _results_file(tmp_path, "base.json", [point(BASE)])
-    dead = _results_file(tmp_path, "dead.json", [point([])])
-    empty = _results_file(tmp_path, "empty.json", [])
-    for current in (dead, empty):
-        done = _cli(str(base), str(current), "--force")
-        assert done.returncode == 1, done.stdout
-        assert "no figure in the current run" in done.stdout
-        assert _cli(str(base), str(current), "--force", "--allow-missing").returncode == 0
+    base = _results_file(tmp_path, "base.json", [point(BASE, mss=96), point(BASE)])
+    one_dead = _results_file(tmp_path, "one-dead.json", [point(BASE, mss=96), point([])])
+    done = _cli(str(base), str(one_dead), "--force")
+    assert done.returncode == 1, done.stdout
+    assert "no figure in the current run" in done.stdout
+    assert _cli(str(base), str(one_dead), "--force", "--allow-missing").returncode == 0
+
+
+def test_nothing_to_compare_fails_the_gate_on_both_front_ends(tmp_path: Path) -> None:
+    """Issue 19: `compare [] RUN` and `[] []` passed, and Pulumi's `regressions` was [] for a dead run.
+    One verdict (`gate`): nothing compared is a failure, `--allow-missing` or not."""
+    good = [point(BASE, mss=96), point(BASE)]
+    dead = [point([], mss=96), point([])]
+    cases = [
+        ([], good, "the baseline has no figure"),
+        (dead, good, "the baseline has no figure"),
+        (good, [], "the current run has no figure"),
+        (good, dead, "the current run has no figure"),
+        ([], [], "neither run has a figure"),
+        ([point(BASE, mss=96)], [point(BASE)], "no point has a figure in both runs"),
+    ]
+    for before, now, why in cases:
+        comparisons = compare_points(before, now)
+        verdict_ = gate(comparisons, allow_missing=True)
+        assert verdict_.failed and verdict_.nothing_to_compare == why, (before, now)
+        assert regressions(comparisons) == [{"key": "*", "verdict": "nothing to compare", "rule": why}]
+        base = _results_file(tmp_path, "base.json", before)
+        current = _results_file(tmp_path, "current.json", now)
+        for allow in ((), ("--allow-missing",)):
+            done = _cli(str(base), str(current), "--force", *allow)
+            assert done.returncode == 1, (why, done.stdout)
+            assert done.stderr == f"compare: nothing to compare: {why}\n"
+    # A saved `points` output that is an empty list is an empty run, not a pass.
+    empty = tmp_path / "points.json"
+    empty.write_text("[]")
+    assert _cli(str(empty), str(_results_file(tmp_path, "good.json", good))).returncode == 1
+    assert _cli(str(empty), str(empty)).returncode == 1
+    # Where the gate passes, `regressions` is empty; where a point fails it, it is listed.
+    assert not gate(compare_points(good, good)).failed and regressions(compare_points(good, good)) == []
+    assert [r["key"] for r in regressions(compare_points(good, [point(BASE, mss=96), point([])]))] == [
+        "p6-iperf3_tcp-mss1376"
+    ]
 
 
 def _run_block(label: str = "kind-mesh-20261129T100000Z") -> dict[str, Any]:
@@ -213,23 +248,29 @@ def _run_block(label: str = "kind-mesh-20261129T100000Z") -> dict[str, Any]:
     return block
 
 
-RUN = {**_run_block(), "durations": {"iperf3_tcp": 10, "tcp_rr": 10}, "mss": [1376]}
+RUN = {**_run_block(), "durations": {"iperf3_tcp": 10, "tcp_rr": 10}, "mss": [1376], "link_rate": "10gbit"}
 STEADY = {"tolerance_pct": 3.0, "window_s": 0.5, "min_s": 1.0, "max_s": 10.0, "omit_s": 0.0}
 
 
 @pytest.mark.parametrize(
     ("current_run", "line"),
     [
-        ({**RUN, "profile": "quick"}, "profiles differ: full in the baseline, quick in the current run"),
-        (
-            {**RUN, "durations": {"iperf3_tcp": 1, "tcp_rr": 10}},
-            "case durations differ: iperf3_tcp 10 s in the baseline, 1 s in the current run",
-        ),
-        ({**RUN, "mss": [96, 1376]}, "MSS points differ: only in the baseline -, only now [96]"),
+        ({**RUN, "profile": "quick"}, "profile full / quick"),
+        ({**RUN, "durations": {"iperf3_tcp": 1, "tcp_rr": 10}}, "durations.iperf3_tcp 10 s / 1 s"),
+        ({**RUN, "mss": [96, 1376]}, "mss [1376] / [96, 1376]"),
         (
             {**RUN, "durations": {"iperf3_tcp": STEADY, "tcp_rr": 10}},
-            "case durations differ: iperf3_tcp 10 s in the baseline, until steady"
-            " (within 3 % over 0.5 s, 1..10 s, first 0 s left out) in the current run",
+            "durations.iperf3_tcp 10 s / until steady (within 3 % over 0.5 s, 1..10 s, first 0 s left out)",
+        ),
+        # Issue 19: kind-local unshaped against kind-mesh on a 10gbit link was "0 slower, 120 same".
+        (
+            {**RUN, "stack": "kind-local", "link_rate": None},
+            "stack kind-mesh / kind-local; link_rate 10gbit / unshaped",
+        ),
+        ({**RUN, "mtu": 9000}, "mtu 1500 / 9000"),
+        (
+            {**RUN, "profile": "quick", "mtu": 1400, "mss": [96]},
+            "profile full / quick; mtu 1500 / 1400; mss [1376] / [96]",
         ),
     ],
 )
@@ -238,7 +279,9 @@ def test_cli_refuses_runs_that_are_not_comparable(tmp_path: Path, current_run: d
     now = _results_file(tmp_path, "now.json", [point(BASE)], current_run)
     done = _cli(str(base), str(now))
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr == f"compare: not comparable: {line} (--force compares them anyway)\n"
+    assert done.stderr == (
+        f"compare: not comparable: keys that differ (baseline / current): {line} (--force compares them anyway)\n"
+    )
     assert _cli(str(base), str(now), "--force").returncode == 0
     assert _cli(str(base), str(_results_file(tmp_path, "same.json", [point(BASE)], RUN))).returncode == 0
 
@@ -250,7 +293,7 @@ def test_without_a_run_block_the_mss_points_the_results_record_decide(tmp_path: 
     now.write_text(json.dumps([point(BASE, mss=1376).model_dump(mode="json")]))
     done = _cli(str(base), str(now))
     assert done.returncode == 2
-    assert "MSS points differ: only in the baseline [96], only now -" in done.stderr
+    assert "keys that differ (baseline / current): mss [96, 1376] / [1376] (" in done.stderr
 
 
 def test_cli_output_into_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:

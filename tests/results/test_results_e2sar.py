@@ -181,3 +181,24 @@ def test_the_cli_reads_the_seeds_two_logs(tmp_path: Path) -> None:
         done = results_cli("e2sar", *map(str, args))
         assert done.returncode == 2 and done.stderr.startswith(named), done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("sender_text", "receiver_text"),
+    [(SENDER_03, RECEIVER_03), (SENDER_014, RECEIVER_014), (SENDER_014_FAILED, RECEIVER_03_FAILED)],
+)
+def test_the_cli_refuses_the_two_logs_swapped(tmp_path: Path, sender_text: str, receiver_text: str) -> None:
+    """Issue 19: swapped logs gave exit 0 and {"ok": false}; the README's exit table says 2, one line."""
+    sender, receiver = tmp_path / "sender.log", tmp_path / "receiver.log"
+    sender.write_text(sender_text)
+    receiver.write_text(receiver_text)
+    assert results_cli("e2sar", str(sender), str(receiver)).returncode == 0
+    done = results_cli("e2sar", str(receiver), str(sender))
+    assert (done.returncode, done.stdout) == (2, ""), done.stdout
+    assert done.stderr == (
+        f"{receiver}: not an e2sar_perf sender log: it is a receiver's log (the two logs swapped?)\n"
+    )
+    # The receiver's log alone in the receiver's place, with a sender's log as the receiver: named too.
+    done = results_cli("e2sar", str(sender), str(sender))
+    assert done.returncode == 2
+    assert done.stderr == f"{sender}: not an e2sar_perf receiver log: it is a sender's log (the two logs swapped?)\n"

@@ -11,12 +11,14 @@ import math
 import struct
 import xml.etree.ElementTree as ET
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.image
 import numpy as np
 import pytest
 from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from results_inprocess import results_cli
 from results_testkit import small_plan, synthetic_folder
@@ -27,6 +29,8 @@ from results.plots import (
     COMPARISON_SIZE,
     DPI,
     LATENCY_SIZE,
+    PATH_COLORS,
+    PERCENTILES,
     THROUGHPUT_SIZE,
     comparison_figure,
     figure_svg,
@@ -80,12 +84,21 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def assert_png(path: Path, inches: tuple[float, float]) -> None:
+def colour_pixels(path: Path, colour: str) -> int:
+    """How many pixels of a PNG are `colour` (within rounding)."""
+    pixels = matplotlib.image.imread(path)[..., :3]
+    return int(np.sum(np.all(np.abs(pixels - np.array(to_rgb(colour))) < 0.02, axis=-1)))
+
+
+def assert_png(path: Path, inches: tuple[float, float], data_colours: Sequence[str]) -> None:
+    """A PNG of the size, not blank: each colour the data is drawn in (a path's line, a percentile's
+    bars) covers at least a few hundred pixels. Axes, titles and labels alone do not pass."""
     assert png_size(path) == (round(inches[0] * DPI), round(inches[1] * DPI))
     pixels = matplotlib.image.imread(path)  # decodes the whole image
     assert pixels.shape[:2] == (round(inches[1] * DPI), round(inches[0] * DPI))
-    rgb = pixels[..., :3]
-    assert float(np.mean(rgb < 0.9)) > 0.01, f"{path.name} is (nearly) blank"
+    assert data_colours, "a picture with no data colour to look for proves nothing"
+    for colour in data_colours:
+        assert colour_pixels(path, colour) > 150, f"{path.name}: no data drawn in {colour}"
 
 
 def assert_svg(path: Path, inches: tuple[float, float]) -> None:
@@ -94,24 +107,78 @@ def assert_svg(path: Path, inches: tuple[float, float]) -> None:
     w, h = inches[0] * 72, inches[1] * 72  # matplotlib writes SVG in points
     assert root.get("width") == f"{w:g}pt" and root.get("height") == f"{h:g}pt"
     assert root.get("viewBox") == f"0 0 {w:g} {h:g}"
-    assert len(list(root.iter(f"{SVG_NS}path"))) > 20  # something is drawn
+
+
+def svg_marks(path: Path) -> dict[str, int]:
+    """What an SVG draws as data, by the gid `results.plots` gives it (`data-...`): a line's points
+    (its markers; a failed point is a gap, no marker) or a series' bars (one group per bar)."""
+    marks: dict[str, int] = {}
+    for group in ET.parse(path).getroot().iter(f"{SVG_NS}g"):
+        gid = group.get("id") or ""
+        if gid.startswith("data-tcp-"):
+            marks[gid] = len(list(group.iter(f"{SVG_NS}use")))
+        elif gid.startswith("data-"):
+            marks[gid] = marks.get(gid, 0) + 1
+    return marks
+
+
+def tcp_marks(results: Results, suffix: str = "") -> dict[str, int]:
+    """Per TCP path in the run: how many MSS points have a figure (from the cases, not the plots)."""
+    paths = {c.path for c in results.cases if c.tool == "iperf3_tcp"}
+    return {
+        f"data-tcp-p{int(p)}{suffix}": len({c.mss_requested for c in results.cases_of("iperf3_tcp", p) if c.ok})
+        for p in paths
+    }
+
+
+def rr_marks(results: Results) -> dict[str, int]:
+    """Per percentile: how many paths have it (bars), from the cases."""
+    paths = {c.path for c in results.cases if c.tool == "tcp_rr"}
+    counts = {
+        name: sum(
+            any(
+                c.ok and c.latency_us and getattr(c.latency_us, name) is not None for c in results.cases_of("tcp_rr", p)
+            )
+            for p in paths
+        )
+        for name, _ in PERCENTILES
+    }
+    return {f"data-rr-{name}": n for name, n in counts.items() if n}
 
 
 def test_reports_write_pictures_and_html_next_to_the_csv(results: Results, tmp_path: Path) -> None:
+    """Issue 19: write_reports drawing an empty Results passed every picture test. The files must
+    hold the run's data: a marker per TCP point with a figure, a bar per TCP_RR percentile and path."""
     paths = write_reports(results, tmp_path)
     names = {p.name for p in paths}
     assert {"results.csv", "report.html"} <= names
     for stem, inches in PICTURES.items():
         assert {f"{stem}.png", f"{stem}.svg"} <= names
-        assert_png(tmp_path / f"{stem}.png", inches)
         assert_svg(tmp_path / f"{stem}.svg", inches)
+    throughput = tcp_marks(results)
+    assert svg_marks(tmp_path / "throughput-vs-mss.svg") == throughput
+    assert throughput == {"data-tcp-p1": 2, "data-tcp-p2": 1, "data-tcp-p3": 0, "data-tcp-p5": 1}
+    drawn = [PATH_COLORS[NetPath(int(k.removeprefix("data-tcp-p")))] for k, n in throughput.items() if n]
+    assert_png(tmp_path / "throughput-vs-mss.png", THROUGHPUT_SIZE, drawn)
+    latency = rr_marks(results)
+    assert svg_marks(tmp_path / "latency.svg") == latency and sum(latency.values()) >= 3
+    assert_png(tmp_path / "latency.png", LATENCY_SIZE, [c for name, c in PERCENTILES if f"data-rr-{name}" in latency])
 
 
 def test_comparison_files(results: Results, tmp_path: Path) -> None:
-    paths = write_comparison(results, repeated(results), tmp_path / "cmp")
+    current = repeated(results)
+    paths = write_comparison(results, current, tmp_path / "cmp")
     assert [p.name for p in paths] == ["comparison.png", "comparison.svg"]
-    assert_png(paths[0], COMPARISON_SIZE)
     assert_svg(paths[1], COMPARISON_SIZE)
+    marks = svg_marks(paths[1])
+    lines = {k: v for k, v in marks.items() if k.startswith("data-tcp-")}
+    assert lines == tcp_marks(results, "-baseline") | tcp_marks(current, "-current")
+    bars = {k: v for k, v in marks.items() if not k.startswith("data-tcp-")}
+    udp = sum(any(c.ok for c in results.cases_of("iperf3_udp", p)) for p in NetPath)
+    rr = rr_marks(results)["data-rr-p50"]  # paths with a p50 latency
+    assert udp and rr and bars["data-UDP-baseline"] == bars["data-UDP-current"] == udp
+    assert bars["data-p50-baseline"] == bars["data-p99-current"] == rr
+    assert_png(paths[0], COMPARISON_SIZE, [PATH_COLORS[NetPath.SAME_NODE_POD], "#7f7f7f"])
 
 
 def _lines(fig: Figure) -> dict[str, tuple[list[float], list[float]]]:
@@ -208,9 +275,19 @@ def test_svg_is_reproducible(results: Results) -> None:
 
 
 def test_an_empty_run_still_gives_pictures(tmp_path: Path) -> None:
+    """Pictures that say there is nothing, with no data in them: the checks above fail on them."""
     paths = write_reports(Results(stack="empty"), tmp_path)
-    assert_png(tmp_path / "throughput-vs-mss.png", THROUGHPUT_SIZE)
     assert "report.html" in {p.name for p in paths}
+    for stem, inches in PICTURES.items():
+        assert_svg(tmp_path / f"{stem}.svg", inches)
+        assert svg_marks(tmp_path / f"{stem}.svg") == {}
+    assert "no iperf3 TCP cases in this run" in (tmp_path / "throughput-vs-mss.svg").read_text()
+    assert "no netperf TCP_RR cases in this run" in (tmp_path / "latency.svg").read_text()
+    for colour in [*PATH_COLORS.values(), *(c for _, c in PERCENTILES)]:
+        with pytest.raises(AssertionError, match="no data drawn"):
+            assert_png(tmp_path / "throughput-vs-mss.png", THROUGHPUT_SIZE, [colour])
+        with pytest.raises(AssertionError, match="no data drawn"):
+            assert_png(tmp_path / "latency.png", LATENCY_SIZE, [colour])
 
 
 def test_compare_command_draws_the_comparison(results: Results, tmp_path: Path) -> None:
@@ -220,5 +297,10 @@ def test_compare_command_draws_the_comparison(results: Results, tmp_path: Path) 
     done = results_cli("compare", str(base), str(cur), "--plot", str(tmp_path / "cmp"))
     assert done.returncode in (0, 1), done.stderr
     assert "comparison plot:" in done.stdout.splitlines()[-1]
-    assert_png(tmp_path / "cmp" / "comparison.png", COMPARISON_SIZE)
     assert_svg(tmp_path / "cmp" / "comparison.svg", COMPARISON_SIZE)
+    again = write_comparison(results, repeated(results), tmp_path / "again")[1]
+    # A `points` output carries no latency percentiles: the TCP lines are what both draw alike.
+    lines = {k: v for k, v in svg_marks(tmp_path / "cmp" / "comparison.svg").items() if k.startswith("data-tcp-")}
+    assert lines == {k: v for k, v in svg_marks(again).items() if k.startswith("data-tcp-")}
+    assert sum(lines.values()) > 0
+    assert_png(tmp_path / "cmp" / "comparison.png", COMPARISON_SIZE, [PATH_COLORS[NetPath.SAME_NODE_POD]])

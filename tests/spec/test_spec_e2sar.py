@@ -11,7 +11,7 @@ import yaml
 
 from spec.e2sar import E2sarSuite, receiver_port_count
 from spec.load import StackError, load_stack, stack_from_config
-from spec.plan import E2SAR_RECEIVER_VAR, build_plan
+from spec.plan import E2SAR_OWN_IP_VAR, E2SAR_RECEIVER_VAR, E2SAR_TOKEN_VAR, build_plan
 from spec.runner import e2sar_command, e2sar_script
 
 STACKS = Path(__file__).resolve().parents[2] / "stacks"
@@ -100,9 +100,36 @@ def test_plan_has_one_pair_per_rate_and_scripts_use_udp_ports_and_the_address_va
     receiver, sender = e2sar_command(case, "receiver"), e2sar_command(case, "sender")
     assert receiver[:2] == ["e2sar_perf", "-r"] and "--withcp" in receiver and receiver[-1] == "-4"
     assert receiver[receiver.index("--threads") + 1] == "3" and receiver[receiver.index("--port") + 1] == "19522"
-    uri = sender[sender.index("-u") + 1]
-    assert f"data=${{{E2SAR_RECEIVER_VAR}}}:19522&sync=" in uri
+    assert "-u" not in receiver and "-u" not in sender  # the URI (with the token) is in EJFAT_URI, not argv
     script = e2sar_script(case, "sender")
-    assert "nslookup" not in script and f'"{uri}"' in script
+    assert (
+        f'EJFAT_URI="ejfat://${{{E2SAR_TOKEN_VAR}}}@10.10.10.10:1234/lb/1?data=${{{E2SAR_RECEIVER_VAR}}}:19522&sync='
+        in (script)
+    )
+    assert "nslookup" not in script
     assert "LANG=C" in script
     assert "2>&1" in script and "index.tsv" in script
+
+
+@pytest.mark.parametrize("version", ["0.1.4", "0.3.x"])
+def test_the_receivers_uri_names_its_own_address(version: str) -> None:
+    """Every E2SAR release's reassembler refuses a URI without `data=`: the receiver's names its pod IP."""
+    cfg = copy.deepcopy(config("kind-local"))
+    cfg["suites"]["e2sar"]["version"] = version
+    (case,) = build_plan(stack_from_config(cfg)).e2sar
+    script = e2sar_script(case, "receiver")
+    assert f"?data=${{{E2SAR_OWN_IP_VAR}}}:19522&sync=192.168.77.7:1234" in script
+    assert f': "${{{E2SAR_OWN_IP_VAR}:?' in script
+
+
+def test_the_token_is_no_stack_key_and_in_no_plan_or_script() -> None:
+    cfg = copy.deepcopy(config("kind-local"))
+    cfg["suites"]["e2sar"]["control_plane"] = {"token": "s3cr3t-t0ken"}
+    with pytest.raises(StackError, match=r"^stack: meshperf:suites\.e2sar\.control_plane: token: a secret, not a"):
+        stack_from_config(cfg)
+    del cfg["suites"]["e2sar"]["control_plane"]
+    plan = build_plan(stack_from_config(cfg))
+    assert "token" not in plan.model_dump_json()
+    for case in plan.e2sar:
+        for role in ("receiver", "sender"):
+            assert "useless" not in e2sar_script(case, role)  # the placeholder too comes from the Secret

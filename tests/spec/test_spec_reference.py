@@ -175,6 +175,18 @@ def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def test_the_secret_token_is_a_key_of_the_schema(tmp_path: Path) -> None:
+    """`pulumi config set --secret meshperf:e2sar_token ...` writes `{secure: ...}`: valid, and the loader drops it."""
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-mesh.yaml").read_text())
+    document["config"]["meshperf:e2sar_token"] = {"secure": "v1:AAAA"}
+    assert schema_errors(document) == []
+    stack = tmp_path / "Pulumi.secret.yaml"
+    stack.write_text(yaml.safe_dump(document))
+    load_stack(str(stack))
+    document["config"]["meshperf:e2sar_token"] = "has space"
+    assert schema_errors(document)
+
+
 def test_other_namespaces_pass_and_a_bare_key_does_not() -> None:
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.kind-mesh.yaml").read_text())
     document["config"]["kubernetes:context"] = "kind-a"
