@@ -9,7 +9,8 @@ decimal set with `--path` over as text ("0.5") and Pulumi gives numbers back as 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import Strict as StrictType
@@ -38,12 +39,35 @@ def refuse_bool(expected: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+def schema_also(shape: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """A `json_schema_extra` for a key whose before-validator takes one more shape than its type
+    (`mss: 1376` for `[1376]`): the stack's JSON Schema (docs/stack.schema.json) admits it too."""
+
+    def widen(schema: dict[str, Any]) -> None:
+        kept: dict[str, Any] = {k: schema.pop(k) for k in ("title", "description", "default") if k in schema}
+        variants = schema.pop("oneOf", None) or schema.pop("anyOf", None) or [dict(schema)]
+        schema.clear()
+        schema.update(kept, anyOf=[*variants, shape])
+
+    return widen
+
+
+def computed_default(schema: dict[str, Any]) -> None:
+    """A `json_schema_extra` for a default computed from files (the tool image's hash): the schema and
+    docs/stack.md give none, so that they change with the models only; the field's docstring says it."""
+    schema.pop("default", None)
+
+
 Int = Annotated[int, refuse_bool("an integer")]
 Float = Annotated[float, refuse_bool("a number")]
 Bool = Annotated[bool, StrictType()]
 
 
 class Strict(BaseModel):
-    """Unknown keys are typos in a stack file: refuse them."""
+    """Unknown keys are typos in a stack file: refuse them.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    A field's docstring is its description (`use_attribute_docstrings`): the one text that
+    docs/stack.md and docs/stack.schema.json show for the key (`meshperf docs`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)

@@ -47,10 +47,15 @@ class ControlPlane(Strict):
     The token is not one of them: see TOKEN_KEY."""
 
     address: ipaddress.IPv4Address = ipaddress.IPv4Address("10.10.10.10")
+    """The control plane's address."""
     port: Annotated[Int, Field(ge=1, le=MAX_PORT)] = 1234
+    """The control plane's port."""
     lb_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "1"
+    """The load balancer's id."""
     sync_address: ipaddress.IPv4Address = ipaddress.IPv4Address("192.168.77.7")
+    """The sync address."""
     sync_port: Annotated[Int, Field(ge=1, le=MAX_PORT)] = 1234
+    """The sync port."""
 
     @model_validator(mode="before")
     @classmethod
@@ -64,28 +69,48 @@ class E2sarSuite(Strict):
     """`meshperf:suites.e2sar`: one receiver+sender pair per rate."""
 
     enabled: Bool = False
+    """Run the E2SAR suite."""
     image: str = SEED_IMAGE
+    """The image the sender and receiver run (the seed's is E2SAR 0.1.4)."""
     version: Version = "0.1.4"
+    """The E2SAR version of `image`: `0.1.4` for the seed's image, `0.3.x` for the newer one."""
     sender: Name = "w3"
+    """The workload that sends."""
     receiver: Name = "w2"
+    """The workload that receives."""
     allow_same_node: Bool = False
+    """Allow the sender and the receiver on one node."""
     mtu: Annotated[Int, Field(ge=0, le=9000)] = 512
+    """The seed's MTU, in bytes (0: auto-detect, E2SAR 0.3.x only); at most the path's MTU."""
     rate_gbps: Annotated[Float, Field(gt=0, le=400)] = 0.1
+    """The seed's RATE: the send rate, in Gbit/s."""
     rates_gbps: list[Annotated[Float, Field(gt=0, le=400)]] | None = None
+    """Rates to sweep loss against, in Gbit/s, instead of `rate_gbps`."""
     length: Annotated[Int, Field(ge=1, le=2**30)] = 512
+    """The seed's LENGTH: the event size, in bytes."""
     num_events: Annotated[Int, Field(ge=1)] = 10000
+    """The seed's NUM_EVENTS: events sent per rate."""
     buf_size: Annotated[Int, Field(ge=1024, le=BUFFER_MAX)] = 32768
+    """The seed's BUF_SIZE: the socket buffer, in bytes."""
     size_buffers_from_rate: Bool = True
+    """Raise the socket buffers to hold 50 ms of the rate (at most 256 MiB)."""
     direct_mode: Bool = True
+    """The seed's DIRECT_MODE: no control plane."""
     duration_s: Annotated[Int, Field(ge=1, le=86400)] = 300
+    """The seed's DURATION, in seconds: at least the send time plus 1 s."""
     port: Annotated[Int, Field(ge=1024, le=MAX_PORT)] = 19522
+    """The seed's PORT: the receiver's first UDP port."""
     threads: Annotated[Int, Field(ge=1, le=128)] = 1
+    """The seed's THREADS: the receiver binds 2^ceil(log2(THREADS)) UDP ports from `port`."""
     pod_mtu: Annotated[Int, Field(ge=576, le=9000)] = 1500
+    """The pod network's MTU, which `mtu` must not exceed."""
     control_plane: ControlPlane = ControlPlane()
-    # Whether NetworkPolicies select the E2SAR pods. On kind (kube-network-policies) every
-    # datagram of a selected pod's one-way UDP crosses a userspace queue, so the loss would
-    # partly measure the policy engine: by default the pairs run outside every policy.
+    """The URI's control-plane parts."""
     network_policies: Literal["exempt", "enforced"] = "exempt"
+    """Whether NetworkPolicies select the E2SAR pods. On kind (kube-network-policies) every datagram of a selected pod's
+    one-way UDP crosses a userspace queue, so the loss would partly measure the policy engine: by default the pairs run
+    outside every policy.
+    """
 
     @field_validator("rates_gbps")
     @classmethod

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from spec.base import NAME_RE, Bool, Float, Int, Strict, shown
+from spec.base import NAME_RE, Bool, Float, Int, Strict, computed_default, shown
 from spec.image import tool_image
 
 # The kind release the README and the workflow install; the node images below are built for it.
@@ -47,18 +47,24 @@ class SshHost(Strict):
     """A machine reached over SSH (asyncssh); its host key is always checked."""
 
     address: str
+    """The machine's address or host name."""
     port: Annotated[Int, Field(ge=1, le=65535)] = 22
+    """The SSH port."""
     user: str = "root"
+    """The user to log in as."""
     key: str | None = None
+    """A private key file. Unset: asyncssh's defaults."""
     known_hosts: str | None = None
-    # The older place of the cluster's `command_timeout_s`; when given, it is used instead.
+    """A known_hosts file. Unset: asyncssh's default (~/.ssh/known_hosts)."""
     command_timeout_s: Annotated[Float, Field(gt=0)] | None = None
+    """The older place of the cluster's `command_timeout_s`; when given, it is used instead."""
 
 
 class ClusterSettings(Strict):
     """How one cluster of the spec is reached or made."""
 
     host: Literal["local"] | SshHost = "local"
+    """Where the kind cluster runs: `local`, or an SSH host `{address, port, user, key, known_hosts}`."""
 
     @field_validator("host", mode="before")
     @classmethod
@@ -68,29 +74,38 @@ class ClusterSettings(Strict):
         raise ValueError(f"host is local or an SSH host {{address, port, user, key, known_hosts}}; not {shown(v)}")
 
     node_image: str | None = None
-    # Where kind's API server listens on its host, and so the server its kubeconfig names.
-    # Default: 127.0.0.1 for kind on this machine; the SSH host's address for kind over SSH.
+    """The kind node image. Unset: kind's image for `kubernetes_version`."""
     api_server_address: ipaddress.IPv4Address | None = None
+    """Where kind's API server listens on its host, and so the server its kubeconfig names. Unset: 127.0.0.1 for kind on
+    this machine; the SSH host's address for kind over SSH.
+    """
     api_server_port: Annotated[Int, Field(ge=1, le=65535)] | None = None
+    """The port kind's API server listens on. Unset: kind picks one."""
     kind: str = "kind"
+    """The kind executable."""
     docker: str = "docker"
-    # How long one kind or docker command on the cluster's host may take (kind create with a first
-    # node image pull, the tool image's build): then it is stopped, and a half-made cluster deleted.
+    """The docker executable."""
     command_timeout_s: Annotated[Float, Field(gt=0)] = 3600.0
-    # Existing clusters: forget the stack's objects when the cluster cannot be reached (destroy and
-    # refresh of a cluster that is gone). kind clusters always do; off for a cluster that may only
-    # be unreachable for a while (its objects would be dropped from the state while still there).
+    """How long one kind or docker command on the cluster's host may take (kind create with a first node image pull, the
+    tool image's build), in seconds: then it is stopped, and a half-made cluster deleted.
+    """
     delete_unreachable: Bool = False
-    # Use a kind cluster of this name that is already on the host (checked against the stack, never deleted).
+    """Existing clusters: forget the stack's objects when the cluster cannot be reached (destroy and refresh of a
+    cluster that is gone). kind clusters always do; off for a cluster that may only be unreachable for a while (its
+    objects would be dropped from the state while still there).
+    """
     adopt: Bool = False
-    # Existing clusters only: the kubeconfig file(s), `:`-separated (default: every file of $KUBECONFIG,
-    # then ~/.kube/config), merged as kubectl merges them.
+    """Use a kind cluster of this name that is already on the host (checked against the stack, never deleted)."""
     kubeconfig: str | None = None
-    # The addresses of this cluster's nodes. kindnet masquerades pod traffic that leaves the
-    # cluster's pod subnet to the node's IP, so the other cluster's policies must admit these.
-    # Needed where this cluster's clients reach the other cluster and meshperf does not route
-    # the two itself (KindMeshRoutes reads the node IPs of two kind clusters on one host).
+    """Existing clusters only: the kubeconfig file(s), `:`-separated, merged as kubectl merges them. Unset: every file
+    of $KUBECONFIG, then ~/.kube/config.
+    """
     node_cidrs: tuple[ipaddress.IPv4Network, ...] = ()
+    """The addresses of this cluster's nodes. kindnet masquerades pod traffic that leaves the cluster's pod subnet to
+    the node's IP, so the other cluster's policies must admit these. Needed where this cluster's clients reach the other
+    cluster and meshperf does not route the two itself (KindMeshRoutes reads the node IPs of two kind clusters on one
+    host).
+    """
 
     def remote(self) -> bool:
         """kind runs on another machine: an SSH host whose address is not one of this machine's loopback."""
@@ -120,28 +135,41 @@ class ClusterSettings(Strict):
 
 
 class ImageSettings(Strict):
-    # Default: meshperf-tools:<hash of images/Dockerfile and images/packages.txt> (spec.image).
-    name: str = Field(default_factory=tool_image)
-    # Build from images/ and load into each kind cluster; default: when every cluster is kind.
+    name: str = Field(default_factory=tool_image, json_schema_extra=computed_default)
+    """The tool image the pods run. Default: meshperf-tools:<hash of images/Dockerfile and images/packages.txt>
+    (spec.image)."""
     build: Bool | None = None
+    """Build the image from images/ and load it into each kind cluster. Unset: when every cluster is a kind cluster."""
     pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    """The pods' imagePullPolicy. Unset: `Never` for an image loaded into kind, else `IfNotPresent`."""
 
 
 class LogSettings(Strict):
     size: Annotated[str, Field(pattern=r"^\d+(Ki|Mi|Gi)$")] = "1Gi"
+    """The size of each log claim."""
     storage_class: str | None = None
+    """The log claims' storage class. Unset: the cluster's default."""
     mount_path: Annotated[str, Field(pattern=r"^/[-a-z0-9/_]*$")] = "/logs"
+    """Where the pods mount the log volume."""
 
 
 class ResultSettings(Strict):
     enabled: Bool = True
+    """Read the logs back into stack outputs (the `Results` resource)."""
     read_timeout_s: Annotated[Int, Field(ge=5, le=3600)] = 120
+    """The most reading the logs back may take, in seconds."""
 
 
 class KubernetesSettings(Strict):
     namespace: Annotated[str, Field(pattern=NAME_RE, max_length=40)] = "meshperf"
+    """The namespace of the test pods (the host baseline's pods go to `<namespace>-host`)."""
     clusters: dict[str, ClusterSettings] = Field(default_factory=dict)
+    """Per cluster of the stack, by name: how it is reached or made."""
     image: ImageSettings = Field(default_factory=ImageSettings)
+    """The tool image."""
     logs: LogSettings = LogSettings()
+    """The log volumes."""
     results: ResultSettings = ResultSettings()
+    """Reading the results back."""
     job_slack_s: Annotated[Int, Field(ge=0, le=3600)] = 300
+    """Time a Job gets beyond its planned run time before Kubernetes stops it (`activeDeadlineSeconds`), in seconds."""

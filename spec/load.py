@@ -54,8 +54,10 @@ UNION_TAGS = frozenset({"SshHost", "sweep", "list"})
 
 
 def describe(exc: ValidationError) -> str:
-    """The first error of a validation as 'meshperf:key.path: why'."""
-    err = exc.errors()[0]
+    """The first error of a validation as 'meshperf:key.path: why'; an unknown key first, since a misspelt
+    key is the likely cause of the others (`nods:` makes `nodes` missing)."""
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     parts = [str(p) for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in UNION_TAGS))]
     key = ""
     for part in parts:

@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
-from spec.base import NAME_RE, Bool, Float, Int, Name, Strict, refuse_bool, shown
+from spec.base import NAME_RE, Bool, Float, Int, Name, Strict, refuse_bool, schema_also, shown
 from spec.e2sar import E2sarSuite
 from spec.kubernetes import ClusterSettings, KubernetesSettings
 
@@ -153,22 +153,36 @@ def rate_bits_per_s(rate: str) -> int:
 
 class Node(Strict):
     name: Name
+    """The node's name, unique in its cluster."""
     role: Literal["control-plane", "worker"] = "worker"
+    """The node's role, as kind names it."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """The node's labels: workloads are placed by them (`node_selector`)."""
 
 
 class Cluster(Strict):
     name: Name
+    """The cluster's name (the kind cluster's, and what workloads name in `cluster`)."""
     kubernetes_version: Annotated[str, Field(pattern=r"^v?1\.\d+(\.\d+)?$")] = "1.31"
+    """Kubernetes version (`1.31`, `v1.31.0`): the kind node image, and the schema the objects are checked against."""
     pod_subnet: ipaddress.IPv4Network = ipaddress.IPv4Network("10.244.0.0/16")
+    """The IPv4 pod subnet: each node takes a /24 of it, so a /22 or larger; no overlap with any other subnet of the
+    stack.
+    """
     service_subnet: ipaddress.IPv4Network = ipaddress.IPv4Network("10.96.0.0/16")
+    """The IPv4 Service (ClusterIP) range; no overlap with any other subnet of the stack."""
     nodes: Annotated[list[Node], Field(min_length=1)]
+    """The cluster's nodes, names unique."""
     kubeconfig_context: str | None = None
-    # The address families of the cluster's pods and Services; the IPv6 subnets are kind's defaults
-    # and are used only when `ip_family` is ipv6 or dual.
+    """An existing cluster, reached by this kubeconfig context; without it, meshperf makes a kind cluster."""
     ip_family: IpFamily = "ipv4"
+    """The address families of the cluster's pods and Services; `dual` is IPv4 first, as kind makes it."""
     pod_subnet_v6: ipaddress.IPv6Network = ipaddress.IPv6Network("fd00:10:244::/56")
+    """The IPv6 pod subnet (kind's default), used only when `ip_family` is ipv6 or dual: each node takes a /64, at most
+    16 bits below it.
+    """
     service_subnet_v6: ipaddress.IPv6Network = ipaddress.IPv6Network("fd00:10:96::/112")
+    """The IPv6 Service range (kind's default), used only when `ip_family` is ipv6 or dual: a /108 or longer."""
 
     @field_validator("pod_subnet")
     @classmethod
@@ -250,9 +264,15 @@ class Workload(Strict):
     """
 
     cluster: Name
+    """The cluster the workload's pods run in."""
     node_selector: Annotated[dict[str, str], Field(min_length=1)]
+    """Node labels that place the pods: they must match exactly one node of the cluster."""
     egress_rate: str | None = None
+    """Limits what the pods send (`2gbit`, `500mbit`; at least `1mbit`): the CNI bandwidth plugin's annotation on
+    Kubernetes, a tbf in the lab. Unset: unlimited.
+    """
     ingress_rate: str | None = None
+    """Limits what the pods receive, as `egress_rate` does what they send. Unset: unlimited."""
 
     @field_validator("egress_rate", "ingress_rate")
     @classmethod
@@ -266,7 +286,9 @@ class Link(Strict):
     """The routed link between two clusters."""
 
     mtu: Annotated[Int, Field(ge=576, le=9000)] = 1500
+    """The MTU of the routed link between the two clusters."""
     rate: str | None = None
+    """The link's rate (`10gbit`, `500mbit`; at least `1mbit`). Unset: unshaped."""
 
     @field_validator("rate")
     @classmethod
@@ -282,8 +304,11 @@ class _Sweep(Strict):
     low: ClassVar[int]
     high: ClassVar[int]
     start: Int
+    """The first point."""
     stop: Int
+    """The last point (reached when a step lands on it)."""
     step: Annotated[Int, Field(ge=1)] = 64
+    """The distance between points."""
 
     @model_validator(mode="after")
     def _bounds(self) -> _Sweep:
@@ -304,7 +329,9 @@ class MssSweep(_Sweep):
 
     low, high = MSS_MIN, MSS_MAX
     start: Int = 96
+    """The first MSS."""
     stop: Int = 1376
+    """The last MSS (reached when a step lands on it)."""
 
 
 class UdpLengthSweep(_Sweep):
@@ -312,13 +339,18 @@ class UdpLengthSweep(_Sweep):
 
     low, high = UDP_LENGTH_MIN, UDP_LENGTH_MAX
     start: Int = 96
+    """The first datagram size."""
     stop: Int = 1422
+    """The last datagram size (reached when a step lands on it)."""
 
 
 class Ports(Strict):
     iperf3: Annotated[Int, Field(ge=1, le=65535)] = 5201
+    """iperf3's server port (`-p`)."""
     netperf_control: Annotated[Int, Field(ge=1, le=65535)] = 12865
+    """netserver's control port."""
     netperf_data: Annotated[Int, Field(ge=1, le=65535)] = 12866
+    """netperf's data port (`-P ,PORT`), fixed so that Services and NetworkPolicies can name it."""
 
     @model_validator(mode="after")
     def _distinct(self) -> Ports:
@@ -345,12 +377,19 @@ class SteadyState(Strict):
     """
 
     tolerance_pct: Annotated[Float, Field(gt=0, le=50)] = 3.0
+    """How close, in percent of the latest, the running means of the last `window_s` must lie ((max - min) / latest)."""
     window_s: Annotated[Float, Field(gt=0, le=60)] = 0.5
+    """The window of running means judged, in seconds."""
     min_s: Annotated[Float, Field(ge=0, le=3600)] = 1.0
+    """The least a case runs before it may stop, in seconds."""
     max_s: Annotated[Int, Field(ge=1, le=3600)] = 10
+    """The most a case runs, in seconds."""
     omit_s: Annotated[Float, Field(ge=0, le=60)] = 0.2
+    """Intervals that end before this (slow start) are left out of the running mean, in seconds."""
     interval_s: Annotated[Float, Field(ge=0.1, le=10)] = 0.1
+    """iperf3's report interval (`-i`), in seconds."""
     fixed_tools_s: Annotated[Int, Field(ge=1, le=3600)] | None = None
+    """How long iperf3 UDP and netperf cases run meanwhile, in seconds. Unset: the suite's `duration_s`."""
 
     @model_validator(mode="after")
     def _order(self) -> SteadyState:
@@ -406,26 +445,45 @@ class NetperfSuite(Strict):
     """
 
     enabled: Bool = True
+    """Run the netperf matrix."""
     paths: Annotated[list[PathNumber], Field(min_length=1)] = Field(default_factory=lambda: list(POD_PATHS))
-    # The host-network baseline: for the pod paths above, their host paths (HOST_BASELINE) with
-    # the same tools and points, so that every pod figure has a pod/host ratio.
+    """The pod paths to measure: 1 same node, pod IP (w1 -> w2); 2 same node, virtual IP; 3 remote node, pod IP (w3 ->
+    w2); 4 remote node, virtual IP; 5 hairpin (w2 -> its own virtual IP); 6 remote cluster, pod IP (w1 -> w4).
+    """
     host_baseline: Bool = False
+    """The host-network baseline: for the pod paths above, their host paths (7 host-same, 8 host-remote,
+    9 host-remote-cluster) with the same tools and points, so that every pod figure has a pod/host ratio.
+    """
     tools: Annotated[list[ToolName], Field(min_length=1)] = Field(default_factory=lambda: list(DEFAULT_TOOLS))
+    """The tools run on every path; `tcp_crr`, `udp_rr` and `udp_stream` are opt-in. The old names `netperf_stream` and
+    `netperf_rr` still load, with a warning.
+    """
     mss: Annotated[
         Annotated[MssSweep, Tag("sweep")] | Annotated[list[Int], Field(min_length=1), Tag("list")],
         Discriminator(sweep_or_list),
-    ] = MssSweep()
+    ] = Field(MssSweep(), json_schema_extra=schema_also({"type": "integer"}))
+    """TCP MSS points (iperf3 `-M`): `{start, stop, step}`, a list, or one MSS, each within 88..9000."""
     duration_s: Annotated[Int, Field(ge=1, le=3600)] = 10
+    """How long each case runs (iperf3 `-t`, netperf `-l`), in seconds."""
     omit_s: Annotated[Int, Field(ge=0, le=60)] = 0
+    """Seconds at the start of an iperf3 case left out of its figures (iperf3 `-O`)."""
     repeats: Annotated[Int, Field(ge=1, le=100)] = 1
+    """How many times each point is measured (case ids get -r1..-rN); the results carry the spread."""
     steady_state: SteadyState | None = None
+    """Stop iperf3 TCP cases once their throughput has settled. Unset: every case runs `duration_s`."""
     udp_bandwidth: str = "0"
+    """iperf3 UDP's target rate (`-b`): `0` for unlimited, or a rate such as `500mbit`."""
     udp_length: Annotated[
         Annotated[UdpLengthSweep, Tag("sweep")] | Annotated[list[Int], Field(min_length=1), Tag("list")],
         Discriminator(sweep_or_list),
-    ] = UdpLengthSweep()
+    ] = Field(UdpLengthSweep(), json_schema_extra=schema_also({"type": "integer"}))
+    """UDP datagram sizes (iperf3 `-l`): `{start, stop, step}`, a list, or one size, each within 16..65507."""
     streams: Annotated[Int, Field(ge=1, le=128)] = DEFAULT_STREAMS
+    """Parallel iperf3 streams (`-P`): above 1 adds, per path, one TCP case at the largest MSS and one UDP case at the
+    largest datagram size.
+    """
     ports: Ports = Ports()
+    """The servers' ports, all different."""
 
     @field_validator("mss", mode="before")
     @classmethod
@@ -491,15 +549,20 @@ class NetperfSuite(Strict):
 
 class Suites(Strict):
     netperf: NetperfSuite = NetperfSuite()
+    """The netperf matrix: the seed's paths, tools and sweeps."""
     e2sar: E2sarSuite = E2sarSuite()
+    """The E2SAR perf test: a UDP sender and receiver pair per rate (off by default)."""
 
 
 class Baseline(Strict):
     """A stack whose exported `points` are the reference for this one's (`regressions`)."""
 
     stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")]
+    """The baseline stack: `stack`, `project/stack` or `org/project/stack` (read by StackReference)."""
     threshold_pct: Annotated[Float, Field(ge=0, le=100)] = 5.0
+    """The change, in percent, below which a point is not slower."""
     confidence: Annotated[Float, Field(ge=0.5, lt=1)] = 0.95
+    """The confidence level of the verdicts."""
 
 
 def _default_clusters() -> list[Cluster]:
@@ -552,12 +615,25 @@ class Stack(Strict):
     """A whole stack: the `meshperf:` keys of a Pulumi stack file."""
 
     clusters: Annotated[list[Cluster], Field(min_length=1, max_length=2)] = Field(default_factory=_default_clusters)
+    """One or two clusters; the default is the seed's two."""
     workloads: dict[Name, Workload] = Field(default_factory=_default_workloads)
+    """The test pods by name; w1..w4 are the paths' ends (w1, w2 on one node, w3 on another, w4 in the other cluster).
+    """
     link: Link = Link()
+    """The routed link between the clusters; on Kubernetes only between two kind clusters on one Docker host (refused
+    for existing clusters).
+    """
     suites: Suites = Suites()
-    run_id: Annotated[str, Field(pattern=NAME_RE, max_length=20)] = "1"
+    """What to measure."""
+    run_id: Annotated[
+        str, Field(pattern=NAME_RE, max_length=20, json_schema_extra=schema_also({"type": "integer", "minimum": 0}))
+    ] = "1"
+    """Change it to run the suites again; text, and an unquoted number is read as its text (`7` is `"7"`)."""
     kubernetes: KubernetesSettings = KubernetesSettings()
+    """The Kubernetes backend only: how the clusters are reached or made, the tool image, the logs. The lab ignores it.
+    """
     baseline: Baseline | None = None
+    """A stack whose exported `points` are the reference for this one's: the program then exports `regressions`."""
 
     @field_validator("run_id", mode="before")
     @classmethod

@@ -67,5 +67,7 @@ def test_version_and_subcommands_from_another_folder(meshperf: Path, tmp_path: P
     assert lab.returncode == 0 and "--quick" in lab.stdout
     hosts = _run(meshperf, tmp_path, "hosts", "facts", "--help")
     assert hosts.returncode == 0 and "inventory" in hosts.stdout
+    docs = _run(meshperf, tmp_path, "docs", "--check")  # the checkout's docs, from another folder
+    assert docs.returncode == 0 and "up to date: docs/stack.md" in docs.stdout, docs.stderr
     unknown = _run(meshperf, tmp_path, "nonsense")
     assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "nonsense" in unknown.stderr
