@@ -1,8 +1,9 @@
-"""`meshperf`: one command line for the lab, the results and the hosts, from any folder.
+"""`meshperf`: one command line for the lab, the cluster, the results and the hosts, from any folder.
 
-`meshperf lab up|clean ...` is `python -m netlab ...`, `meshperf results ...` is
-`python -m results ...`, `meshperf hosts ...` is `python -m hosts ...`; each keeps its own
-options and exit codes. Installed as a console script by `pip install -e .` (scripts/install.sh).
+`meshperf lab up|clean ...` is `python -m netlab ...`, `meshperf cluster ...` is
+`python -m localcluster ...`, `meshperf results ...` is `python -m results ...`,
+`meshperf hosts ...` is `python -m hosts ...`; each keeps its own options and exit codes.
+Installed as a console script by `pip install -e .` (scripts/install.sh).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-USAGE = """usage: meshperf [--version] {lab,results,hosts} ...
+USAGE = """usage: meshperf [--version] {lab,cluster,results,hosts} ...
 
   lab up [-s STACK] [--quick]   run a stack's suites in the network lab (python -m netlab)
   lab clean                     remove what a killed lab run left behind
+  cluster up|down|status [-s STACK]   a real local Kubernetes cluster (python -m localcluster)
   results parse|report|e2sar|compare ...   raw logs to figures, reports and verdicts (python -m results)
   hosts apply|facts ...         Ansible-free host automation over SSH (python -m hosts)
 
@@ -22,6 +24,12 @@ USAGE = """usage: meshperf [--version] {lab,results,hosts} ...
 
 def _lab(argv: list[str]) -> int:
     from netlab.__main__ import main
+
+    return main(argv)
+
+
+def _cluster(argv: list[str]) -> int:
+    from localcluster.__main__ import main
 
     return main(argv)
 
@@ -38,7 +46,12 @@ def _hosts(argv: list[str]) -> int:
     return main(argv)
 
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"lab": _lab, "results": _results, "hosts": _hosts}
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "lab": _lab,
+    "cluster": _cluster,
+    "results": _results,
+    "hosts": _hosts,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,77 @@
+"""Stopping a local cluster and removing all it made: processes, pod and node namespaces, mounts,
+cgroups and the run folder. Works from state.json and, where that is lost, from what mentions the
+run folder, so that it also cleans up after a crash or a half-made `up`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from localcluster import cgroups, netns, procs
+from localcluster.shell import run
+from localcluster.state import State, load
+
+# Daemons stopped before containerd; containerd, the API server and etcd go last.
+FIRST = ("relay", "provisioner", "kube-router", "kube-proxy", "kubelet", "scheduler", "controller-manager")
+
+
+def ns_prefix(name: str) -> str:
+    return f"mpk-{name}-"
+
+
+def mounts_under(folder: Path) -> list[str]:
+    """Mount points at or below `folder`, deepest first."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].replace("\\040", " ")
+        if point == str(folder) or point.startswith(f"{folder}/"):
+            found.append(point)
+    return sorted(set(found), key=lambda p: p.count("/"), reverse=True)
+
+
+def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> list[str]:
+    """Everything of cluster `name` gone; the list of what could not be removed (empty when all went)."""
+    state = load(run_dir) or State(prefix="")
+    by_name: dict[str, list[int]] = {}
+    for p in state.processes:
+        by_name.setdefault(p.name.split("/")[0], [])
+        by_name[p.name.split("/")[0]].append(p.pid)
+    first = [pid for n in FIRST for pid in by_name.get(n, [])]
+    if first:
+        say(f"[down] stopping {len(first)} daemons")
+        procs.stop(first)
+    for cg in state.cgroups:  # the containers: killed where they are, before their runtime goes
+        for pid in cgroups.pids(cg):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    rest = [p.pid for p in state.processes if p.pid not in first]
+    if rest:
+        say(f"[down] stopping containerd, the API server and etcd ({len(rest)})")
+        procs.stop(rest)
+    stray = procs.mentioning(str(run_dir))  # shims and anything a lost state file did not list
+    for cg in state.cgroups:
+        stray += cgroups.pids(cg)
+    if stray:
+        say(f"[down] killing {len(stray)} leftover processes")
+        procs.stop(sorted(set(stray)), grace_s=3.0)
+    points = mounts_under(run_dir)
+    if points:
+        say(f"[down] unmounting {len(points)} mounts")
+    for point in points:
+        run(["umount", "-l", point], check=False)
+    names = sorted(set(state.namespaces) | set(netns.listing(ns_prefix(name))))
+    for ns in names:
+        netns.delete(ns)
+    left = [f"cgroup {c}" for cg in state.cgroups for c in cgroups.remove(cg)]
+    left += [f"mount {p}" for p in mounts_under(run_dir)]
+    left += [f"namespace {n}" for n in netns.listing(ns_prefix(name))]
+    left += [f"process {p}" for p in procs.mentioning(str(run_dir)) if procs.alive(p)]
+    if not left:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if run_dir.exists():
+            left.append(f"folder {run_dir}")
+    return left
