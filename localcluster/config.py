@@ -46,10 +46,11 @@ class ClusterSpec(BaseModel):
     pod_subnet: ipaddress.IPv4Network
     service_subnet: ipaddress.IPv4Network
     kubeconfig: Path
+    run_root: Path = RUN_ROOT
 
     @property
     def run_dir(self) -> Path:
-        return RUN_ROOT / self.name
+        return self.run_root / self.name
 
     @property
     def cp_ip(self) -> str:
