@@ -8,7 +8,9 @@ status  what is running, and whether the nodes are Ready
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from types import FrameType
 
 from localcluster import procs
 from localcluster.config import ClusterSpec, SpecError, from_stack
@@ -43,6 +45,11 @@ def _status(spec: ClusterSpec) -> int:
     return 1 if down else 0
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM as Ctrl-C: `up` then removes what it started before it exits."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="meshperf cluster", description="a real local Kubernetes cluster")
     parser.add_argument("command", choices=("up", "down", "status"))
@@ -60,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print(f"[down] cluster {spec.name} removed")
             return 0
+        signal.signal(signal.SIGTERM, _interrupt)
         up(spec)
         return 0
     except (StackError, SpecError, ToolsMissingError) as exc:

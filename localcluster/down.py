@@ -72,7 +72,7 @@ def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> li
     left += [f"process {p}" for p in procs.mentioning(str(run_dir)) if procs.alive(p)]
     for folder in ("/run/containerd/s", "/run/containerd"):  # the shims' socket folder, if it is empty now
         with contextlib.suppress(OSError):
-            os.rmdir(folder)
+            Path(folder).rmdir()
     if not left:
         shutil.rmtree(run_dir, ignore_errors=True)
         if run_dir.exists():
