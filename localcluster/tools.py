@@ -49,7 +49,7 @@ def bin_dir(timeout_s: float = 120.0) -> Path:
         )
     try:
         proc = subprocess.run(
-            ["bash", str(SCRIPT), "--check"], capture_output=True, text=True, timeout=timeout_s, check=False
+            ["sh", str(SCRIPT), "--check"], capture_output=True, text=True, timeout=timeout_s, check=False
         )
     except subprocess.TimeoutExpired:
         raise ToolsMissingError(f"{SCRIPT} --check: no answer after {timeout_s:.0f} s") from None
