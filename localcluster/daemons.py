@@ -76,6 +76,8 @@ def apiserver(bin_dir: Path, lay: Layout) -> list[str]:
         "--authorization-mode=Node,RBAC",
         "--enable-admission-plugins=NodeRestriction",
         "--allow-privileged=true",
+        # The nodes by their InternalIP: no DNS in the control plane's namespace.
+        "--kubelet-preferred-address-types=InternalIP",
         "--profiling=false",
         "--endpoint-reconciler-type=lease",
         "--v=1",
@@ -128,7 +130,8 @@ def containerd_config(lay: Layout, node: Node) -> str:
     cri = {
         "sandbox_image": SANDBOX_IMAGE,
         "enable_selinux": False,
-        "restrict_oom_score_adj": False,
+        # No lowering of oom_score_adj below containerd's own: this machine denies it (no CAP_SYS_RESOURCE).
+        "restrict_oom_score_adj": True,
         # Pod namespaces under the node's state folder, not /run/netns: the run folder holds all.
         "netns_mounts_under_state_dir": True,
         "containerd": {

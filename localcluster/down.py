@@ -33,6 +33,43 @@ def mounts_under(folder: Path) -> list[str]:
     return sorted(set(found), key=lambda p: p.count("/"), reverse=True)
 
 
+def _sandbox_ids(run_dir: Path) -> set[str]:
+    """The pod sandboxes containerd made in this run (their ids name libcni's cache files)."""
+    found: set[str] = set()
+    for top in ("state", "root"):
+        for folder in run_dir.glob(f"nodes/*/containerd/{top}/io.containerd.grpc.v1.cri/sandboxes/*"):
+            found.add(folder.name)
+    return found
+
+
+def _outside(run_dir: Path, *, had_kubelet: bool) -> None:
+    """What kubelet, libcni and the shims keep at fixed paths outside the run folder, where it is this run's."""
+    ids = _sandbox_ids(run_dir)
+    results = Path("/var/lib/cni/results")
+    if ids and results.is_dir():
+        for cached in results.iterdir():
+            if any(i in cached.name for i in ids):
+                cached.unlink(missing_ok=True)
+    logs = Path("/var/log/containers")
+    if logs.is_dir():
+        for link in logs.iterdir():
+            if link.is_symlink() and str(link.readlink()).startswith(f"{run_dir}/"):
+                link.unlink()
+    if had_kubelet:  # kubelet's device-plugin socket has a fixed path
+        Path("/var/lib/kubelet/device-plugins/kubelet.sock").unlink(missing_ok=True)
+    for folder in (
+        "/run/containerd/s",
+        "/run/containerd",
+        "/var/lib/cni/results",
+        "/var/lib/cni",
+        "/var/log/containers",
+        "/var/lib/kubelet/device-plugins",
+        "/var/lib/kubelet",
+    ):
+        with contextlib.suppress(OSError):  # only the empty ones go
+            Path(folder).rmdir()
+
+
 def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> list[str]:
     """Everything of cluster `name` gone; the list of what could not be removed (empty when all went)."""
     state = load(run_dir) or State(prefix="")
@@ -70,9 +107,7 @@ def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> li
     left += [f"mount {p}" for p in mounts_under(run_dir)]
     left += [f"namespace {n}" for n in netns.listing(ns_prefix(name))]
     left += [f"process {p}" for p in procs.mentioning(str(run_dir)) if procs.alive(p)]
-    for folder in ("/run/containerd/s", "/run/containerd"):  # the shims' socket folder, if it is empty now
-        with contextlib.suppress(OSError):
-            Path(folder).rmdir()
+    _outside(run_dir, had_kubelet=any(p.name.startswith("kubelet/") for p in state.processes))
     if not left:
         shutil.rmtree(run_dir, ignore_errors=True)
         if run_dir.exists():

@@ -42,6 +42,8 @@ class Api:
     def __init__(self, port: int, pki: Path, who: str = "admin") -> None:
         self.base = f"https://127.0.0.1:{port}"
         self.session = requests.Session()
+        # Not the environment's CA bundle or proxies: requests would prefer REQUESTS_CA_BUNDLE to `verify`.
+        self.session.trust_env = False
         self.session.cert = (str(pki / f"{who}.crt"), str(pki / f"{who}.key"))
         self.session.verify = str(pki / "ca.crt")
 
@@ -57,3 +59,12 @@ class Api:
 
     def send(self, method: str, path: str, body: Any = None, timeout_s: float = 5.0) -> requests.Response:
         return self.session.request(method, self.base + path, json=body, timeout=timeout_s)
+
+    def create(self, obj: dict[str, Any]) -> None:
+        """Create a cluster-scoped object (already there is fine); RuntimeError naming it otherwise."""
+        group, _, version = str(obj["apiVersion"]).rpartition("/")
+        base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        plural = str(obj["kind"]).lower() + ("es" if str(obj["kind"]).endswith("s") else "s")
+        r = self.send("POST", f"{base}/{plural}", obj)
+        if r.status_code not in (200, 201, 409):
+            raise RuntimeError(f"{obj['kind']} {obj['metadata']['name']}: {r.status_code} {r.text[:300]}")

@@ -10,8 +10,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import yaml
+import requests
 
 from localcluster import addons, cgroups, daemons, images, kubeconfig, netns, procs, tools
 from localcluster.config import API_PORT, LINK_NET, ClusterSpec, Node
@@ -78,7 +79,8 @@ class Starter:
         self.state.namespaces = [self.cp_ns, *(self.node_ns(n) for n in self.spec.nodes)]
         save(self.lay.run, self.state)
         self.say(f"[up] namespaces {self.cp_ns} and {len(self.spec.nodes)} node(s); run folder {self.lay.run}")
-        run(["modprobe", "br_netfilter"], check=False)
+        if not Path("/proc/sys/net/bridge/bridge-nf-call-iptables").exists():
+            raise UpError("br_netfilter is not loaded (modprobe br_netfilter): Services need it on the pods' bridge")
         netns.build(
             self.cp_ns,
             f"{self.spec.cp_ip}/{LINK_NET.prefixlen}",
@@ -158,7 +160,7 @@ class Starter:
         self.wait(
             "kube-scheduler /healthz", lambda: http_status(cp, "127.0.0.1", 10259, "/healthz", tls=True) == 200, [sched]
         )
-        self.kubectl_apply(addons.objects())
+        self.create(addons.objects())
         self.start(
             "provisioner",
             [
@@ -184,15 +186,12 @@ class Starter:
             inline=True,
         )
 
-    def kubectl_apply(self, objects: list[dict[str, object]]) -> None:
-        text = yaml.safe_dump_all(objects, sort_keys=False)
+    def create(self, objects: list[dict[str, Any]]) -> None:
+        assert self.api is not None
         try:
-            run(
-                [str(self.bin / "kubectl"), "--kubeconfig", str(self.spec.kubeconfig), "apply", "-f", "-"],
-                input_text=text,
-                timeout_s=60,
-            )
-        except CommandError as exc:
+            for obj in objects:
+                self.api.create(obj)
+        except (RuntimeError, requests.RequestException) as exc:
             raise UpError(f"the cluster's objects (StorageClass, roles): {exc}") from None
 
     def node(self, node: Node, archives: list[Path]) -> None:

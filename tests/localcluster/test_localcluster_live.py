@@ -164,3 +164,11 @@ def test_down_leaves_nothing(cluster: tuple[ClusterSpec, Path]) -> None:
     assert down.mounts_under(spec.run_dir) == []
     assert not any((m / state.cgroups[0].lstrip("/")).exists() for m in cgroups.mounts())
     assert not spec.run_dir.exists()
+    # kubelet and libcni keep a few files at fixed paths: none of this run's may stay.
+    for fixed in ("/var/log/containers", "/var/lib/cni/results", "/var/lib/kubelet/device-plugins"):
+        folder = Path(fixed)
+        mine = (
+            [p for p in folder.iterdir() if str(p.resolve()).startswith(str(spec.run_dir))] if folder.is_dir() else []
+        )
+        assert mine == [], f"{fixed}: {mine}"
+    assert not Path("/var/lib/kubelet/device-plugins/kubelet.sock").exists()
