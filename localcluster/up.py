@@ -280,10 +280,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def up(spec: ClusterSpec, say: Say = print) -> float:
-    """The cluster running (a previous one of this name removed first); seconds it took to start."""
+def up(spec: ClusterSpec, say: Say = print, bin_dir: Path | None = None) -> float:
+    """The cluster running (a previous one of this name removed first); seconds it took to start.
+    `bin_dir`: the built tools' folder (default: what scripts/live-tools.sh --check prints)."""
     tools.check_debian()
-    bin_dir = tools.bin_dir()
+    bin_dir = bin_dir or tools.bin_dir()
     if spec.run_dir.exists() or netns.listing(ns_prefix(spec.name)):
         say(f"[up] removing what a previous cluster {spec.name!r} left")
         left = teardown(spec.run_dir, spec.name, say)

@@ -18,7 +18,7 @@ from localcluster import cgroups, down, netns, procs, tools
 from localcluster.config import ClusterSpec, from_stack
 from localcluster.shell import run
 from localcluster.state import load
-from localcluster.up import up
+from localcluster.up import UpError, up
 
 NAME = "lctest"
 IMAGE = "meshperf-tools:dev"
@@ -172,3 +172,31 @@ def test_down_leaves_nothing(cluster: tuple[ClusterSpec, Path]) -> None:
         )
         assert mine == [], f"{fixed}: {mine}"
     assert not Path("/var/lib/kubelet/device-plugins/kubelet.sock").exists()
+
+
+def test_a_component_that_fails_is_named_with_its_log_and_nothing_is_left(tmp_path: Path) -> None:
+    """A scheduler that cannot start: `up` names it with its log's last lines and removes all it started."""
+    real = _bin()
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name in tools.BUILT:
+        (fake / name).symlink_to(real / name)
+    (fake / "kube-scheduler").unlink()
+    (fake / "kube-scheduler").write_text("#!/bin/sh\necho 'planted: the scheduler refuses to start' >&2\nexit 3\n")
+    (fake / "kube-scheduler").chmod(0o755)
+    live = from_stack("live")
+    spec = live.model_copy(
+        update={
+            "name": f"{NAME}f",
+            "context": f"meshperf-{NAME}f",
+            "kubeconfig": live.run_root / f"{NAME}f" / "kubeconfig",
+        }
+    )
+    lines: list[str] = []
+    with pytest.raises(UpError) as failed:
+        up(spec, say=lines.append, bin_dir=fake)
+    assert "scheduler" in str(failed.value) and "planted: the scheduler refuses to start" in str(failed.value)
+    assert any(line.startswith("[up] failed: ") for line in lines)
+    assert netns.listing(down.ns_prefix(spec.name)) == []
+    assert procs.mentioning(str(spec.run_dir)) == []
+    assert not spec.run_dir.exists()
