@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from localcluster import cgroups, netns, procs
 from localcluster.shell import run
 from localcluster.state import State, load
 
+# A test cluster's daemons get this long to exit on SIGTERM, then SIGKILL.
+GRACE_S = 5.0
 # Daemons stopped before containerd; containerd, the API server and etcd go last.
 FIRST = ("relay", "provisioner", "kube-router", "kube-proxy", "kubelet", "scheduler", "controller-manager")
 
@@ -73,36 +76,43 @@ def _outside(run_dir: Path, *, had_kubelet: bool) -> None:
 def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> list[str]:
     """Everything of cluster `name` gone; the list of what could not be removed (empty when all went)."""
     state = load(run_dir) or State(prefix="")
+    started = time.monotonic()
+
+    def step(text: str) -> None:
+        say(f"[down] {text} ({time.monotonic() - started:.0f} s)")
+
     by_name: dict[str, list[int]] = {}
     for p in state.processes:
         by_name.setdefault(p.name.split("/")[0], [])
         by_name[p.name.split("/")[0]].append(p.pid)
     first = [pid for n in FIRST for pid in by_name.get(n, [])]
     if first:
-        say(f"[down] stopping {len(first)} daemons")
-        procs.stop(first)
+        step(f"stopping {len(first)} daemons")
+        procs.stop(first, grace_s=GRACE_S)
     for cg in state.cgroups:  # the containers: killed where they are, before their runtime goes
         for pid in cgroups.pids(cg):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     rest = [p.pid for p in state.processes if p.pid not in first]
     if rest:
-        say(f"[down] stopping containerd, the API server and etcd ({len(rest)})")
-        procs.stop(rest)
+        step(f"stopping containerd, the API server and etcd ({len(rest)})")
+        procs.stop(rest, grace_s=GRACE_S)
     stray = procs.mentioning(str(run_dir))  # shims and anything a lost state file did not list
     for cg in state.cgroups:
         stray += cgroups.pids(cg)
     if stray:
-        say(f"[down] killing {len(stray)} leftover processes")
+        step(f"killing {len(stray)} leftover processes")
         procs.stop(sorted(set(stray)), grace_s=3.0)
     points = mounts_under(run_dir)
     if points:
-        say(f"[down] unmounting {len(points)} mounts")
+        step(f"unmounting {len(points)} mounts")
     for point in points:
         run(["umount", "-l", point], check=False)
     names = sorted(set(state.namespaces) | set(netns.listing(ns_prefix(name))))
     for ns in names:
         netns.delete(ns)
+    if state.namespaces or state.cgroups:
+        step("removing namespaces and cgroups")
     left = [f"cgroup {c}" for cg in state.cgroups for c in cgroups.remove(cg)]
     left += [f"mount {p}" for p in mounts_under(run_dir)]
     left += [f"namespace {n}" for n in netns.listing(ns_prefix(name))]
