@@ -109,16 +109,19 @@ def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> li
     for point in points:
         run(["umount", "-l", point], check=False)
     names = sorted(set(state.namespaces) | set(netns.listing(ns_prefix(name))))
+    if names:
+        step(f"removing {len(names)} namespaces")
     for ns in names:
         netns.delete(ns)
-    if state.namespaces or state.cgroups:
-        step("removing namespaces and cgroups")
+    if state.cgroups:
+        step("removing the cgroups")
     left = [f"cgroup {c}" for cg in state.cgroups for c in cgroups.remove(cg)]
     left += [f"mount {p}" for p in mounts_under(run_dir)]
     left += [f"namespace {n}" for n in netns.listing(ns_prefix(name))]
     left += [f"process {p}" for p in procs.mentioning(str(run_dir)) if procs.alive(p)]
     _outside(run_dir, had_kubelet=any(p.name.startswith("kubelet/") for p in state.processes))
     if not left:
+        step(f"removing {run_dir}")
         shutil.rmtree(run_dir, ignore_errors=True)
         if run_dir.exists():
             left.append(f"folder {run_dir}")

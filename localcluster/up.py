@@ -72,6 +72,11 @@ class Starter:
 
     # -- steps -----------------------------------------------------------------------------------------
     def prepare(self) -> None:
+        longest = max(
+            (self.lay.node_dir(n) / "containerd.ttrpc.sock" for n in self.spec.nodes), key=lambda p: len(str(p))
+        )
+        if len(str(longest)) > 100:
+            raise UpError(f"{self.lay.run}: too deep for containerd's unix sockets ({longest} is over 100 bytes)")
         self.lay.run.mkdir(parents=True, exist_ok=True)
         self.lay.logs.mkdir(exist_ok=True)
         base = f"{cgroups.own_path()}/meshperf-{self.state.prefix}"
@@ -202,7 +207,7 @@ class Starter:
         (d / "containerd.toml").write_text(daemons.containerd_config(self.lay, node))
         containerd = self.start(f"containerd/{node.name}", daemons.containerd(self.lay, node), ns)
         sock = str(self.lay.containerd_sock(node))
-        self.wait(f"containerd of {node.name}", lambda: _ctr_ok(sock), [containerd])
+        self.wait(f"containerd of {node.name}", lambda: ctr_ok(sock), [containerd])
         for archive in archives:
             self.say(f"[up] node {node.name}: importing {archive.name}")
             try:
@@ -264,7 +269,7 @@ class Starter:
         )
 
 
-def _ctr_ok(sock: str) -> bool:
+def ctr_ok(sock: str) -> bool:
     if not Path(sock).exists():
         return False
     try:

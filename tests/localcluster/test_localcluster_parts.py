@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import secrets
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -17,6 +19,7 @@ from localcluster import cgroups, daemons, down, images, netns, procs, provision
 from localcluster.config import ClusterSpec, Node, from_stack
 from localcluster.shell import run
 from localcluster.state import State, save
+from localcluster.up import ctr_ok
 
 
 def spec_at(root: Path, name: str = "lcparts") -> ClusterSpec:
@@ -85,12 +88,13 @@ def test_provisioner_pins_the_volume_to_the_selected_node(tmp_path: Path) -> Non
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, containerd)")
-def test_a_half_made_cluster_is_removed_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_half_made_cluster_is_removed_whole() -> None:
     """Namespaces, a containerd with its mounts, a process in the pod cgroup: `teardown` leaves none."""
-    spec = spec_at(tmp_path)
+    # A short folder: containerd's sockets live in it, and a unix socket's path has 107 bytes at most.
+    spec = spec_at(Path(tempfile.mkdtemp(prefix="lc-", dir="/tmp")))
     lay = daemons.Layout(spec)
     node = spec.nodes[0]
-    prefix = f"{down.ns_prefix(spec.name)}test"
+    prefix = f"{down.ns_prefix(spec.name)}{secrets.token_hex(2)}"
     state = State(prefix=prefix, namespaces=[f"{prefix}-cp", f"{prefix}-worker"])
     state.cgroups.append(f"{cgroups.own_path()}/meshperf-{prefix}")
     lay.run.mkdir(parents=True)
@@ -110,31 +114,36 @@ def test_a_half_made_cluster_is_removed_whole(tmp_path: Path, monkeypatch: pytes
     (Path("/sys/fs/cgroup/pids") / cg.lstrip("/") / "cgroup.procs").write_text(str(sleeper.pid))
     save(lay.run, state)
     sock = str(lay.containerd_sock(node))
-    deadline = time.monotonic() + 30
-    while not Path(sock).exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    ctr = ["ctr", "-a", sock, "-n", "k8s.io"]
-    run([*ctr, "images", "import", str(images.pause_archive(lambda _: None))], timeout_s=120)
-    # A running container: an overlay mount, a shim outside any cgroup of ours, catatonit inside one.
-    runc_root = str(lay.node_dir(node) / "containerd" / "runc")
-    run(
-        [
-            *ctr,
-            "run",
-            "-d",
-            "--runc-root",
-            runc_root,
-            "--fifo-dir",
-            str(lay.run / "fifo"),
-            "--cgroup",
-            f"{cg}/pod",
-            daemons.SANDBOX_IMAGE,
-            "pause",
-        ],
-        timeout_s=60,
-    )
-    assert down.mounts_under(lay.run), "nothing mounted: the test would prove nothing"
-    assert len(cgroups.pids(state.cgroups[0])) == 2
+    try:
+        deadline = time.monotonic() + 60
+        while not ctr_ok(sock) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        ctr = ["ctr", "-a", sock, "-n", "k8s.io"]
+        run([*ctr, "images", "import", str(images.pause_archive(lambda _: None))], timeout_s=120)
+        # A running container: an overlay mount, a shim outside any cgroup of ours, catatonit inside one.
+        runc_root = str(lay.node_dir(node) / "containerd" / "runc")
+        fifo = str(lay.run / "fifo")
+        run(
+            [
+                *ctr,
+                "run",
+                "-d",
+                "--runc-root",
+                runc_root,
+                "--fifo-dir",
+                fifo,
+                "--cgroup",
+                f"{cg}/pod",
+                daemons.SANDBOX_IMAGE,
+                "pause",
+            ],
+            timeout_s=60,
+        )
+        assert down.mounts_under(lay.run), "nothing mounted: the test would prove nothing"
+        assert len(cgroups.pids(state.cgroups[0])) == 2
+    except BaseException:
+        down.teardown(lay.run, spec.name, say=lambda _: None)
+        raise
 
     left = down.teardown(lay.run, spec.name, say=lambda _: None)
 
@@ -144,3 +153,4 @@ def test_a_half_made_cluster_is_removed_whole(tmp_path: Path, monkeypatch: pytes
     assert not procs.alive(sleeper.pid) and not procs.alive(state.processes[0].pid)
     assert not any((m / state.cgroups[0].lstrip("/")).exists() for m in cgroups.mounts())
     assert not lay.run.exists()
+    spec.run_root.rmdir()
