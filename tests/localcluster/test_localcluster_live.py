@@ -40,6 +40,26 @@ def test_iperf3_between_pods_by_pod_ip_and_cluster_ip(cluster: Live) -> None:
     assert cluster.iperf3_bits("client-vip", vip) > 0
 
 
+def test_kube_router_enforces_a_network_policy(cluster: Live) -> None:
+    """A policy selecting the server with no ingress rule: the port is closed to a client; without it, open."""
+    pod_ip = json.loads(cluster.kubectl("-n", NAME, "get", "pod", "server", "-o", "json"))["status"]["podIP"]
+    deny = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "deny-server", "namespace": NAME},
+        "spec": {"podSelector": {"matchLabels": {"app": "server"}}, "policyTypes": ["Ingress"]},
+    }
+    probe = ["nc", "-z", "-w", "3", pod_ip, "5201"]
+    cluster.apply(deny)
+    time.sleep(3)  # kube-router syncs policies on change
+    cluster.apply(cluster.pod("probe-denied", probe))
+    cluster.wait_phase("probe-denied", "Failed")
+    cluster.kubectl("-n", NAME, "delete", "networkpolicy", "deny-server")
+    time.sleep(3)
+    cluster.apply(cluster.pod("probe-allowed", probe))
+    cluster.wait_phase("probe-allowed", "Succeeded")
+
+
 def test_a_log_claim_binds_and_is_written(cluster: Live) -> None:
     claim = {
         "apiVersion": "v1",
