@@ -40,6 +40,27 @@ def test_iperf3_between_pods_by_pod_ip_and_cluster_ip(cluster: Live) -> None:
     assert cluster.iperf3_bits("client-vip", vip) > 0
 
 
+def test_hairpin_and_host_network(cluster: Live) -> None:
+    """Path 5: a pod reaches itself through its own ClusterIP; host baseline: a hostNetwork pod has the node IP."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "self-vip", "namespace": NAME},
+        "spec": {"selector": {"app": "self"}, "ports": [{"port": 5202, "targetPort": 5202}]},
+    }
+    cluster.apply(service)
+    vip = cluster.kubectl("-n", NAME, "get", "service", "self-vip", "-o", "jsonpath={.spec.clusterIP}")
+    script = f"iperf3 -s -p 5202 -D && sleep 2 && iperf3 -c {vip} -p 5202 -t 1 -J"
+    cluster.apply(cluster.pod("self", ["sh", "-c", script]))
+    cluster.wait_phase("self", "Succeeded")
+    report = json.loads(cluster.kubectl("-n", NAME, "logs", "self"))
+    assert report["end"]["sum_received"]["bits_per_second"] > 0
+    cluster.apply(cluster.pod("host", ["sh", "-c", "ip -4 -o addr show eth0"], hostNetwork=True))
+    cluster.wait_phase("host", "Succeeded")
+    node_ip = cluster.spec.nodes[0].ip
+    assert f"inet {node_ip}/" in cluster.kubectl("-n", NAME, "logs", "host")
+
+
 def test_kube_router_enforces_a_network_policy(cluster: Live) -> None:
     """A policy selecting the server with no ingress rule: the port is closed to a client; without it, open."""
     pod_ip = json.loads(cluster.kubectl("-n", NAME, "get", "pod", "server", "-o", "json"))["status"]["podIP"]
