@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from livekube import Live, bin_or_skip, spec_for_test, started
 
-from localcluster import cgroups, down, netns, procs, tools
+from localcluster import cgroups, down, procs, tools
 from localcluster.state import load
 from localcluster.up import UpError, up
 
@@ -112,7 +112,7 @@ def test_down_leaves_nothing(cluster: Live) -> None:
     left = down.teardown(spec.run_dir, spec.name)
     print(f"cluster stop: {time.monotonic() - started:.0f} s")
     assert left == []
-    assert netns.listing(down.ns_prefix(spec.name)) == []
+    assert down.namespaces_of(spec.name) == []
     assert not any(procs.alive(p) for p in pids)
     assert procs.mentioning(str(spec.run_dir)) == []
     assert down.mounts_under(spec.run_dir) == []
@@ -144,6 +144,6 @@ def test_a_component_that_fails_is_named_with_its_log_and_nothing_is_left(tmp_pa
         up(spec, say=lines.append, bin_dir=fake)
     assert "scheduler" in str(failed.value) and "planted: the scheduler refuses to start" in str(failed.value)
     assert any(line.startswith("[up] failed: ") for line in lines)
-    assert netns.listing(down.ns_prefix(spec.name)) == []
+    assert down.namespaces_of(spec.name) == []
     assert procs.mentioning(str(spec.run_dir)) == []
     assert not spec.run_dir.exists()
