@@ -9,7 +9,7 @@
 #                                     line naming what is missing and how to build it.
 #   sh scripts/live-tools.sh --env    complete: print `export ...` lines for a caller to eval
 #                                     (PATH, PULUMI_HOME, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION,
-#                                     PULUMI_SKIP_UPDATE_CHECK); else as --check.
+#                                     PULUMI_SKIP_UPDATE_CHECK, PULUMI_PYTHON_CMD); else as --check.
 # Layout: $MESHPERF_CACHE (default /var/cache/meshperf)/live-tools/<key>/{bin,pulumi-home,work,logs},
 # <key> from the pinned versions below (a bump builds anew beside the old one); Go's module and
 # build caches are shared in $MESHPERF_CACHE/go/{mod,build}. CNI plugins are Debian's, in /usr/lib/cni.
@@ -21,7 +21,8 @@ set -eu
 # - Pulumi CLI: pkg/v3 v3.272.0 (the pulumi package's) is not served; v3.274.0 is the next one.
 # - The Python language host has had its own module since 2023, which the proxy does not serve;
 #   the newest sdk/v3 that still holds it is v3.68.0. pulumi-language-python-exec comes from the
-#   CLI's sdk/v3.
+#   CLI's sdk/v3. That host reads Pulumi.yaml's `virtualenv` option only from a flag which today's
+#   CLI no longer passes: PULUMI_PYTHON_CMD (in --env) names the virtualenv's python instead.
 # - The provider module has no version tags; the one source served is commit f47bc2d6f199, the
 #   v4.25.0 release tag of pulumi/pulumi-kubernetes (so pulumi-kubernetes==4.25.0 must be pinned).
 # - kube-router/v2: v2.1.0 is the only version served.
@@ -91,6 +92,7 @@ print_env() {
     echo "export PULUMI_HOME=\"$PHOME\""
     echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
     echo "export PULUMI_SKIP_UPDATE_CHECK=true"
+    echo "export PULUMI_PYTHON_CMD=\"$PYTHON\""
 }
 
 case "${1:-}" in

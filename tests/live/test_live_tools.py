@@ -64,7 +64,7 @@ def _complete(cache: Path) -> Path:
 
 def _apt_missing() -> list[str]:
     out = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Package} ${Status}\n", *APT_PACKAGES], capture_output=True, text=True
+        ["dpkg-query", "-W", "-f=${Package} ${Status}\n", *APT_PACKAGES], capture_output=True, text=True, timeout=30
     )
     ok = {line.split()[0] for line in out.stdout.splitlines() if line.endswith("install ok installed")}
     return [p for p in APT_PACKAGES if p not in ok]
@@ -111,6 +111,7 @@ def test_complete_cache_prints_the_bin_folder_and_the_env(tmp_path: Path) -> Non
     assert f'export PULUMI_HOME="{bindir.parent / "pulumi-home"}"' in env.stdout
     assert "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true" in env.stdout
     assert "export PULUMI_SKIP_UPDATE_CHECK=true" in env.stdout
+    assert 'export PULUMI_PYTHON_CMD="/nonexistent/python"' in env.stdout
 
 
 def test_a_python_asking_for_another_provider_is_named(tmp_path: Path) -> None:
