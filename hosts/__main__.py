@@ -1,6 +1,6 @@
 """The command line: `python -m hosts apply INVENTORY DEPLOY [--check]`, `python -m hosts facts INVENTORY FACT...`.
 
-Exit status (the README's table, the same for every command line of meshperf): 0 when every
+Exit status (docs/results.md's table, the same for every command line of meshperf): 0 when every
 host succeeded, 1 when a host failed or was unreachable (or the `--json` report could not be
 written after the run), 2 for bad input (one line naming the file, key or option, before any
 host is touched).

@@ -90,7 +90,7 @@ def _render_shell(args: dict[str, Any], vars_: dict[str, str]) -> dict[str, Any]
     """A `shell` operation's arguments: each variable in `run` and `unless` shell-quoted, as one word.
 
     A host's variable is data: `hello; id #` must print, never run `id`. `raw_vars: [name, ...]`
-    (the operation's own key, documented in the README) inserts those variables unquoted, as shell
+    (the operation's own key, documented in docs/hosts.md) inserts those variables unquoted, as shell
     code; `creates` is a path the operation quotes itself, so it takes values as they are.
     """
     args = dict(args)

@@ -13,7 +13,7 @@ check-outputs: a live run's `throughput`, `failures` and (when the stack runs E2
 outputs (the kind workflow) -> exit 1 when a case failed, a (path, tool) of the plan has no
 figure, or an E2SAR rate failed or received no event.
 
-Exit codes (the README's table): 0 done, 1 a measurement failed or the gate failed, 2 bad
+Exit codes (docs/results.md's table): 0 done, 1 a measurement failed or the gate failed, 2 bad
 input (one line on stderr naming the file or option).
 """
 

@@ -179,7 +179,7 @@ def gate_failed(comparisons: Sequence[PointComparison], allow_missing: bool = Fa
 
 
 class RunFacts(BaseModel):
-    """What two runs must share to be compared (the README's `run` block keys); None where an
+    """What two runs must share to be compared (the `run` block keys of docs/lab.md); None where an
     input does not record it. `link_rate` None with `has_run`: the run was unshaped."""
 
     model_config = ConfigDict(frozen=True)

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from spec.base import NAME_RE, Bool, Float, Int, Strict, computed_default, shown
 from spec.image import tool_image
 
-# The kind release the README and the workflow install; the node images below are built for it.
+# The kind release docs/kubernetes.md and the workflow install; the node images below are built for it.
 KIND_VERSION = "v0.24.0"
 # The node images kind v0.24.0's release notes list, by digest: "You *must* use the @sha256
 # digest to guarantee an image built for this release". A stack may name its own (node_image).

@@ -1,5 +1,5 @@
 """The kind workflow, checked offline: GitHub's workflow schema, the shell of every step, the
-README's pulumi commands, and the config its commands make.
+pulumi commands of docs/kubernetes.md's "Run on kind", and the config its commands make.
 
 The workflow itself only runs on GitHub's runners (Docker, kind, the Pulumi CLI); nothing here
 runs it. `apply_config_set` below is a stand-in for `pulumi config set [--path]`, following the
@@ -29,7 +29,7 @@ from spec.plan import build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "kind.yml"
-README = ROOT / "README.md"
+KUBERNETES_DOC = ROOT / "docs" / "kubernetes.md"
 STACKS = ("kind-local", "kind-mesh")
 CHECK_JSONSCHEMA = Path(shutil.which("check-jsonschema") or ROOT / ".venv" / "bin" / "check-jsonschema")
 
@@ -111,17 +111,17 @@ def pulumi_form(command: str) -> str | None:
     return shlex.join("STACK" if w in STACKS else w for w in words if w != "--yes")
 
 
-def readme_run_on_kind() -> str:
-    text = README.read_text()
+def docs_run_on_kind() -> str:
+    text = KUBERNETES_DOC.read_text()
     section = text.split("\n## Run on kind\n", 1)[1].split("\n## ", 1)[0]
     return "\n".join(re.findall(r"```sh\n(.*?)```", section, re.DOTALL))
 
 
-def test_the_workflow_runs_the_readmes_pulumi_commands() -> None:
-    readme = {f for c in commands(readme_run_on_kind()) if (f := pulumi_form(c))}
+def test_the_workflow_runs_the_docs_pulumi_commands() -> None:
+    shown = {f for c in commands(docs_run_on_kind()) if (f := pulumi_form(c))}
     ran = {f for *_, script in run_steps(workflow()) for c in commands(script) if (f := pulumi_form(c))}
     assert {"pulumi login --local", "pulumi up -s STACK", "pulumi destroy -s STACK"} <= ran
-    assert ran - readme == set(), "pulumi commands the README's 'Run on kind' does not show"
+    assert ran - shown == set(), "pulumi commands docs/kubernetes.md's 'Run on kind' does not show"
     # Both jobs run the same commands, stack name aside.
     per_job: dict[str, set[str]] = {}
     for job, _, script in run_steps(workflow()):
@@ -131,8 +131,8 @@ def test_the_workflow_runs_the_readmes_pulumi_commands() -> None:
     assert {"pulumi up -s kind-mesh --yes", "pulumi destroy -s kind-mesh --yes || status=$?"} <= lines
 
 
-def test_the_readme_says_the_workflow_is_the_only_live_cluster() -> None:
-    text = " ".join(README.read_text().split())
+def test_the_docs_say_the_workflow_is_the_only_live_cluster() -> None:
+    text = " ".join(KUBERNETES_DOC.read_text().split())
     assert "That workflow is the only place where the program meets a live cluster" in text.replace("**", "")
 
 

@@ -1,4 +1,4 @@
-"""The stack outputs of the tools beyond the seed's, under mocks, and README's table of outputs.
+"""The stack outputs of the tools beyond the seed's, under mocks, and docs/kubernetes.md's table of outputs.
 
 The Results mock computes its outputs with the real `figures()`; its stand-in log folder here
 is made of outputs captured between network namespaces (tests/results/data), placed under
@@ -79,14 +79,14 @@ def test_a_stack_of_the_seeds_tools_has_them_empty(runs: dict[str, Run]) -> None
     assert set(outputs["udp_by_length"][P1]) == {"1400"}  # kind-mesh's one UDP size
 
 
-def _readme_outputs() -> list[str]:
-    text = (ROOT / "README.md").read_text()
+def _documented_outputs() -> list[str]:
+    text = (ROOT / "docs" / "kubernetes.md").read_text()
     table = text[text.index("| output | what it holds |") :].split("\n\n", 1)[0]
     return re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE)
 
 
-def test_readmes_table_names_every_output(runs: dict[str, Run], more: Any) -> None:
-    named = _readme_outputs()
+def test_the_docs_table_names_every_output(runs: dict[str, Run], more: Any) -> None:
+    named = _documented_outputs()
     assert len(named) == len(set(named))
     exported = set(runs["kind-mesh"].outputs) | set(more.outputs)
     assert set(named) == exported | {"regressions"}  # regressions: only with meshperf:baseline

@@ -1,4 +1,4 @@
-"""README's table of exit codes against the code: each row's codes are the codes its command can return.
+"""docs/results.md's table of exit codes against the code: each row's codes are the codes its command can return.
 
 The codes a command returns are read from its source (the `return` statements of its entry points,
 through module constants such as BAD_INPUT, conditional expressions and calls of the module's own
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+RESULTS_DOC = ROOT / "docs" / "results.md"
 
 # A row's command -> its module and the functions that carry it out (a shared `main` dispatches to them).
 ENTRY_POINTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -34,8 +34,8 @@ NOT_THIS_ROW = {"python -m netlab clean": {"_up", "_rootfs"}, "python -m netlab 
 
 
 def exit_table() -> dict[str, set[int]]:
-    """README's "Exit codes" table: command -> the codes whose cell says something."""
-    section = README.read_text().split("\n## Exit codes\n", 1)[1].split("\n## ", 1)[0]
+    """docs/results.md's "Exit codes" table: command -> the codes whose cell says something."""
+    section = RESULTS_DOC.read_text().split("\n## Exit codes\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("|")]
     header = [c.strip() for c in rows[0].strip("|").split("|")]
     codes = [int(c) for c in header[1:]]
@@ -142,7 +142,7 @@ def test_the_table_is_found() -> None:
 @pytest.mark.parametrize("command", sorted(exit_table()))
 def test_each_row_is_what_the_code_returns(command: str) -> None:
     known = set(ENTRY_POINTS) | {"bench/*/run.py", "python -m hosts facts"}
-    assert command in known, f"README's exit table has a new row {command!r}: add its entry points here"
+    assert command in known, f"docs/results.md's exit table has a new row {command!r}: add its entry points here"
     assert codes_of(command) == exit_table()[command]
 
 

@@ -188,7 +188,7 @@ def test_the_cli_reads_the_seeds_two_logs(tmp_path: Path) -> None:
     [(SENDER_03, RECEIVER_03), (SENDER_014, RECEIVER_014), (SENDER_014_FAILED, RECEIVER_03_FAILED)],
 )
 def test_the_cli_refuses_the_two_logs_swapped(tmp_path: Path, sender_text: str, receiver_text: str) -> None:
-    """Issue 19: swapped logs gave exit 0 and {"ok": false}; the README's exit table says 2, one line."""
+    """Issue 19: swapped logs gave exit 0 and {"ok": false}; docs/results.md's exit table says 2, one line."""
     sender, receiver = tmp_path / "sender.log", tmp_path / "receiver.log"
     sender.write_text(sender_text)
     receiver.write_text(receiver_text)
