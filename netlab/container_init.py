@@ -26,7 +26,9 @@ from pathlib import Path
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x04000000, 0x08000000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+# The userland ships setuid binaries (su, mount, passwd): its root never honours the bit.
+ROOT_FLAGS = MS_NOSUID | MS_NODEV
 # Inside the container's own mount namespace this folder holds its writable layer (a tmpfs).
 STATE = "/run/meshperf/container"
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
@@ -98,7 +100,7 @@ def prepare_root(spec: dict[str, object], lower: str) -> str:
     for sub in ("upper", "work", "root"):
         Path(STATE, sub).mkdir()
     root = f"{STATE}/root"
-    mount("overlay", root, "overlay", 0, f"lowerdir={lower},upperdir={STATE}/upper,workdir={STATE}/work")
+    mount("overlay", root, "overlay", ROOT_FLAGS, f"lowerdir={lower},upperdir={STATE}/upper,workdir={STATE}/work")
     Path(root, "proc").mkdir(exist_ok=True)
     mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     make_dev(root)
@@ -110,7 +112,7 @@ def prepare_root(spec: dict[str, object], lower: str) -> str:
     for m in mounts:
         bind(str(m["source"]), root + os.path.normpath("/" + str(m["target"])), bool(m["readonly"]))
     if spec["readonly_root"]:
-        mount("none", root, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        mount("none", root, None, MS_REMOUNT | MS_BIND | MS_RDONLY | ROOT_FLAGS)
     return root
 
 
@@ -125,6 +127,11 @@ def become(spec: dict[str, object]) -> None:
         os.chdir(str(spec["workdir"]))
     except OSError as exc:
         raise StartError(f"working directory {spec['workdir']}: {exc.strerror}") from None
+    if spec["drop_all_capabilities"]:
+        # `capabilities: {drop: [ALL]}` empties the bounding set too, as container runtimes do: no
+        # later exec (a setuid file, a file capability) can give a capability back.
+        for cap in range(int(Path("/proc/sys/kernel/cap_last_cap").read_text()) + 1):
+            _check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"drop capability {cap}")
     groups = spec["groups"]
     assert isinstance(groups, list)
     os.setgroups([int(g) for g in groups])

@@ -56,6 +56,7 @@ class ContainerRun(BaseModel):
     workdir: str
     readonly_root: bool
     no_new_privs: bool
+    drop_all_capabilities: bool = False
     hostname: str
     mounts: list[BindMount]
     lower: str
@@ -234,6 +235,7 @@ def container_run(
         workdir=str(container.get("workingDir") or userland.workdir),
         readonly_root=bool(sc.get("readOnlyRootFilesystem", False)),
         no_new_privs=sc.get("allowPrivilegeEscalation") is False,
+        drop_all_capabilities="ALL" in ((sc.get("capabilities") or {}).get("drop") or []),
         hostname=pod[:63],
         mounts=mounts,
         lower=userland.root,

@@ -59,7 +59,7 @@ def _typed(text: str, type_name: str) -> Any:
 
 
 def parse_path(path: str) -> list[str | int]:
-    """`a.b[0]["c.d"]` -> ["a", "b", 0, "c.d"] (config/key.go's path syntax, the subset the README uses)."""
+    """`a.b[0]["c.d"]` -> ["a", "b", 0, "c.d"] (config/key.go's path syntax, the subset the docs use)."""
     out: list[str | int] = []
     for match in re.finditer(r'\["([^"]*)"\]|\[(\d+)\]|([^.\[\]]+)', path):
         quoted, index, plain = match.groups()

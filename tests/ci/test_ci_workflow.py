@@ -131,11 +131,6 @@ def test_the_workflow_runs_the_docs_pulumi_commands() -> None:
     assert {"pulumi up -s kind-mesh --yes", "pulumi destroy -s kind-mesh --yes || status=$?"} <= lines
 
 
-def test_the_docs_say_the_workflow_is_the_only_live_cluster() -> None:
-    text = " ".join(KUBERNETES_DOC.read_text().split())
-    assert "That workflow is the only place where the program meets a live cluster" in text.replace("**", "")
-
-
 def config_commands(job: str) -> list[str]:
     scripts = [script for j, _, script in run_steps(workflow()) if j == job]
     return [c for script in scripts for c in commands(script) if c.startswith("pulumi config set")]

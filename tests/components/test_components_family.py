@@ -40,7 +40,8 @@ def kind_subnet_errors(subnets: str, ip_family: str) -> list[str]:
     return []
 
 
-def test_the_ported_kind_rule_refuses_what_kind_refuses() -> None:
+def test_our_port_of_kinds_subnet_rule_refuses_a_family_mismatch() -> None:
+    """A port of kind's rule checked against itself: kind's own check runs only in the workflow."""
     assert kind_subnet_errors("10.244.0.0/16,10.245.0.0/16", "dual")
     assert kind_subnet_errors("10.244.0.0/16,fd00:10:244::/56", "ipv4")
     assert kind_subnet_errors("fd00:10:244::/56", "ipv4")

@@ -1,4 +1,5 @@
-"""What a second `pulumi up` does after a stack change, decided by the real systems' rules.
+"""What a second `pulumi up` does after a stack change, judged by hand ports of the real systems' rules
+(the live tier, tests/live, runs the real CLI and provider on the local cluster).
 
 Under mocks the engine never diffs, so the program runs twice (the old stack, then the
 changed one) and the two runs' registrations are put through the rules that decide:

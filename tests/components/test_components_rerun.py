@@ -5,7 +5,9 @@ pulumi-kubernetes replaces a batch/v1 Job only when one of its force-new fields 
 other change is an in-place update, and a completed Job that is only updated never runs again.
 The fields, from pulumi/pulumi-kubernetes provider/pkg/provider/diff.go (`var job`, plus
 `metadataForceNewProperties(".metadata")` that `forceNewProperties` always adds; a changed
-path at or under one of them forces replacement, provider.go `convertPatchToDiff`):
+path at or under one of them forces replacement, provider.go `convertPatchToDiff`), copied by
+hand below: a port, checked here against the program's objects; the live tier (tests/live) sees
+the real provider replace the Jobs on the local cluster:
 """
 
 from __future__ import annotations

@@ -208,6 +208,7 @@ NOT_RUN: dict[str, str] = {
     "kind delete cluster": KIND_INTERNAL,
     "kind load image-archive": KIND_INTERNAL,
     "kind load docker-image": KIND_INTERNAL + " (meshperf avoids it: kind issue 3795)",
+    "kubectl exec": FRAGMENT + " (how an exec enters a lab container; tests/netlab run the kubelet's exec)",
     "kubectl logs": FRAGMENT + " (what the lab's pods/<pod>/<container>.log holds)",
     "docker exec": KIND_INTERNAL + " (tests/components: a stand-in docker exec into network namespaces)",
     "ip route": FRAGMENT + " (the link's commands; tests/components run them in network namespaces)",

@@ -79,6 +79,7 @@ def test_server_pod_runs_as_the_image_user_in_its_root_and_gets_ready_by_its_pro
             for c in pod.containers:
                 assert c.pid1 is not None and _uid_of(c.pid1) == 10001
                 _assert_in_image_root(c.pid1)
+                _assert_confined(c.pid1)
             code, out = await kubelet.exec("w2-server", "iperf3", ["id", "-u"])
             assert (code, out.strip()) == (0, "10001")
             # Real traffic from the node to the pod's iperf3 server.
@@ -325,3 +326,16 @@ def test_leaving_the_kubelet_on_an_error_stops_every_container_and_removes_the_v
     assert left.split() == []
     assert not (tmp_path / "lab" / "volumes").exists()
     assert (tmp_path / "lab" / "pods" / "w2-server" / "iperf3.log").is_file()  # the logs stay
+
+
+def _assert_confined(pid: int) -> None:
+    """What the pod spec asks (drop ALL, no privilege escalation) and a root without setuid (issue 23)."""
+    status = dict(
+        line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line
+    )
+    assert status["CapBnd"].strip() == "0000000000000000", status["CapBnd"]
+    assert status["CapEff"].strip() == "0000000000000000" and status["NoNewPrivs"].strip() == "1"
+    root = next(
+        line.split() for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines() if line.split()[4] == "/"
+    )
+    assert {"nosuid", "nodev"} <= set(root[5].split(",")), root

@@ -177,7 +177,7 @@ def test_the_page_is_self_contained(report: Path) -> None:
     assert text.count('<img src="data:image/svg+xml;base64,') == 2
 
 
-def test_the_page_opens_in_chromium_without_errors(report: Path, tmp_path: Path) -> None:
+def test_the_page_renders_in_chromium_with_its_plots_in_colour(report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
     browser = chromium(report.as_uri(), tmp_path / "profile", f"--screenshot={shot}")
     assert browser.returncode == 0, browser.stderr[-2000:]
