@@ -1,10 +1,11 @@
-"""`meshperf`: one command line for the lab, the results and the hosts, from any folder.
+"""`meshperf`: one command line for the lab, the cluster, the results and the hosts, from any folder.
 
-`meshperf lab up|clean ...` is `python -m netlab ...`, `meshperf results ...` is
-`python -m results ...`, `meshperf hosts ...` is `python -m hosts ...`; each keeps its own
-options and exit codes. `meshperf docs` writes the stack-key reference and the stack file's
-JSON Schema from the models (spec/reference.py); `--check` only compares. Installed as a console
-script by `pip install -e .` (scripts/install.sh).
+`meshperf lab up|clean ...` is `python -m netlab ...`, `meshperf cluster ...` is
+`python -m localcluster ...`, `meshperf results ...` is `python -m results ...`,
+`meshperf hosts ...` is `python -m hosts ...`; each keeps its own options and exit codes.
+`meshperf docs` writes the stack-key reference and the stack file's JSON Schema from the
+models (spec/reference.py); `--check` only compares. Installed as a console script by
+`pip install -e .` (scripts/install.sh).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-USAGE = """usage: meshperf [--version] {lab,results,hosts,docs} ...
+USAGE = """usage: meshperf [--version] {lab,cluster,results,hosts,docs} ...
 
   lab up [-s STACK] [--quick]   run a stack's suites in the network lab (python -m netlab)
   lab clean                     remove what a killed lab run left behind
+  cluster up|down|status [-s STACK]   a real local Kubernetes cluster (python -m localcluster)
   results parse|report|e2sar|compare ...   raw logs to figures, reports and verdicts (python -m results)
   hosts apply|facts ...         Ansible-free host automation over SSH (python -m hosts)
   docs [--check]                write docs/stack.md and docs/stack.schema.json from the models
@@ -27,6 +29,12 @@ USAGE = """usage: meshperf [--version] {lab,results,hosts,docs} ...
 
 def _lab(argv: list[str]) -> int:
     from netlab.__main__ import main
+
+    return main(argv)
+
+
+def _cluster(argv: list[str]) -> int:
+    from localcluster.__main__ import main
 
     return main(argv)
 
@@ -80,7 +88,13 @@ def _docs(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"lab": _lab, "results": _results, "hosts": _hosts, "docs": _docs}
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "lab": _lab,
+    "cluster": _cluster,
+    "results": _results,
+    "hosts": _hosts,
+    "docs": _docs,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
