@@ -14,8 +14,7 @@ from types import FrameType
 
 from localcluster import procs
 from localcluster.config import ClusterSpec, SpecError, from_stack
-from localcluster.down import ns_prefix, teardown
-from localcluster.netns import listing
+from localcluster.down import namespaces_of, teardown
 from localcluster.probe import Api
 from localcluster.shell import CommandError
 from localcluster.state import load
@@ -27,7 +26,7 @@ from spec.load import StackError
 def _status(spec: ClusterSpec) -> int:
     state = load(spec.run_dir)
     if state is None:
-        left = listing(ns_prefix(spec.name))
+        left = namespaces_of(spec.name)
         print(f"cluster {spec.name}: not running" + (f" (namespaces left: {', '.join(left)})" if left else ""))
         return 1
     down = [p.name for p in state.processes if not procs.alive(p.pid)]

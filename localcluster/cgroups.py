@@ -79,3 +79,14 @@ def remove(path: str, wait_s: float = 10.0) -> list[str]:
                         break
                     time.sleep(0.2)
     return left
+
+
+def named(prefix: str) -> list[str]:
+    """The cgroup paths that start with `prefix` (its last part a name prefix), in any hierarchy."""
+    parent, _, start = prefix.rpartition("/")
+    found: set[str] = set()
+    for mount in mounts():
+        folder = mount / parent.lstrip("/")
+        if folder.is_dir():
+            found.update(f"{parent}/{p.name}" for p in folder.iterdir() if p.is_dir() and p.name.startswith(start))
+    return sorted(found)

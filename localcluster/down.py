@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import time
@@ -23,7 +24,19 @@ FIRST = ("relay", "provisioner", "kube-router", "kube-proxy", "kubelet", "schedu
 
 
 def ns_prefix(name: str) -> str:
+    """The start of every namespace name of cluster `name`; a run adds 4 hex digits and its own dash."""
     return f"mpk-{name}-"
+
+
+def owned(name: str, candidates: list[str]) -> list[str]:
+    """The names (namespaces, cgroup folders) of runs of cluster `name`: `mpk-live-1a2b-...` is live's,
+    `mpk-live-two-...` is not."""
+    run = re.compile(rf"(^|meshperf-){re.escape(ns_prefix(name))}[0-9a-f]{{4}}(-|$)")
+    return [c for c in candidates if run.search(c.rsplit("/", 1)[-1])]
+
+
+def namespaces_of(name: str) -> list[str]:
+    return owned(name, netns.listing(ns_prefix(name)))
 
 
 def mounts_under(folder: Path) -> list[str]:
@@ -76,6 +89,9 @@ def _outside(run_dir: Path, *, had_kubelet: bool) -> None:
 def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> list[str]:
     """Everything of cluster `name` gone; the list of what could not be removed (empty when all went)."""
     state = load(run_dir) or State(prefix="")
+    # A run that crashed before it saved its cgroup still made it under this process's own cgroup.
+    found = owned(name, cgroups.named(f"{cgroups.own_path()}/meshperf-{ns_prefix(name)}"))
+    state.cgroups = sorted(set(state.cgroups) | set(found))
     started = time.monotonic()
 
     def step(text: str) -> None:
@@ -108,7 +124,7 @@ def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> li
         step(f"unmounting {len(points)} mounts")
     for point in points:
         run(["umount", "-l", point], check=False)
-    names = sorted(set(state.namespaces) | set(netns.listing(ns_prefix(name))))
+    names = sorted(set(state.namespaces) | set(namespaces_of(name)))
     if names:
         step(f"removing {len(names)} namespaces")
     for ns in names:
@@ -117,7 +133,7 @@ def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> li
         step("removing the cgroups")
     left = [f"cgroup {c}" for cg in state.cgroups for c in cgroups.remove(cg)]
     left += [f"mount {p}" for p in mounts_under(run_dir)]
-    left += [f"namespace {n}" for n in netns.listing(ns_prefix(name))]
+    left += [f"namespace {n}" for n in namespaces_of(name)]
     left += [f"process {p}" for p in procs.mentioning(str(run_dir)) if procs.alive(p)]
     _outside(run_dir, had_kubelet=any(p.name.startswith("kubelet/") for p in state.processes))
     if not left:

@@ -56,7 +56,7 @@ def bin_dir(timeout_s: float = 120.0) -> Path:
     lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0 or not lines:
         why = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
-        raise ToolsMissingError(f"the live tools are not built ({why}); build them with: {SCRIPT}")
+        raise ToolsMissingError(f"{SCRIPT.name} --check: {why.removeprefix('live-tools: ')}")
     folder = Path(lines[-1])
     missing = [name for name in BUILT if not os.access(folder / name, os.X_OK)]
     if missing:

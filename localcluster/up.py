@@ -17,7 +17,7 @@ import requests
 from localcluster import addons, cgroups, daemons, images, kubeconfig, netns, procs, tools
 from localcluster.config import API_PORT, LINK_NET, ClusterSpec, Node
 from localcluster.daemons import Layout
-from localcluster.down import ns_prefix, teardown
+from localcluster.down import namespaces_of, ns_prefix, teardown
 from localcluster.pki import Pki
 from localcluster.probe import Api, http_status
 from localcluster.shell import CommandError, run, tail
@@ -290,7 +290,7 @@ def up(spec: ClusterSpec, say: Say = print, bin_dir: Path | None = None) -> floa
     `bin_dir`: the built tools' folder (default: what scripts/live-tools.sh --check prints)."""
     tools.check_debian()
     bin_dir = bin_dir or tools.bin_dir()
-    if spec.run_dir.exists() or netns.listing(ns_prefix(spec.name)):
+    if spec.run_dir.exists() or namespaces_of(spec.name):
         say(f"[up] removing what a previous cluster {spec.name!r} left")
         left = teardown(spec.run_dir, spec.name, say)
         if left:

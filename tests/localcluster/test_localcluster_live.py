@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from livekube import Live, bin_or_skip, spec_for_test, started
 
-from localcluster import cgroups, down, netns, procs, tools
+from localcluster import cgroups, down, procs, tools
 from localcluster.state import load
 from localcluster.up import UpError, up
 
@@ -38,6 +38,27 @@ def test_iperf3_between_pods_by_pod_ip_and_cluster_ip(cluster: Live) -> None:
     assert pod_ip.startswith("10.244.") and vip.startswith("10.96.")
     assert cluster.iperf3_bits("client-pod-ip", pod_ip) > 0
     assert cluster.iperf3_bits("client-vip", vip) > 0
+
+
+def test_hairpin_and_host_network(cluster: Live) -> None:
+    """Path 5: a pod reaches itself through its own ClusterIP; host baseline: a hostNetwork pod has the node IP."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "self-vip", "namespace": NAME},
+        "spec": {"selector": {"app": "self"}, "ports": [{"port": 5202, "targetPort": 5202}]},
+    }
+    cluster.apply(service)
+    vip = cluster.kubectl("-n", NAME, "get", "service", "self-vip", "-o", "jsonpath={.spec.clusterIP}")
+    script = f"iperf3 -s -p 5202 -D && sleep 2 && iperf3 -c {vip} -p 5202 -t 1 -J"
+    cluster.apply(cluster.pod("self", ["sh", "-c", script]))
+    cluster.wait_phase("self", "Succeeded")
+    report = json.loads(cluster.kubectl("-n", NAME, "logs", "self"))
+    assert report["end"]["sum_received"]["bits_per_second"] > 0
+    cluster.apply(cluster.pod("host", ["sh", "-c", "ip -4 -o addr show eth0"], hostNetwork=True))
+    cluster.wait_phase("host", "Succeeded")
+    node_ip = cluster.spec.nodes[0].ip
+    assert f"inet {node_ip}/" in cluster.kubectl("-n", NAME, "logs", "host")
 
 
 def test_kube_router_enforces_a_network_policy(cluster: Live) -> None:
@@ -91,7 +112,7 @@ def test_down_leaves_nothing(cluster: Live) -> None:
     left = down.teardown(spec.run_dir, spec.name)
     print(f"cluster stop: {time.monotonic() - started:.0f} s")
     assert left == []
-    assert netns.listing(down.ns_prefix(spec.name)) == []
+    assert down.namespaces_of(spec.name) == []
     assert not any(procs.alive(p) for p in pids)
     assert procs.mentioning(str(spec.run_dir)) == []
     assert down.mounts_under(spec.run_dir) == []
@@ -123,6 +144,6 @@ def test_a_component_that_fails_is_named_with_its_log_and_nothing_is_left(tmp_pa
         up(spec, say=lines.append, bin_dir=fake)
     assert "scheduler" in str(failed.value) and "planted: the scheduler refuses to start" in str(failed.value)
     assert any(line.startswith("[up] failed: ") for line in lines)
-    assert netns.listing(down.ns_prefix(spec.name)) == []
+    assert down.namespaces_of(spec.name) == []
     assert procs.mentioning(str(spec.run_dir)) == []
     assert not spec.run_dir.exists()

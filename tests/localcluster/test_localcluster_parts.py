@@ -154,3 +154,15 @@ def test_a_half_made_cluster_is_removed_whole() -> None:
     assert not any((m / state.cgroups[0].lstrip("/")).exists() for m in cgroups.mounts())
     assert not lay.run.exists()
     spec.run_root.rmdir()
+
+
+def test_a_cluster_owns_only_its_own_runs_names() -> None:
+    names = [
+        "mpk-live-1a2b-cp",
+        "mpk-live-1a2b-worker",
+        "mpk-live-two-3c4d-cp",
+        "mpk-lively-5e6f-cp",
+        "meshperf-mpk-live-1a2b",
+    ]
+    assert down.owned("live", names) == ["mpk-live-1a2b-cp", "mpk-live-1a2b-worker", "meshperf-mpk-live-1a2b"]
+    assert down.owned("live-two", names) == ["mpk-live-two-3c4d-cp"]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from livekube import Live, started
 
-from localcluster import down, netns, procs
+from localcluster import down, procs
 
 NAME = "lctest2"
 
@@ -36,6 +36,6 @@ def test_iperf3_across_nodes_by_pod_ip_and_cluster_ip(cluster: Live) -> None:
 def test_down_leaves_nothing(cluster: Live) -> None:
     spec = cluster.spec
     assert down.teardown(spec.run_dir, spec.name) == []
-    assert netns.listing(down.ns_prefix(spec.name)) == []
+    assert down.namespaces_of(spec.name) == []
     assert procs.mentioning(str(spec.run_dir)) == []
     assert down.mounts_under(spec.run_dir) == []
