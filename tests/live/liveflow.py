@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "live-tools.sh"
+# The tools script, as localcluster.tools finds it (MESHPERF_LIVE_TOOLS names another).
+SCRIPT = Path(os.environ.get("MESHPERF_LIVE_TOOLS", ROOT / "scripts" / "live-tools.sh"))
 # What a copy of the project leaves out: git, caches, run folders (.venv is linked, not copied).
 SKIP = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", "runs")
 PASSPHRASE = "meshperf-live-tier"

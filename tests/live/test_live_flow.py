@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -119,7 +120,9 @@ def _save(flow: Flow, name: str, value: Any) -> Path:
 
 
 def test_up_measures_every_path_the_cluster_has(flow: Flow) -> None:
-    flow.pulumi.run("up", "--yes", timeout_s=UP_S, label="up")
+    done = flow.pulumi.run("up", "--yes", timeout_s=UP_S, label="up")
+    # The Results provider's own progress: each viewer's log folder read by exec through the API server.
+    assert re.search(r"results: \d+ files from viewer meshperf/", done.stdout + done.stderr), "no viewer read"
     out = flow.pulumi.outputs()
     for name in ("throughput", "failures", "csv", "latency", "run", "read_errors"):
         assert name in out, f"no output {name}"
