@@ -10,7 +10,7 @@
 #   sh scripts/live-tools.sh --env    complete: print `export ...` lines for a caller to eval
 #                                     (PATH, PULUMI_HOME, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION,
 #                                     PULUMI_SKIP_UPDATE_CHECK, PULUMI_PYTHON_CMD); else as --check.
-# Layout: $MESHPERF_CACHE (default /var/cache/meshperf)/live-tools/<key>/{bin,pulumi-home,work,logs},
+# Layout: $MESHPERF_CACHE (default /var/cache/meshperf)/live-tools/<key>/{bin,pulumi-home,provider,work,logs},
 # <key> from the pinned versions below (a bump builds anew beside the old one); Go's module and
 # build caches are shared in $MESHPERF_CACHE/go/{mod,build}. CNI plugins are Debian's, in /usr/lib/cni.
 # MESHPERF_PYTHON (default .venv/bin/python, skipped when absent): the Python whose
@@ -36,7 +36,8 @@ ETCD_VERSION=v3.6.17
 KUBE_ROUTER_VERSION=v2.1.0
 APT_PACKAGES="containerd runc containernetworking-plugins buildah catatonit conntrack ipset"
 K8S_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
-BINS="pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-kubernetes etcd kube-router $K8S_CMDS"
+# The provider is not in BIN: the engine would take it from PATH (with a warning) before the plugin.
+BINS="pulumi pulumi-language-python pulumi-language-python-exec etcd kube-router $K8S_CMDS"
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${MESHPERF_CACHE:-/var/cache/meshperf}
@@ -49,6 +50,7 @@ WORK=$TOP/work
 LOGS=$TOP/logs
 STAMP=$TOP/complete
 PLUGIN=$PHOME/plugins/resource-kubernetes-v$PROVIDER_VERSION/pulumi-resource-kubernetes
+PROVIDER_BIN=$TOP/provider/pulumi-resource-kubernetes
 PYTHON=${MESHPERF_PYTHON:-$REPO/.venv/bin/python}
 BUILD_HINT="build them: sh scripts/live-tools.sh (about 1.5 h once on 2 CPUs)"
 
@@ -216,13 +218,13 @@ build_provider() {
         (cd "$d/src" && go build -trimpath \
             -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PROVIDER_VERSION" \
             -o "$d/out/" ./cmd/pulumi-resource-kubernetes) &&
-        mv "$d/out/pulumi-resource-kubernetes" "$BIN/pulumi-resource-kubernetes"
+        mkdir -p "${PROVIDER_BIN%/*}" && mv "$d/out/pulumi-resource-kubernetes" "$PROVIDER_BIN"
 }
-have pulumi-resource-kubernetes ||
+[ -x "$PLUGIN" ] || [ -x "$PROVIDER_BIN" ] ||
     run_step "pulumi-resource-kubernetes $PROVIDER_VERSION" "$LOGS/provider.log" build_provider
 if [ ! -x "$PLUGIN" ]; then
     PULUMI_HOME=$PHOME PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_SKIP_UPDATE_CHECK=true \
-        "$BIN/pulumi" plugin install resource kubernetes "$PROVIDER_VERSION" --file "$BIN/pulumi-resource-kubernetes" \
+        "$BIN/pulumi" plugin install resource kubernetes "$PROVIDER_VERSION" --file "$PROVIDER_BIN" \
         >"$LOGS/plugin-install.log" 2>&1 || { tail -n 5 "$LOGS/plugin-install.log" >&2; die "pulumi plugin install failed (log: $LOGS/plugin-install.log)"; }
     [ -x "$PLUGIN" ] || die "pulumi plugin install left no $PLUGIN"
     say "installed plugin resource kubernetes $PROVIDER_VERSION into $PHOME"

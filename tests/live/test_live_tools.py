@@ -20,7 +20,6 @@ BINARIES = [
     "pulumi",
     "pulumi-language-python",
     "pulumi-language-python-exec",
-    "pulumi-resource-kubernetes",
     "etcd",
     "kube-router",
     "kube-apiserver",
