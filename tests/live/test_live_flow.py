@@ -27,8 +27,9 @@ from localcluster import down
 from localcluster.config import ClusterSpec, from_stack
 from localcluster.up import up
 from manifests.clients import job_name
+from results.seed import EXTRA_ROWS, SEED_ROWS
 from spec.load import load_stack
-from spec.plan import PATH_LABELS, Plan, build_plan
+from spec.plan import Plan, build_plan
 
 if os.geteuid() != 0:
     pytest.skip("live tier skipped: the local cluster needs root", allow_module_level=True)
@@ -41,6 +42,7 @@ NAME = "lvflow"  # the local cluster's own name (run folder, namespaces, kubecon
 UP_S = 900.0
 STEP_S = 300.0
 DROPPED = "servers-ingress:UDP/5201"  # iperf3's UDP data port on the servers' ingress
+POD_PATHS = range(1, 7)
 JOB_TYPE = "kubernetes:batch/v1:Job"
 POD_TYPE = "kubernetes:core/v1:Pod"
 
@@ -128,10 +130,16 @@ def test_up_measures_every_path_the_cluster_has(flow: Flow) -> None:
         assert name in out, f"no output {name}"
     assert out["failures"] == {}, out["failures"]
     assert out["read_errors"] == []
-    planned = {PATH_LABELS[c.path] for c in flow.plan().cases}
-    figures = _figures_by_path(out["throughput"])
-    assert set(figures) == planned, (sorted(figures), sorted(planned))
-    assert all(figures[p] and min(figures[p]) > 0 for p in planned), figures
+    plan = flow.plan()
+    planned = {(c.tool, c.path) for c in plan.cases}
+    rows = {r.label: (r.tool, r.path) for r in (*SEED_ROWS, *EXTRA_ROWS)}
+    ours = {label for label, key in rows.items() if key in planned}
+    # Every pod path the cluster has (1, 2, 5) has its seed rows, each with a figure above 0.
+    assert {rows[label][1] for label in ours} == {c.path for c in plan.cases if c.path in POD_PATHS}
+    assert all((out["throughput"].get(label) or 0) > 0 for label in ours), out["throughput"]
+    assert all(out["throughput"].get(label) is None for label in set(rows) - ours), out["throughput"]
+    # The host baseline's path (7): every pod point has its host figure.
+    assert out["overhead"] and all((o.get("host") or 0) > 0 for o in out["overhead"].values()), out["overhead"]
     print(f"live: throughput {json.dumps(out['throughput'])}")
     check = flow.python(
         "-m",
@@ -168,8 +176,13 @@ def _preview_steps(flow: Flow) -> list[dict[str, Any]]:
 
 
 def _name(step: dict[str, Any]) -> str:
-    state = step.get("newState") or step.get("oldState") or {}
-    return str((state.get("inputs") or {}).get("metadata", {}).get("name", step.get("urn", "")))
+    """The object's name: from its new inputs, or where a preview does not know them yet, its old ones."""
+    for state in (step.get("newState"), step.get("oldState")):
+        for part in ("inputs", "outputs"):
+            metadata = ((state or {}).get(part) or {}).get("metadata")
+            if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
+                return str(metadata["name"])
+    return str(step.get("urn", ""))
 
 
 def _replaced(steps: list[dict[str, Any]], type_: str) -> set[str]:
@@ -225,9 +238,13 @@ def test_a_removed_policy_port_fails_the_cases_that_needed_it(flow: Flow) -> Non
     udp_pod = {c.id for c in plan.cases if c.tool == "iperf3_udp" and c.client in ("w1", "w2")}
     assert set(failures) <= udp_pod and failures, (sorted(failures), sorted(udp_pod))
     assert all(reason.strip() for reason in failures.values())
-    by_path = flow.pulumi.output("throughput")
-    measured = {c.id for c in plan.cases if c.id not in failures}
-    assert {PATH_LABELS[c.path] for c in plan.cases if c.id in measured} <= set(by_path)
+    throughput = flow.pulumi.output("throughput")
+    for row in (*SEED_ROWS, *EXTRA_ROWS):
+        cases = [c.id for c in plan.cases if (c.tool, c.path) == (row.tool, row.path)]
+        if cases and all(c in failures for c in cases):
+            assert throughput.get(row.label) is None, row.label
+        elif cases:
+            assert (throughput.get(row.label) or 0) > 0, row.label
 
 
 def test_destroy_leaves_nothing_in_the_cluster(flow: Flow) -> None:
