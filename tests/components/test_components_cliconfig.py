@@ -64,14 +64,14 @@ def test_every_shown_config_command_runs_the_program(command: str, tmp_path: Pat
 
 
 def _stand_in_missing_kubeconfigs(cli: PulumiCli, stack: str, tmp_path: Path) -> None:
-    """A kubeconfig file the stack names but this machine lacks (the local cluster's, before
-    `meshperf cluster up`): a stand-in with the stack's contexts, set as the README's live tier sets it."""
+    """A kubeconfig file the stack names (the local cluster's, there or not, of whichever cluster runs
+    here): a stand-in with the stack's contexts, set as the README's live tier sets it."""
     config = cli.program_config()
     contexts = [c["kubeconfig_context"] for c in json.loads(config["meshperf:clusters"]) if c.get("kubeconfig_context")]
     settings = json.loads(config.get("meshperf:kubernetes") or "{}").get("clusters", {})
     for name, cluster in settings.items():
         given = cluster.get("kubeconfig")
-        if given and contexts and not Path(given).exists():
+        if given and contexts:
             stand_in = tmp_path / f"kubeconfig-{name}"
             stand_in.write_text(stand_in_kubeconfig(contexts))
             cli.run(f"pulumi config set --path meshperf:kubernetes.clusters.{name}.kubeconfig {stand_in} -s {stack}")
