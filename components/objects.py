@@ -7,6 +7,7 @@ inside `apply`; the resource takes the body's fields as they are.
 
 from __future__ import annotations
 
+import asyncio
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -42,19 +43,37 @@ def addresses(**fields: Any) -> pulumi.Output[Addresses]:
     return pulumi.Output.from_input(fields).apply(lambda resolved: Addresses.model_validate(resolved))
 
 
+def _unknown() -> pulumi.Output[str]:
+    """An Output whose value is not known yet (what the engine shows as "output<string>" in a preview)."""
+    loop = asyncio.get_event_loop()
+    value, known = loop.create_future(), loop.create_future()
+    value.set_result(None)
+    known.set_result(False)
+    return pulumi.Output(set(), value, known)
+
+
+def _address_or_unknown(ips: list[str], family: Family) -> str | pulumi.Output[str]:
+    """The address; in a preview, unknown where the object is not made yet. A real pulumi-kubernetes
+    previews a new Pod or Service by a server-side dry run: its status has no pod IP, nor a Service a
+    cluster IP, but the value is known (empty), so the engine would run this with it."""
+    if pulumi.runtime.is_dry_run() and not any(ip and ip != "None" for ip in ips):
+        return _unknown()
+    return address_of(ips, family)
+
+
 def pod_ip_of(pod: k8s.core.v1.Pod, family: Family) -> pulumi.Output[str]:
     """A pod's address of one family: from `status.podIPs` (one per family), else `status.podIP`."""
 
-    def pick(status: k8s.core.v1.outputs.PodStatus | None) -> str:
+    def pick(status: k8s.core.v1.outputs.PodStatus | None) -> str | pulumi.Output[str]:
         listed = [str(p.ip) for p in (status.pod_ips if status else None) or []]
-        return address_of(listed or [str(status.pod_ip if status else None)], family)
+        return _address_or_unknown(listed or [str(status.pod_ip if status else None)], family)
 
     return pod.status.apply(pick)
 
 
 def cluster_ip_of(service: k8s.core.v1.Service, family: Family) -> pulumi.Output[str]:
     """A Service's virtual IP of one family: from `spec.clusterIPs` (one per family), else `spec.clusterIP`."""
-    return service.spec.apply(lambda s: address_of(list(s.cluster_ips or []) or [str(s.cluster_ip)], family))
+    return service.spec.apply(lambda s: _address_or_unknown(list(s.cluster_ips or []) or [str(s.cluster_ip)], family))
 
 
 def register(

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.objects import addresses, register
+from components.testonly import without_dropped_port
 from manifests import Addresses, Scene
 from manifests import testbed as t
 
@@ -85,13 +86,13 @@ class ClusterBed(pulumi.ComponentResource):
             register(
                 k8s.networking.v1.NetworkPolicy,
                 f"{prefix}-servers-ingress",
-                sources.apply(lambda a: t.servers_ingress(scene, a, cluster)),
+                sources.apply(lambda a: without_dropped_port(t.servers_ingress(scene, a, cluster))),
                 in_ns(),
             ),
             register(
                 k8s.networking.v1.NetworkPolicy,
                 f"{prefix}-clients-egress",
-                targets.apply(lambda a: t.clients_egress(scene, a, cluster)),
+                targets.apply(lambda a: without_dropped_port(t.clients_egress(scene, a, cluster))),
                 in_ns(),
             ),
         ]

@@ -2,8 +2,9 @@
 
 - the base, `docker.io/library/debian:bookworm-slim`: an mmdebstrap bookworm root (variant
   minbase, sources in the deb822 file the real image has, which images/Dockerfile edits);
-- the tool image, `meshperf-tools:dev`: `buildah bud` of images/Dockerfile on that base (its
-  apt-get reaches Debian's archive through the host's network, as any package install);
+- the tool image, `meshperf-tools:<hash>` (spec.image.tool_image(): the name the program's pods
+  run): `buildah bud` of images/Dockerfile on that base (its apt-get reaches Debian's archive
+  through the host's network, as any package install);
 - the sandbox (pause) image: Debian's static catatonit in pause mode, from scratch.
 
 Each is exported once as a docker-archive under a hash of what it is made of (cache folder
@@ -20,13 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from localcluster.shell import run, run_logged
+from spec.image import tool_image
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "images"
 CACHE = Path(os.environ.get("MESHPERF_IMAGE_CACHE", "/var/cache/meshperf/images"))
 STORAGE = CACHE / "buildah"
 BASE_NAME = "docker.io/library/debian:bookworm-slim"
-TOOL_NAME = "docker.io/library/meshperf-tools:dev"
 PAUSE_NAME = "localhost/meshperf-pause:catatonit"
 CATATONIT = "/usr/bin/catatonit"
 SOURCES = """Types: deb
@@ -69,8 +70,14 @@ def base_key() -> str:
     return _digest(b"minbase bookworm", SOURCES.encode())
 
 
+def tool_name() -> str:
+    """The tool image's tag, as the program's pods name it (spec.image: a hash of its build inputs)."""
+    return tool_image(IMAGES)
+
+
 def tool_key() -> str:
-    return _digest(base_key().encode(), *((IMAGES / name).read_bytes() for name in ("Dockerfile", "packages.txt")))
+    parts = ((IMAGES / name).read_bytes() for name in ("Dockerfile", "packages.txt"))
+    return _digest(base_key().encode(), tool_name().encode(), *parts)
 
 
 def pause_key() -> str:
@@ -133,13 +140,14 @@ def tool_archive(say: Callable[[str], None] = print) -> Path:
         return out
     CACHE.mkdir(parents=True, exist_ok=True)
     ensure_base(say)
-    say(f"[image] buildah bud images/Dockerfile -> {TOOL_NAME} (apt from Debian's archive; minutes, once)")
+    name = f"docker.io/library/{tool_name()}"
+    say(f"[image] buildah bud images/Dockerfile -> {name} (apt from Debian's archive; minutes, once)")
     run_logged(
-        buildah("bud", "--pull=never", "--isolation", "chroot", "--network", "host", "-t", TOOL_NAME, str(IMAGES)),
+        buildah("bud", "--pull=never", "--isolation", "chroot", "--network", "host", "-t", name, str(IMAGES)),
         str(CACHE / "buildah-bud.log"),
         timeout_s=BUILD_TIMEOUT_S,
     )
-    _export(TOOL_NAME, "meshperf-tools:dev", out)
+    _export(name, tool_name(), out)
     return out
 
 

@@ -37,7 +37,7 @@ KUBE_ROUTER_VERSION=v2.1.0
 APT_PACKAGES="containerd runc containernetworking-plugins buildah catatonit conntrack ipset"
 K8S_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
 # The provider is not in BIN: the engine would take it from PATH (with a warning) before the plugin.
-BINS="pulumi pulumi-language-python pulumi-language-python-exec etcd kube-router $K8S_CMDS"
+BINS="pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python etcd kube-router $K8S_CMDS"
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${MESHPERF_CACHE:-/var/cache/meshperf}
@@ -201,6 +201,15 @@ if ! have pulumi-language-python-exec; then
         die "no python/cmd/pulumi-language-python-exec in sdk/v3@$PULUMI_VERSION ($sdkdir)"
     install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
     say "copied pulumi-language-python-exec from sdk/v3@$PULUMI_VERSION"
+fi
+# The plugin that runs the program's dynamic providers (`pulumi:providers:pulumi-python`): a script
+# in the same sdk/v3 module; without it the engine looks it up on GitHub.
+if ! have pulumi-resource-pulumi-python; then
+    sdkdir=$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" | sed -n 's/^.*"Dir": "\(.*\)",$/\1/p')
+    [ -f "$sdkdir/python/dist/pulumi-resource-pulumi-python" ] ||
+        die "no python/dist/pulumi-resource-pulumi-python in sdk/v3@$PULUMI_VERSION ($sdkdir)"
+    install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$BIN/pulumi-resource-pulumi-python"
+    say "copied pulumi-resource-pulumi-python from sdk/v3@$PULUMI_VERSION"
 fi
 
 # --- pulumi-resource-kubernetes, installed as a plugin from the file ---

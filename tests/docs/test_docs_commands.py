@@ -39,6 +39,7 @@ PROGRAMS = (
 )  # fmt: skip
 
 CLUSTER = "needs the Pulumi CLI, Docker and a kind cluster (GitHub's runners run it: .github/workflows/kind.yml)"
+LIVE = "the live tier's flow: tests/live runs it for real with the built Pulumi CLI on the local cluster"
 PULUMI_OFFLINE = "needs the Pulumi CLI and a stack; tests/ci and tests/components check it offline"
 KIND_INTERNAL = "what the kind provider runs on a kind host (Docker); tests/components run it against a stand-in kind"
 TOOL = "what a client Job runs against a server pod; the lab tests run it between network namespaces"
@@ -139,6 +140,27 @@ HELP = {
 }
 
 NOT_RUN: dict[str, str] = {
+    # The live tier (docs/kubernetes.md): run for real by tests/live, minutes and a cluster.
+    "pulumi login file://<tmp>/state && export PULUMI_CONFIG_PASSPHRASE=...": LIVE,
+    "pulumi stack init live": LIVE,
+    "pulumi config set --path 'meshperf:clusters[0].kubeconfig_context' meshperf-lvflow -s live": LIVE,
+    (
+        "pulumi config set --path meshperf:kubernetes.clusters.live.kubeconfig"
+        " /var/lib/meshperf/cluster/lvflow/kubeconfig -s live"
+    ): LIVE,
+    "pulumi config set --path meshperf:suites.netperf.mss 1376 -s live": LIVE,
+    "pulumi config set --path meshperf:suites.netperf.duration_s 2 -s live": LIVE,
+    "pulumi config rm --path meshperf:suites.netperf.steady_state -s live": LIVE,
+    "pulumi up --yes -s live": LIVE,
+    "pulumi refresh --yes --expect-no-changes -s live": LIVE,
+    "pulumi config set meshperf:run_id 2 -s live && pulumi up --yes -s live": LIVE,
+    "pulumi preview --expect-no-changes -s live": LIVE,
+    "pulumi config rm --path 'meshperf:suites.netperf.paths[1]' -s live && pulumi preview --json -s live": LIVE,
+    "pulumi preview --json -s live": LIVE,
+    "MESHPERF_TEST_ONLY_DROP_POLICY_PORT=servers-ingress:UDP/5201 pulumi up --yes -s live": LIVE,
+    "pulumi destroy --yes -s live": LIVE,
+    "pulumi stack init live-gone --copy-config-from live && pulumi up --yes -s live-gone": LIVE,
+    "meshperf cluster down ... && pulumi destroy --yes -s live-gone": LIVE,
     # The lab: root, namespaces, minutes.
     "sh scripts/install.sh && .venv/bin/python -m netlab up": INSTALL + "; then " + LAB,
     ".venv/bin/python -m netlab up -s kind-local --quick": LAB,

@@ -20,6 +20,7 @@ BINARIES = [
     "pulumi",
     "pulumi-language-python",
     "pulumi-language-python-exec",
+    "pulumi-resource-pulumi-python",
     "etcd",
     "kube-router",
     "kube-apiserver",

@@ -16,8 +16,9 @@ from localcluster import down, tools
 from localcluster.config import ClusterSpec, from_stack
 from localcluster.shell import run
 from localcluster.up import up
+from spec.image import tool_image
 
-IMAGE = "meshperf-tools:dev"
+IMAGE = tool_image()
 
 
 @dataclass(frozen=True)
