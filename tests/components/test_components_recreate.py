@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Registration, Run, run_program, stack_config
+from conftest import Registration, Run, run_program, stack_config, stand_in_kubeconfig
 
 PROVIDER = "pulumi:providers:kubernetes"
 KIND = "pulumi-python:dynamic/meshperf:KindCluster"
@@ -125,7 +125,6 @@ def test_an_existing_cluster_forgets_its_objects_only_when_the_stack_says_so(
     """Off by default (a cluster unreachable for a while keeps its objects in the state), and left to
     PULUMI_K8S_DELETE_UNREACHABLE; on for a cluster whose settings say `delete_unreachable: true`."""
     assert all("deleteUnreachable" not in p.inputs for p in runs["ci-example"].of_type(PROVIDER))
-    from conftest import stand_in_kubeconfig
 
     kubeconfig = tmp_path / "config"
     kubeconfig.write_text(stand_in_kubeconfig(["kind-ci-a", "kind-ci-b"]))
