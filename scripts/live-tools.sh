@@ -10,9 +10,16 @@
 #   sh scripts/live-tools.sh --env    complete: print `export ...` lines for a caller to eval
 #                                     (PATH, PULUMI_HOME, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION,
 #                                     PULUMI_SKIP_UPDATE_CHECK, PULUMI_PYTHON_CMD); else as --check.
+#   --pulumi-only, alone or before --check/--env: the same for the Pulumi side only (the CLI, the
+#                                     Python language host and its exec script, the pulumi-python
+#                                     provider, the kubernetes plugin), what the kind workflow needs:
+#                                     no Debian packages, no Kubernetes, etcd nor kube-router, and
+#                                     no /usr/lib/cni in its PATH. Its stamp is `complete-pulumi`;
+#                                     a full build's `complete` satisfies it too.
 # Layout: $MESHPERF_CACHE (default /var/cache/meshperf)/live-tools/<key>/{bin,pulumi-home,provider,work,logs},
 # <key> from the pinned versions below (a bump builds anew beside the old one); Go's module and
-# build caches are shared in $MESHPERF_CACHE/go/{mod,build}. CNI plugins are Debian's, in /usr/lib/cni.
+# build caches are shared in $MESHPERF_CACHE/go/{mod,build} (MESHPERF_GO_CACHE names another folder
+# for them, e.g. the default cache's for a build into a scratch MESHPERF_CACHE). CNI plugins are Debian's, in /usr/lib/cni.
 # MESHPERF_PYTHON (default .venv/bin/python, skipped when absent): the Python whose
 # pulumi-kubernetes must ask for the provider version built here.
 set -eu
@@ -37,10 +44,29 @@ KUBE_ROUTER_VERSION=v2.1.0
 APT_PACKAGES="containerd runc containernetworking-plugins buildah catatonit conntrack ipset"
 K8S_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
 # The provider is not in BIN: the engine would take it from PATH (with a warning) before the plugin.
-BINS="pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python etcd kube-router $K8S_CMDS"
+PULUMI_BINS="pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python"
+BINS="$PULUMI_BINS etcd kube-router $K8S_CMDS"
+
+PULUMI_ONLY=false
+MODE=build
+for arg in "$@"; do
+    case $arg in
+    --pulumi-only) PULUMI_ONLY=true ;;
+    --check | bindir | --env)
+        [ "$MODE" = build ] || { echo "live-tools: error: '$MODE' and '$arg' given: use one of them" >&2; exit 1; }
+        MODE=$arg
+        ;;
+    "") ;;
+    *)
+        echo "live-tools: error: unknown argument '$arg' (use no argument, --check or --env, each optionally with --pulumi-only)" >&2
+        exit 1
+        ;;
+    esac
+done
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${MESHPERF_CACHE:-/var/cache/meshperf}
+GO_CACHE=${MESHPERF_GO_CACHE:-$CACHE/go}
 MANIFEST="pulumi=$PULUMI_VERSION langhost=$LANGHOST_SDK_VERSION provider=$PROVIDER_VERSION@$PROVIDER_PSEUDO k8s=$K8S_VERSION etcd=$ETCD_VERSION kube-router=$KUBE_ROUTER_VERSION go=$(go env GOVERSION 2>/dev/null || echo none)"
 KEY=k8s${K8S_VERSION#v}-$(printf '%s' "$MANIFEST" | sha256sum | cut -c1-10)
 TOP=$CACHE/live-tools/$KEY
@@ -49,10 +75,17 @@ PHOME=$TOP/pulumi-home
 WORK=$TOP/work
 LOGS=$TOP/logs
 STAMP=$TOP/complete
+PULUMI_STAMP=$TOP/complete-pulumi
 PLUGIN=$PHOME/plugins/resource-kubernetes-v$PROVIDER_VERSION/pulumi-resource-kubernetes
 PROVIDER_BIN=$TOP/provider/pulumi-resource-kubernetes
 PYTHON=${MESHPERF_PYTHON:-$REPO/.venv/bin/python}
-BUILD_HINT="build them: sh scripts/live-tools.sh (about 1.5 h once on 2 CPUs)"
+if $PULUMI_ONLY; then
+    WANT_BINS=$PULUMI_BINS
+    BUILD_HINT="build them: sh scripts/live-tools.sh --pulumi-only (about 70 min once on 2 CPUs)"
+else
+    WANT_BINS=$BINS
+    BUILD_HINT="build them: sh scripts/live-tools.sh (about 1.5 h once on 2 CPUs)"
+fi
 
 say() { echo "live-tools: $*"; }
 die() { echo "live-tools: error: $*" >&2; exit 1; }
@@ -77,12 +110,17 @@ missing_apt() {
 # One line on what keeps the tools from being complete; empty when complete.
 what_is_missing() {
     miss=""
-    for b in $BINS; do [ -x "$BIN/$b" ] || miss="$miss $b"; done
+    for b in $WANT_BINS; do [ -x "$BIN/$b" ] || miss="$miss $b"; done
     [ -x "$PLUGIN" ] || miss="$miss plugin:resource-kubernetes-v$PROVIDER_VERSION"
     if [ -n "$miss" ]; then echo "missing in $BIN:$miss; $BUILD_HINT"; return; fi
-    [ -f "$STAMP" ] || { echo "build of $TOP not finished (no stamp); $BUILD_HINT"; return; }
-    apt=$(missing_apt)
-    [ -z "$apt" ] || { echo "Debian packages missing: $apt; $BUILD_HINT"; return; }
+    if $PULUMI_ONLY; then
+        [ -f "$PULUMI_STAMP" ] || [ -f "$STAMP" ] ||
+            { echo "build of $TOP not finished (no stamp); $BUILD_HINT"; return; }
+    else
+        [ -f "$STAMP" ] || { echo "build of $TOP not finished (no stamp); $BUILD_HINT"; return; }
+        apt=$(missing_apt)
+        [ -z "$apt" ] || { echo "Debian packages missing: $apt; $BUILD_HINT"; return; }
+    fi
     want=$(wanted_provider)
     if [ -n "$want" ] && [ "$want" != "$PROVIDER_VERSION" ]; then
         echo "$PYTHON's pulumi-kubernetes asks for the kubernetes plugin $want, the tools have $PROVIDER_VERSION (the only provider source the module proxy serves): pin pulumi-kubernetes==$PROVIDER_VERSION"
@@ -90,28 +128,24 @@ what_is_missing() {
 }
 
 print_env() {
-    echo "export PATH=\"$BIN:/usr/lib/cni:\$PATH\""
+    if $PULUMI_ONLY; then echo "export PATH=\"$BIN:\$PATH\""; else echo "export PATH=\"$BIN:/usr/lib/cni:\$PATH\""; fi
     echo "export PULUMI_HOME=\"$PHOME\""
     echo "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
     echo "export PULUMI_SKIP_UPDATE_CHECK=true"
     echo "export PULUMI_PYTHON_CMD=\"$PYTHON\""
 }
 
-case "${1:-}" in
---check | bindir | --env)
+if [ "$MODE" != build ]; then
     m=$(what_is_missing)
     if [ -n "$m" ]; then echo "live-tools: $m"; exit 1; fi
-    if [ "$1" = --env ]; then print_env; else echo "$BIN"; fi
+    if [ "$MODE" = --env ]; then print_env; else echo "$BIN"; fi
     exit 0
-    ;;
-"") ;;
-*) die "unknown argument '$1' (use no argument, --check or --env)" ;;
-esac
+fi
 
 # ---- build ----
 command -v go >/dev/null 2>&1 || die "no 'go' on PATH (Go 1.26 is needed)"
-mkdir -p "$BIN" "$PHOME" "$WORK" "$LOGS" "$CACHE/go/mod" "$CACHE/go/build"
-export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
+mkdir -p "$BIN" "$PHOME" "$WORK" "$LOGS" "$GO_CACHE/mod" "$GO_CACHE/build"
+export GOMODCACHE="$GO_CACHE/mod" GOCACHE="$GO_CACHE/build" GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
 T0=$(date +%s)
 
 # run_step NAME LOG CMD...: one progress line, the command's output to LOG, a clear line on failure.
@@ -138,8 +172,8 @@ write_tools_go() {
       printf ')\n'; } >"$dir/tools.go"
 }
 
-# --- Debian packages ---
-apt=$(missing_apt)
+# --- Debian packages (not for the Pulumi side) ---
+apt=$($PULUMI_ONLY || missing_apt)
 if [ -n "$apt" ]; then
     step() {
         apt-get -o DPkg::Lock::Timeout=600 update -qq &&
@@ -239,6 +273,25 @@ if [ ! -x "$PLUGIN" ]; then
     say "installed plugin resource kubernetes $PROVIDER_VERSION into $PHOME"
 fi
 
+# ready: print what a caller needs (and a warning on a Python asking for another provider).
+finish() {
+    want=$(wanted_provider)
+    if [ -n "$want" ] && [ "$want" != "$PROVIDER_VERSION" ]; then
+        echo "live-tools: warning: $PYTHON's pulumi-kubernetes asks for the kubernetes plugin $want, built $PROVIDER_VERSION (the only provider source the module proxy serves): pin pulumi-kubernetes==$PROVIDER_VERSION" >&2
+    fi
+    say "ready in $(($(date +%s) - T0))s: bin=$BIN PULUMI_HOME=$PHOME"
+    say "a caller needs (or: eval \"\$(sh scripts/live-tools.sh $1--env)\"):"
+    print_env | sed 's/^/  /'
+}
+
+# The Pulumi side is complete: its own stamp, so that --pulumi-only needs no more than this.
+for b in $PULUMI_BINS; do [ -x "$BIN/$b" ] || die "$b is still missing in $BIN after the build"; done
+echo "$MANIFEST" >"$PULUMI_STAMP"
+if $PULUMI_ONLY; then
+    finish "--pulumi-only "
+    exit 0
+fi
+
 # --- etcd ---
 build_etcd() {
     d=$WORK/etcd; mkdir -p "$d"
@@ -300,10 +353,4 @@ have $K8S_CMDS || run_step "Kubernetes $K8S_VERSION ($K8S_CMDS)" "$LOGS/k8s.log"
 
 for b in $BINS; do [ -x "$BIN/$b" ] || die "$b is still missing in $BIN after the build"; done
 echo "$MANIFEST" >"$STAMP"
-want=$(wanted_provider)
-if [ -n "$want" ] && [ "$want" != "$PROVIDER_VERSION" ]; then
-    echo "live-tools: warning: $PYTHON's pulumi-kubernetes asks for the kubernetes plugin $want, built $PROVIDER_VERSION (the only provider source the module proxy serves): pin pulumi-kubernetes==$PROVIDER_VERSION" >&2
-fi
-say "ready in $(($(date +%s) - T0))s: bin=$BIN PULUMI_HOME=$PHOME"
-say "a caller needs (or: eval \"\$(sh scripts/live-tools.sh --env)\"):"
-print_env | sed 's/^/  /'
+finish ""
