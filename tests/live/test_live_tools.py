@@ -1,5 +1,6 @@
 """scripts/live-tools.sh --check/--env: the interface the live tier and the local cluster use to find
-the tools (issue 20, item 1), run for real against a temporary cache folder.
+the tools (issue 20, item 1), and its --pulumi-only form the kind workflow uses (issue 23, item 7), run
+for real against a temporary cache folder.
 
 The complete case lays files where a build leaves them (every binary, the plugin under PULUMI_HOME,
 the stamp); the layout is read from the script's own "missing" line, not repeated here.
@@ -16,11 +17,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "live-tools.sh"
-BINARIES = [
+PULUMI_BINARIES = [
     "pulumi",
     "pulumi-language-python",
     "pulumi-language-python-exec",
     "pulumi-resource-pulumi-python",
+]
+BINARIES = [
+    *PULUMI_BINARIES,
     "etcd",
     "kube-router",
     "kube-apiserver",
@@ -53,12 +57,12 @@ def _executable(path: Path) -> None:
     path.chmod(0o755)
 
 
-def _complete(cache: Path) -> Path:
+def _complete(cache: Path, names: list[str] = BINARIES, stamp: str = "complete") -> Path:
     bindir, plugin = _layout(cache)
-    for name in BINARIES:
+    for name in names:
         _executable(bindir / name)
     _executable(plugin)
-    (bindir.parent / "complete").write_text("stamp\n")
+    (bindir.parent / stamp).write_text("stamp\n")
     return bindir
 
 
@@ -134,7 +138,57 @@ def test_a_python_asking_for_another_provider_is_named(tmp_path: Path) -> None:
 def test_unknown_argument_is_one_clear_line(tmp_path: Path) -> None:
     result = _run(tmp_path, "--chek")
     assert result.returncode == 1
-    assert result.stderr.strip() == "live-tools: error: unknown argument '--chek' (use no argument, --check or --env)"
+    assert result.stderr.strip() == (
+        "live-tools: error: unknown argument '--chek'"
+        " (use no argument, --check or --env, each optionally with --pulumi-only)"
+    )
+    both = _run(tmp_path, "--check", "--env")
+    assert (both.returncode, both.stderr.strip()) == (
+        1,
+        "live-tools: error: '--check' and '--env' given: use one of them",
+    )
+
+
+def test_pulumi_only_on_an_empty_cache_names_only_the_pulumi_side(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--pulumi-only", "--check")
+    assert result.returncode == 1
+    line = result.stdout.strip()
+    assert result.stdout.count("\n") == 1, result.stdout
+    missing = line.split(":", 2)[-1].split(";")[0].split()
+    assert missing == [*PULUMI_BINARIES, "plugin:resource-kubernetes-v4.25.0"], line
+    assert "build them: sh scripts/live-tools.sh --pulumi-only" in line
+
+
+def test_pulumi_only_is_complete_with_its_own_stamp_and_no_kubernetes(tmp_path: Path) -> None:
+    """The Pulumi side with its stamp, no Kubernetes, no Debian packages asked: complete for
+    --pulumi-only (in either order), not for the full check; its PATH has no CNI folder."""
+    bindir = _complete(tmp_path, PULUMI_BINARIES, "complete-pulumi")
+    for args in (["--pulumi-only", "--check"], ["--check", "--pulumi-only"]):
+        check = _run(tmp_path, *args)
+        assert (check.returncode, check.stdout) == (0, f"{bindir}\n"), check
+    env = _run(tmp_path, "--pulumi-only", "--env")
+    assert env.returncode == 0, env
+    assert env.stdout.splitlines()[0] == f'export PATH="{bindir}:$PATH"'
+    assert "export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true" in env.stdout
+    assert f'export PULUMI_HOME="{bindir.parent / "pulumi-home"}"' in env.stdout
+    full = _run(tmp_path, "--check")
+    assert full.returncode == 1 and " etcd " in full.stdout and "pulumi " not in full.stdout.split(":", 2)[-1]
+
+
+def test_pulumi_only_without_a_stamp_is_not_complete(tmp_path: Path) -> None:
+    bindir = _complete(tmp_path, PULUMI_BINARIES, "complete-pulumi")
+    (bindir.parent / "complete-pulumi").unlink()
+    result = _run(tmp_path, "--pulumi-only", "--check")
+    assert result.returncode == 1
+    assert "not finished" in result.stdout and "sh scripts/live-tools.sh --pulumi-only" in result.stdout
+
+
+def test_a_full_build_satisfies_pulumi_only(tmp_path: Path) -> None:
+    """A cache a full build left (its stamp `complete` only, as before --pulumi-only existed)."""
+    bindir = _complete(tmp_path)
+    assert not (bindir.parent / "complete-pulumi").exists()
+    check = _run(tmp_path, "--pulumi-only", "--check")
+    assert (check.returncode, check.stdout) == (0, f"{bindir}\n"), check
 
 
 def test_the_script_downloads_no_release() -> None:
