@@ -48,6 +48,11 @@ LOCAL_CLUSTER = "starts or stops a real Kubernetes here (root, minutes); tests/l
 INSTALL = "changes the machine (packages, a virtualenv, /usr/local/bin); tests/cli/test_cli_install.py: on a copy"
 CLICONFIG = "Pulumi CLI; tests/components/test_components_cliconfig.py runs it through a stand-in of its config rules"
 FRAGMENT = "a fragment of a command named in prose, not a command line"
+PULUMI_TOOLS_BUILD = (
+    "builds the Pulumi CLI and the kubernetes plugin from Go modules (about 70 min once); its --check and --env"
+    " run for real in tests/live/test_live_pulumi_tools.py"
+)
+PULUMI_TOOLS = "the shell's env for the built Pulumi CLI: tests/live/test_live_pulumi_tools.py runs it for real"
 
 UNPLANNED = ["--ignore-unplanned"]  # the fixture holds host-network paths too, which kind-mesh does not plan
 # The shown command -> the command run (argv; `{data}`, `{logs}`, `{tmp}` filled in) and the exit codes it may give.
@@ -99,6 +104,7 @@ RUN: dict[str, tuple[list[str], set[int]]] = {
         {0, 1},  # the report above, against itself
     ),
     "scripts/live-tools.sh --check": (["sh", "scripts/live-tools.sh", "--check"], {0, 1}),  # 1: not built here
+    "scripts/live-tools.sh --pulumi-only --env": (["sh", "scripts/live-tools.sh", "--pulumi-only", "--env"], {0, 1}),
     "sh scripts/report-picture.sh": (["sh", "scripts/report-picture.sh", "{tmp}/report", "{tmp}/report.png"], {0}),
     "git describe": (["git", "describe", "--always"], {0}),
     "uname -r": (["uname", "-r"], {0}),
@@ -184,11 +190,14 @@ NOT_RUN: dict[str, str] = {
     "python -m localcluster.provisioner": "started by `meshperf cluster up` inside the cluster's namespace",
     "buildah bud images/Dockerfile": "builds the tool image from Debian's archive (minutes): `meshperf cluster up`",
     # Kubernetes with Pulumi.
-    "curl -fsSL https://get.docker.com | sh": "installs Docker: a download and a change to the machine",
+    "sudo apt-get install -y docker.io": "installs Docker from the distribution's archive: a change to the machine",
     'sudo usermod -aG docker "$USER" && newgrp docker': "changes the machine's users",
     'go install sigs.k8s.io/kind@v0.24.0 && sudo install "$(go env GOPATH)/bin/kind" /usr/local/bin/kind': INSTALL,
-    "curl -fsSL https://get.pulumi.com | sh -s -- --version 3.274.0": "downloads a release binary (not done here)",
-    'export PATH="$HOME/.pulumi/bin:$PATH"': "sets the shell's PATH for the Pulumi CLI installed above",
+    'export MESHPERF_CACHE="$HOME/.cache/meshperf"': "sets where scripts/live-tools.sh builds (a user's own folder)",
+    "sh scripts/live-tools.sh --pulumi-only": PULUMI_TOOLS_BUILD,
+    'eval "$(sh scripts/live-tools.sh --pulumi-only --env)"': PULUMI_TOOLS,
+    "pulumi version": PULUMI_TOOLS,
+    "pulumi plugin ls": PULUMI_TOOLS,
     "export PULUMI_CONFIG_PASSPHRASE=...": "sets a passphrase for the Pulumi CLI's local state",
     "pulumi login --local": PULUMI_OFFLINE,
     "pulumi stack init kind-local": PULUMI_OFFLINE,
