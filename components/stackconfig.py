@@ -13,12 +13,13 @@ ignored; the stack file that `pulumi config set` writes to is read for its key n
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import yaml
 
 from spec.e2sar import TOKEN_KEY
-from spec.load import NAMESPACE, StackError
+from spec.load import NAMESPACE, StackError, load_yaml, yaml_error
 from spec.model import Stack
 
 # Top-level scalar keys: read as text, exactly as the CLI hands them over.
@@ -43,12 +44,22 @@ def read_stack_config(stack_name: str, project_dir: Path | None = None) -> dict[
     return out
 
 
+def _read(path: Path) -> dict[str, Any]:
+    """A project or stack file as the checks read it: a key given twice is an error, as in the stack's
+    other readers (spec/load.py), not the last one silently."""
+    try:
+        document = load_yaml(path.read_text())
+    except yaml.YAMLError as exc:
+        raise StackError(yaml_error(path, exc)) from None
+    return document if isinstance(document, dict) else {}
+
+
 def stack_file_path(stack_name: str, project_dir: Path) -> Path | None:
     """The stack file the CLI reads and writes for `stack_name`, by the project's stackConfigDir."""
     project = project_dir / "Pulumi.yaml"
     if not project.is_file():
         return None
-    document = yaml.safe_load(project.read_text()) or {}
+    document = _read(project)
     folder = project_dir / str(document.get("stackConfigDir") or ".")
     path = folder / f"Pulumi.{stack_name}.yaml"
     return path if path.is_file() else None
@@ -59,7 +70,7 @@ def check_key_names(stack_name: str, project_dir: Path) -> None:
     if path is None:
         pulumi.log.warn(f"no stack file for {stack_name} under {project_dir}: misspelt meshperf keys go unnoticed")
         return
-    document = yaml.safe_load(path.read_text()) or {}
+    document = _read(path)
     config = document.get("config") or {}
     prefix = f"{NAMESPACE}:"
     for name in config:

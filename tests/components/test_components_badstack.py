@@ -10,6 +10,7 @@ from conftest import ROOT, Run, run_program
 from pulumi_cli import PulumiCli
 
 from components.config import settings_from_config
+from components.stackconfig import check_key_names
 from spec.load import StackError
 
 
@@ -63,3 +64,15 @@ def test_settings_refuse_what_cannot_work() -> None:
     kind = {**base, "clusters": [{**base["clusters"][0], "kubeconfig_context": None, "kubernetes_version": "1.20"}]}
     with pytest.raises(StackError, match=r"kubernetes_version: kind v0.24.0 has no node image for Kubernetes 1.20"):
         settings_from_config(kind)
+
+
+def test_a_key_given_twice_in_the_stack_file_is_refused_naming_its_line(tmp_path: Path) -> None:
+    """The program's key check reads the stack file as the lab does: the second `meshperf:run_id`
+    is an error naming the file and line, not a value that silently wins."""
+    (tmp_path / "Pulumi.yaml").write_text("name: meshperf\n")
+    stack = tmp_path / "Pulumi.twice.yaml"
+    stack.write_text("config:\n  meshperf:run_id: one\n  meshperf:run_id: two\n")
+    with pytest.raises(StackError) as caught:
+        check_key_names("twice", tmp_path)
+    assert str(caught.value).startswith(f"{stack}:3:")
+    assert "'meshperf:run_id' is given twice (first on line 2)" in str(caught.value)
