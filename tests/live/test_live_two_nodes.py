@@ -2,7 +2,7 @@
 on the local cluster's two nodes, so the remote-node paths 3 and 4 (w3 on worker2 -> w2 on worker1) and the
 host baseline's remote-node path run on a real data path beside paths 1, 2 and 5.
 
-Kept short (one MSS point, 2 s cases, iperf3 TCP and UDP only): the rest of the flow (refresh, re-runs,
+Kept short (one MSS point, 2 s cases, iperf3 TCP only: 7 cases): the rest of the flow (refresh, re-runs,
 policies, destroy of a gone cluster) is test_live_flow.py's on one node. The module fixture starts the
 cluster under its own name and stops it on every exit path; skips in one line when the tools are not built.
 """
@@ -30,7 +30,6 @@ SHORT = [
     ("meshperf:suites.netperf.mss", "1376"),
     ("meshperf:suites.netperf.duration_s", "2"),
     ("meshperf:suites.netperf.tools[0]", "iperf3_tcp"),
-    ("meshperf:suites.netperf.tools[1]", "iperf3_udp"),
 ]
 REMOTE = {NetPath.REMOTE_NODE_POD, NetPath.REMOTE_NODE_VIP, NetPath.HOST_REMOTE}
 
