@@ -167,6 +167,13 @@ NOT_RUN: dict[str, str] = {
     "pulumi destroy --yes -s live": LIVE,
     "pulumi stack init live-gone --copy-config-from live && pulumi up --yes -s live-gone": LIVE,
     "meshperf cluster down ... && pulumi destroy --yes -s live-gone": LIVE,
+    "pulumi stack init live-two-nodes": LIVE,
+    "pulumi config set --path 'meshperf:suites.netperf.tools[0]' iperf3_tcp -s live-two-nodes": LIVE,
+    "pulumi up --yes -s live-two-nodes": LIVE,
+    (
+        "kubectl --kubeconfig /var/lib/meshperf/cluster/lvtwo/kubeconfig --context meshperf-lvtwo get pods -A -o wide"
+    ): LIVE,
+    "pulumi destroy --yes -s live-two-nodes": LIVE,
     # The lab: root, namespaces, minutes.
     "sh scripts/install.sh && .venv/bin/python -m netlab up": INSTALL + "; then " + LAB,
     ".venv/bin/python -m netlab up -s kind-local --quick": LAB,

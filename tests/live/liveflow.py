@@ -11,9 +11,19 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from localcluster import down
+from localcluster.config import ClusterSpec, from_stack
+from localcluster.up import up
+from spec.load import load_stack
+from spec.plan import Plan, build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 # The tools script, as localcluster.tools finds it (MESHPERF_LIVE_TOOLS names another).
@@ -26,6 +36,16 @@ PART_OF = "app.kubernetes.io/part-of=meshperf"
 
 class ToolsNotBuiltError(RuntimeError):
     """scripts/live-tools.sh --check failed: str() is its one line."""
+
+
+def tools_or_skip() -> dict[str, str]:
+    """tools_env(), or the calling test module skipped in one line (not root, or the tools not built)."""
+    if os.geteuid() != 0:
+        pytest.skip("live tier skipped: the local cluster needs root", allow_module_level=True)
+    try:
+        return tools_env()
+    except ToolsNotBuiltError as exc:
+        pytest.skip(f"live tier skipped: {exc}", allow_module_level=True)
 
 
 def tools_env() -> dict[str, str]:
@@ -191,3 +211,75 @@ class Kubectl:
             "get", "all,pvc,netpol,cm,secret,endpointslices,ns", "-A", "-l", PART_OF, "-o", "name", timeout_s=90
         )
         return [n for n in names.split() if n]
+
+
+@dataclass
+class Flow:
+    """One live stack on its started cluster: the CLI, kubectl, the cluster and when it all began."""
+
+    pulumi: Pulumi
+    kubectl: Kubectl
+    spec: ClusterSpec
+    started: float
+
+    @property
+    def stack_file(self) -> Path:
+        return self.pulumi.project / "stacks" / f"Pulumi.{self.pulumi.stack}.yaml"
+
+    def plan(self) -> Plan:
+        return build_plan(load_stack(str(self.stack_file)))
+
+    def python(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.pulumi.project / ".venv" / "bin" / "python"), *args],
+            cwd=self.pulumi.project,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+def bin_dir(tools: dict[str, str]) -> Path:
+    """The built tools' folder (kubectl, the cluster's daemons): the first entry of their PATH."""
+    return Path(tools["PATH"].split(":")[0])
+
+
+def say(line: str) -> None:
+    print(f"live: {line}", flush=True)
+
+
+@contextmanager
+def flow_on(stack: str, name: str, tmp: Path, tools: dict[str, str], short: list[tuple[str, str]]) -> Iterator[Flow]:
+    """The stack's cluster started under its own `name` (run folder, namespaces, kubeconfig context), a copy
+    of the project logged in to local state, the stack made with the README's `pulumi config set` lines
+    (this cluster's context and kubeconfig) and `short`'s (key, value) lines (`--path`) after them, steady
+    state removed; the cluster stopped whatever happened, the times printed."""
+    started = time.monotonic()
+    stack_spec = from_stack(stack)
+    spec = stack_spec.model_copy(
+        update={"name": name, "context": f"meshperf-{name}", "kubeconfig": stack_spec.run_root / name / "kubeconfig"}
+    )
+    cluster = next(c.name for c in load_stack(stack).clusters if c.kubeconfig_context)
+    pulumi: Pulumi | None = None
+    try:
+        took = up(spec, bin_dir=bin_dir(tools), say=say)
+        project = copy_project(tmp / "project")
+        pulumi = Pulumi(project, Pulumi.private_home(tmp / "pulumi-home", tools), tools, stack=stack)
+        pulumi.times["cluster start"] = took
+        (tmp / "state").mkdir()
+        pulumi.run("login", f"file://{tmp / 'state'}", timeout_s=60, stack=False)
+        pulumi.run("stack", "init", stack, timeout_s=60, stack=False)
+        pulumi.config_set("meshperf:clusters[0].kubeconfig_context", spec.context)
+        pulumi.config_set(f"meshperf:kubernetes.clusters.{cluster}.kubeconfig", str(spec.kubeconfig))
+        for key, value in short:
+            pulumi.config_set(key, value)
+        pulumi.run("config", "rm", "--path", "meshperf:suites.netperf.steady_state", timeout_s=60, label="config rm")
+        yield Flow(pulumi, Kubectl(bin_dir(tools), spec.kubeconfig, spec.context), spec, started)
+    finally:
+        t0 = time.monotonic()
+        down.teardown(spec.run_dir, spec.name, say=say)
+        times = pulumi.times if pulumi else {}
+        times["cluster down"] = time.monotonic() - t0
+        times["live tier total"] = time.monotonic() - started
+        say("times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))

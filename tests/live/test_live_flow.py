@@ -11,32 +11,20 @@ second stack whose cluster was stopped under it. Skips in one line when the live
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from liveflow import Kubectl, Pulumi, ToolsNotBuiltError, copy_project, tools_env
+from liveflow import Flow, flow_on, tools_or_skip
 
 from localcluster import down
-from localcluster.config import ClusterSpec, from_stack
-from localcluster.up import up
 from manifests.clients import job_name
 from results.seed import EXTRA_ROWS, SEED_ROWS
-from spec.load import load_stack
-from spec.plan import Plan, build_plan
 
-if os.geteuid() != 0:
-    pytest.skip("live tier skipped: the local cluster needs root", allow_module_level=True)
-try:
-    TOOLS = tools_env()
-except ToolsNotBuiltError as exc:
-    pytest.skip(f"live tier skipped: {exc}", allow_module_level=True)
+TOOLS = tools_or_skip()
 
 NAME = "lvflow"  # the local cluster's own name (run folder, namespaces, kubeconfig context)
 UP_S = 900.0
@@ -47,66 +35,12 @@ JOB_TYPE = "kubernetes:batch/v1:Job"
 POD_TYPE = "kubernetes:core/v1:Pod"
 
 
-@dataclass
-class Flow:
-    pulumi: Pulumi
-    kubectl: Kubectl
-    spec: ClusterSpec
-    started: float
-
-    @property
-    def stack_file(self) -> Path:
-        return self.pulumi.project / "stacks" / f"Pulumi.{self.pulumi.stack}.yaml"
-
-    def plan(self) -> Plan:
-        return build_plan(load_stack(str(self.stack_file)))
-
-    def python(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.pulumi.project / ".venv" / "bin" / "python"), *args],
-            cwd=self.pulumi.project,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-
-def _bin_dir() -> Path:
-    return Path(TOOLS["PATH"].split(":")[0])
-
-
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
-    started = time.monotonic()
-    tmp = tmp_path_factory.mktemp("liveflow")
-    live = from_stack("live")
-    spec = live.model_copy(
-        update={"name": NAME, "context": f"meshperf-{NAME}", "kubeconfig": live.run_root / NAME / "kubeconfig"}
-    )
-    pulumi: Pulumi | None = None
-    try:
-        took = up(spec, bin_dir=_bin_dir(), say=lambda line: print(f"live: {line}", flush=True))
-        project = copy_project(tmp / "project")
-        pulumi = Pulumi(project, Pulumi.private_home(tmp / "pulumi-home", TOOLS), TOOLS)
-        pulumi.times["cluster start"] = took
-        (tmp / "state").mkdir()
-        pulumi.run("login", f"file://{tmp / 'state'}", timeout_s=60, stack=False)
-        pulumi.run("stack", "init", "live", timeout_s=60, stack=False)
-        # The README's `pulumi config set` lines, made short: one MSS point, 2 s cases, no steady state.
-        pulumi.config_set("meshperf:clusters[0].kubeconfig_context", spec.context)
-        pulumi.config_set("meshperf:kubernetes.clusters.live.kubeconfig", str(spec.kubeconfig))
-        pulumi.config_set("meshperf:suites.netperf.mss", "1376")
-        pulumi.config_set("meshperf:suites.netperf.duration_s", "2")
-        pulumi.run("config", "rm", "--path", "meshperf:suites.netperf.steady_state", timeout_s=60, label="config rm")
-        yield Flow(pulumi, Kubectl(_bin_dir(), spec.kubeconfig, spec.context), spec, started)
-    finally:
-        t0 = time.monotonic()
-        down.teardown(spec.run_dir, spec.name, say=lambda line: print(f"live: {line}", flush=True))
-        times = pulumi.times if pulumi else {}
-        times["cluster down"] = time.monotonic() - t0
-        times["live tier total"] = time.monotonic() - started
-        print("live: times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()), flush=True)
+    # The README's `pulumi config set` lines, made short: one MSS point, 2 s cases, no steady state.
+    short = [("meshperf:suites.netperf.mss", "1376"), ("meshperf:suites.netperf.duration_s", "2")]
+    with flow_on("live", NAME, tmp_path_factory.mktemp("liveflow"), TOOLS, short) as flow:
+        yield flow
 
 
 def _figures_by_path(throughput: dict[str, dict[str, Any]]) -> dict[str, list[float]]:
