@@ -376,9 +376,13 @@ class Kubelet:
                 log.write(raw)
                 log.flush()
                 if pod.on_line is not None:
-                    result = pod.on_line(raw.decode(errors="replace").rstrip("\n"))
-                    if result is not None:
-                        await result
+                    try:
+                        result = pod.on_line(raw.decode(errors="replace").rstrip("\n"))
+                        if result is not None:
+                            await result
+                    except Exception as exc:  # a reader's fault must not cut the container's log
+                        self.say(f"[kubelet] {pod.name}: its line reader failed, the log goes on without it: {exc!r}")
+                        pod.on_line = None
 
     async def _probe(self, pod: Pod, c: Container) -> None:
         """Readiness: ready without a probe; else successThreshold passes in a row make it ready,

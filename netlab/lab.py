@@ -22,23 +22,31 @@ from types import TracebackType
 from manifests import CLUSTER, Obj, clients, find, of_kind, render
 from manifests.base import SERVES
 from manifests.testbed import server_name
-from netlab.cluster_state import ClusterState, cluster_state
+from netlab.cluster_state import VERSIONS, ClusterState, cluster_state
 from netlab.kubelet import JobOutcome, Kubelet, KubeletError
 from netlab.layout import Layout, build_layout, setup_commands, shaping_commands
 from netlab.namespaces import LabError, claim, output_of, release, remove_namespaces, run
-from netlab.netpol import PolicyDrop, drop_counts, policy_drops
+from netlab.netpol import DropCounts, Flow, PolicyDrop, drop_counts, drop_sets_restore, policy_drops
 from netlab.node_rules import node_rules
 from netlab.rootfs import Userland, host_userland
 from netlab.scheduled import cluster_objects, lab_addresses
+from netlab.services import service_port_rules
 from netlab.workloads import job_logdir, placement
 from spec.model import Family, Stack
-from spec.plan import Plan
+from spec.plan import Case, Plan
 from spec.runner import LOGDIR_VAR
 
 READY_TIMEOUT_S = 60.0
-SAVE: dict[Family, str] = {"ipv4": "iptables-save", "ipv6": "ip6tables-save"}
+RESTORE: dict[Family, str] = {"ipv4": "iptables-restore", "ipv6": "ip6tables-restore"}
 
 LineHandler = Callable[[str], Awaitable[None] | None]
+
+
+def write_rules(ns: str, rules: str, family: Family = "ipv4") -> None:
+    """A node namespace's iptables of one family, after the drop sets its policy rules record the
+    denied flows in (made when missing, emptied: their counters start again with the rules')."""
+    run(("ip", "netns", "exec", ns, "ipset", "-exist", "restore"), stdin=drop_sets_restore([VERSIONS[family]]))
+    run(("ip", "netns", "exec", ns, RESTORE[family]), stdin=rules)
 
 
 def new_prefix() -> str:
@@ -75,7 +83,7 @@ class Lab:
         self.states6: dict[str, ClusterState] = {}  # the IPv6 rules' states, of the clusters that have IPv6
         self.running: set[str] = set()  # the Jobs whose pods run now: the pods the rules see
         self._applied: tuple[str, ...] | None = None  # the running Jobs the rules were last written for
-        self._drop_counts: dict[tuple[str, Family], dict[str, int]] = {}
+        self._drop_counts: dict[tuple[str, Family], DropCounts] = {}
         # Secret name -> data: what a cluster's Secrets would hold, in memory only (never in objects.json).
         self.secrets: dict[str, dict[str, str]] = {}
 
@@ -125,11 +133,11 @@ class Lab:
             cluster = self.stack.cluster(node.cluster)
             rules = node_rules(self.states[node.cluster], node.name, cluster.pod_subnet, self.cluster_ips)
             (self.workdir / "lab" / f"rules-{node.cluster}-{node.name}-{label}.txt").write_text(rules)
-            run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
+            write_rules(node.ns, rules)
             if node.cluster in self.states6:
                 rules6 = node_rules(self.states6[node.cluster], node.name, cluster.pod_subnet_v6, self.cluster_ips6)
                 (self.workdir / "lab" / f"rules6-{node.cluster}-{node.name}-{label}.txt").write_text(rules6)
-                run(("ip", "netns", "exec", node.ns, "ip6tables-restore"), stdin=rules6)
+                write_rules(node.ns, rules6, "ipv6")
         self._drop_counts = {}
 
     def _has_ipv6(self, cluster: str) -> bool:
@@ -292,14 +300,29 @@ class Lab:
                 out = run(("ip", "netns", "exec", node.ns, "ip6tables-save", "-c"))
                 (self.workdir / "lab" / f"ip6tables-{node.cluster}-{node.name}-after-{label}.txt").write_text(out)
 
+    def flows_of(self, case: Case) -> Callable[[Flow], bool]:
+        """Whether a denied flow is one of `case`'s: on one of its ports, to the address its Job's
+        env gives its target or to a Pod behind that address (after DNAT on the node that judges)."""
+        job = find(self.objects, "Job", clients.job_name(case.client))
+        containers = job["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for c in containers for e in c.get("env", [])}
+        target = str(env.get(case.target.env_var))
+        addresses = {target}
+        for states, ips in ((self.states, self.cluster_ips), (self.states6, self.cluster_ips6)):
+            for rule in (r for state in states.values() for r in service_port_rules(state, ips)):
+                if str(rule.cluster_ip) == target:
+                    addresses |= {str(e.ip) for e in rule.endpoints}
+        ports = {str(p) for p in (case.port, case.data_port) if p is not None}
+        return lambda flow: flow.dst in addresses and flow.port in ports
+
     def new_policy_drops(self) -> list[PolicyDrop]:
         """Which pods' policies dropped packets since the last call: what a failed case's reason names."""
         drops: list[PolicyDrop] = []
         for states in (self.states, self.states6):
             for cluster, state in states.items():
-                family, save = state.family, SAVE[state.family]
+                family = state.family
                 nodes = [n for n in self.layout.nodes if n.cluster == cluster]
-                counts = drop_counts(run(("ip", "netns", "exec", n.ns, save, "-c", "-t", "mangle")) for n in nodes)
+                counts = drop_counts(run(("ip", "netns", "exec", n.ns, "ipset", "save")) for n in nodes)
                 drops += policy_drops(state, counts, self._drop_counts.get((cluster, family)))
                 self._drop_counts[cluster, family] = counts
         return drops

@@ -33,7 +33,9 @@ same order: root's own packets and established/related packets accepted, then ev
 from or to a policy-selected pod of the node judged by rules compiled from the policies.
 Peers chosen by selectors become the /32s of the pods they select; ipBlocks stay CIDRs. A
 denied packet ends on a counted DROP whose comment names the pod, the direction and the
-policies that isolate it: `policy_drops` reads those counters back.
+policies that isolate it; just before, its flow (source, protocol and port, destination) is recorded
+with a packet counter in an ipset of the node (`DROP_SETS`): `policy_drops` reads those back, so
+that a failed case is named by the drops of its own flows, not of whichever case ran beside it.
 
 What differs, and why: the engine gives its verdict in userspace (NFQUEUE) for every packet
 that is not established or related; the lab decides the same question in the kernel. For
@@ -54,7 +56,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -67,6 +69,14 @@ ENTRY = "KNP-POSTROUTING"
 VERDICT = "KNP-VERDICT"
 MATCHED = "0x10000/0x10000"  # set by an ipBlock sub-chain when the address is outside every except
 DROP_TAG = "knp-drop"
+# The ipsets (hash:ip,port,ip: source, protocol:port, destination) of the flows each direction's
+# DROPs denied, per family: lab instrumentation, not the engine's.
+DROP_SETS: dict[tuple[Direction, int], str] = {
+    ("ingress", 4): "knp-drops-in4",
+    ("egress", 4): "knp-drops-eg4",
+    ("ingress", 6): "knp-drops-in6",
+    ("egress", 6): "knp-drops-eg6",
+}
 
 
 @dataclass(frozen=True)
@@ -278,6 +288,10 @@ def _isolation_rules(iso: Isolation, chain: str) -> tuple[list[str], list[str]]:
                 rules.append(f"-A {sub} -j MARK --set-xmark {MATCHED}")
     if uses_mark:
         rules.insert(0, f"-A {chain} -j MARK --set-xmark 0x0/{MATCHED.split('/')[1]}")
+    flows = DROP_SETS[iso.direction, iso.endpoint.ip.version]
+    # A flow's first packet is counted by its adding (the set has counters), the next ones by the match.
+    rules.append(f"-A {chain} -m set --match-set {flows} src,dst,dst")
+    rules.append(f"-A {chain} -j SET --add-set {flows} src,dst,dst")
     rules.append(f"-A {chain} {comment(f'{DROP_TAG} {iso.direction} {iso.endpoint.name}')} -j DROP")
     return chains, rules
 
@@ -311,41 +325,88 @@ def policy_mangle(state: ClusterState, node: str) -> Fragment:
     return Fragment("mangle", tuple(chains), tuple(rules + body))
 
 
-# -- reading the counters back ---------------------------------------------------------
+# -- reading the drops back ------------------------------------------------------------
+@dataclass(frozen=True, order=True)
+class Flow:
+    """A denied flow as a drop set records it: after DNAT, before SNAT; `port` is the destination's
+    (ICMP's type/code)."""
+
+    src: str
+    protocol: str
+    port: str
+    dst: str
+
+
+DropCounts = dict[tuple[str, Flow], int]  # (drop set, flow) -> packets
+
+
 @dataclass(frozen=True)
 class PolicyDrop:
     isolation: Isolation
-    packets: int
+    flows: tuple[tuple[Flow, int], ...]  # each denied flow with its packets
+
+    @property
+    def packets(self) -> int:
+        return sum(n for _, n in self.flows)
+
+    def only(self, keep: Callable[[Flow], bool]) -> PolicyDrop | None:
+        """The drops of the flows `keep` admits; None when there is none."""
+        flows = tuple((f, n) for f, n in self.flows if keep(f))
+        return PolicyDrop(self.isolation, flows) if flows else None
 
     def __str__(self) -> str:
         iso = self.isolation
         towards = "leaving" if iso.direction == "egress" else "reaching"
+        peer = "to" if iso.direction == "egress" else "from"
+        seen = dict.fromkeys(
+            f"{f.protocol}/{f.port} {peer} {f.dst if iso.direction == 'egress' else f.src}" for f, _ in self.flows
+        )
         return (
-            f"NetworkPolicy denied {self.packets} packet(s) {towards} {iso.endpoint.name} ({iso.endpoint.ip}): "
-            f"no rule of {', '.join(iso.policies)} admits them"
+            f"NetworkPolicy denied {self.packets} packet(s) {towards} {iso.endpoint.name} ({iso.endpoint.ip}), "
+            f"{', '.join(seen)}: no rule of {', '.join(iso.policies)} admits them"
         )
 
 
-DROP_LINE = re.compile(
-    rf'^\[(?P<packets>\d+):\d+\] -A (?P<chain>KNP-[EI]-\d+) -m comment --comment "?{DROP_TAG} .* -j DROP$'
+def drop_sets_restore(versions: Iterable[int]) -> str:
+    """`ipset -exist restore` input: the drop sets of the IP versions, made when missing, emptied."""
+    lines = []
+    for (_, version), name in DROP_SETS.items():
+        if version in versions:
+            family = "inet" if version == 4 else "inet6"
+            lines += [f"create {name} hash:ip,port,ip family {family} counters", f"flush {name}"]
+    return "\n".join(lines) + "\n"
+
+
+FLOW_LINE = re.compile(
+    r"^add (?P<set>knp-drops-\S+) (?P<src>[^,\s]+),(?P<protocol>[a-z0-9-]+):(?P<port>[^,\s]+),(?P<dst>[^,\s]+)"
+    r" packets (?P<packets>\d+)"
 )
 
 
-def drop_counts(saved: Iterable[str]) -> dict[str, int]:
-    """Chain -> packets its policy DROP counted, summed over the nodes' `iptables-save -c` outputs."""
-    totals: dict[str, int] = {}
+def drop_counts(saved: Iterable[str]) -> DropCounts:
+    """(drop set, flow) -> packets its DROPs denied, summed over the nodes' `ipset save` outputs."""
+    totals: DropCounts = {}
     for text in saved:
         for line in text.splitlines():
-            if m := DROP_LINE.match(line):
-                totals[m["chain"]] = totals.get(m["chain"], 0) + int(m["packets"])
+            if m := FLOW_LINE.match(line):
+                key = (m["set"], Flow(m["src"], m["protocol"], m["port"], m["dst"]))
+                totals[key] = totals.get(key, 0) + int(m["packets"])
     return totals
 
 
-def policy_drops(state: ClusterState, after: dict[str, int], before: dict[str, int] | None = None) -> list[PolicyDrop]:
-    """Which pod, direction and policies dropped packets between two readings of one cluster's counters."""
+def policy_drops(state: ClusterState, after: DropCounts, before: DropCounts | None = None) -> list[PolicyDrop]:
+    """Which pod, direction and policies denied which flows between two readings of one cluster's sets."""
+    before = before or {}
     out = []
-    for chain, iso in chained(state):
-        grown = after.get(chain, 0) - (before or {}).get(chain, 0)
-        if grown > 0:
-            out.append(PolicyDrop(iso, grown))
+    for _, iso in chained(state):
+        name = DROP_SETS[iso.direction, VERSIONS[state.family]]
+        ip = str(iso.endpoint.ip)
+        grown = [
+            (flow, n - before.get((s, flow), 0))
+            for (s, flow), n in sorted(after.items())
+            if s == name and (flow.dst if iso.direction == "ingress" else flow.src) == ip
+        ]
+        flows = tuple((f, n) for f, n in grown if n > 0)
+        if flows:
+            out.append(PolicyDrop(iso, flows))
     return out

@@ -14,7 +14,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from manifests.base import ROLE, WORKLOAD
 from netlab import probe
 from netlab.e2sar import mark_skipped, run_e2sar
 from netlab.lab import Lab
+from netlab.netpol import Flow, Isolation, PolicyDrop
 from netlab.rootfs import image_userland
 from results.collect import case_result, collect
 from results.context import run_context, with_logged_facts
@@ -33,7 +34,7 @@ from results.model import Results, Userland
 from results.reports import case_summary, write_reports
 from results.version import meshperf_version
 from spec.model import Stack
-from spec.plan import Plan, build_plan
+from spec.plan import Case, Plan, build_plan
 
 LINE_RE = re.compile(r"^\[meshperf\] (?P<client>\S+) (?P<n>\d+)/(?P<total>\d+) (?P<id>\S+) start$")
 END_RE = re.compile(r"^\[meshperf\] (?P<id>\S+) exit=(?P<rc>-?\d+)$")
@@ -57,26 +58,34 @@ def clock(seconds: float) -> str:
 class Progress:
     """Live lines: one per case as it ends, with its figure or its failure, the time since the
     first case began and an estimate of the time left (the mean case so far, times the cases left),
-    and for a failed case the NetworkPolicy drops counted while it ran (`denied`, case id -> what dropped)."""
+    and for a failed case the NetworkPolicy drops of its own flows (`denied`, case id -> what dropped).
+
+    `drops` reads what the policies denied since its last call; `flows_of(case)` tells a case's flows.
+    A case's first packets can be counted in the reading taken as the case before it ended: a failed
+    case is named by its flows' drops in that reading and its own, and a reading's drops of other
+    flows are not the case's."""
 
     def __init__(
         self,
         plan: Plan,
         logdir: Path,
         say: Callable[[str], None],
-        drops: Callable[[], list[str]] | None = None,
+        drops: Callable[[], list[PolicyDrop]] | None = None,
+        flows_of: Callable[[Case], Callable[[Flow], bool]] | None = None,
         advance: Callable[[int, int], None] | None = None,
     ) -> None:
         self.plan = plan
         self.logdir = logdir  # the log claims' folder: each Job's logs are in a subfolder
         self.say = say
         self.drops = drops
+        self.flows_of = flows_of
         self.advance = advance  # (cases done, cases planned): a progress bar's, on a terminal
         self.by_id = {c.id: c for c in plan.cases}
         self.done = 0
         self.started: dict[str, float] = {}
         self.began: float | None = None
         self.denied: dict[str, list[str]] = {}
+        self.last_reading: tuple[str, list[PolicyDrop]] | None = None  # (the client, its drops)
 
     def __call__(self, line: str) -> None:
         if m := LINE_RE.match(line):
@@ -97,14 +106,39 @@ class Progress:
                 f"[{self.done:>{width}}/{len(self.plan.cases)}] {case.id:<28} {case_summary(result)} ({took:.1f} s)"
                 f"  elapsed {clock(elapsed)}, about {clock(left)} left"
             )
-            # Read at every case's end, shown for failed ones: the next case may already have sent a packet.
-            denied = self.drops() if self.drops is not None else []
+            denied = [str(d) for d in self._own_drops(case)]
             if denied and not result.ok:
                 self.denied[case.id] = denied
                 for line in denied:
                     self.say(f"      {line}")
             if self.advance is not None:
                 self.advance(self.done, len(self.plan.cases))
+
+    def _own_drops(self, case: Case) -> list[PolicyDrop]:
+        """Read at every case's end: the drops of `case`'s flows in this reading and, when the case
+        before it was of the same client (its reading may hold this case's first packets), in that one."""
+        if self.drops is None:
+            return []
+        reading = self.drops()
+        earlier = self.last_reading[1] if self.last_reading and self.last_reading[0] == case.client else []
+        self.last_reading = (case.client, reading)
+        if self.flows_of is None:
+            return reading
+        keep = self.flows_of(case)
+        return merged(d for drop in (*earlier, *reading) if (d := drop.only(keep)) is not None)
+
+
+def merged(drops: Iterable[PolicyDrop]) -> list[PolicyDrop]:
+    """One drop per isolation, its flows' packets summed over the readings."""
+    isolations: dict[tuple[str, str], Isolation] = {}
+    flows: dict[tuple[str, str], dict[Flow, int]] = {}
+    for drop in drops:
+        key = (drop.isolation.direction, str(drop.isolation.endpoint.ip))
+        isolations[key] = drop.isolation
+        into = flows.setdefault(key, {})
+        for flow, n in drop.flows:
+            into[flow] = into.get(flow, 0) + n
+    return [PolicyDrop(isolations[key], tuple(sorted(f.items()))) for key, f in flows.items()]
 
 
 def with_policy_reasons(results: Results, denied: dict[str, list[str]]) -> Results:
@@ -176,9 +210,7 @@ async def run_lab(
     warnings: list[str] = []
     lab = Lab(stack, plan, folder, say, userland)
     write_objects(lab.objects, folder)
-    progress = Progress(
-        plan, logs, say if case_lines else _silent, lambda: [str(d) for d in lab.new_policy_drops()], advance
-    )
+    progress = Progress(plan, logs, say if case_lines else _silent, lab.new_policy_drops, lab.flows_of, advance)
     try:
         async with lab:
             for job in client_jobs(lab.objects):

@@ -111,8 +111,10 @@ def _udp(doc: Mapping[str, Any], end: Mapping[str, Any]) -> Figures:
 
 def _per_stream(doc: Mapping[str, Any], end: Mapping[str, Any], side: str) -> tuple[StreamFigure, ...] | None:
     """Each stream's received Mbit/s when there are several (TCP: `receiver`; UDP: `udp`, whose
-    rate is the sender's, times the share of its datagrams that arrived); None for one stream."""
+    rate is the sender's, times the share of its datagrams that arrived, over the receiver's
+    interval as the total's: a loaded receiver ends later than the sender); None for one stream."""
     streams = [_dict(_dict(s).get(side)) for s in doc_list(end.get("streams"))]
+    received_s = _number(_dict(end.get("sum_received")), "seconds")
     if len(streams) < 2:
         return None
     connected = map(_dict, doc_list(_dict(doc.get("start")).get("connected")))
@@ -125,6 +127,9 @@ def _per_stream(doc: Mapping[str, Any], end: Mapping[str, Any], side: str) -> tu
         packets, lost = _number(stream, "packets"), _number(stream, "lost_packets")
         if side == "udp" and packets and lost is not None:
             bps *= (packets - lost) / packets
+            sent_s = _number(stream, "seconds")
+            if sent_s and received_s:
+                bps *= sent_s / received_s
         port = ports.get(socket)
         local_port = port if isinstance(port, int) else None
         figures.append(StreamFigure(socket=socket, throughput_mbps=bps / 1e6, local_port=local_port))

@@ -17,6 +17,7 @@ from pathlib import Path
 from manifests import Obj, find, render
 from netlab.cluster_state import cluster_state
 from netlab.kubelet import Placement
+from netlab.lab import write_rules
 from netlab.layout import Layout, build_layout, setup_commands
 from netlab.namespaces import claim, release, remove_namespaces, run
 from netlab.node_rules import node_rules
@@ -62,7 +63,7 @@ def lab_network(prefix: str, stack_name: str = "kind-local") -> Iterator[Lab]:
         states = {c: cluster_state(objs) for c, objs in cluster_objects(objects, layout).items()}
         for node in layout.nodes:
             rules = node_rules(states[node.cluster], node.name, stack.cluster(node.cluster).pod_subnet, cluster_ips)
-            run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
+            write_rules(node.ns, rules)
         yield Lab(stack, plan, layout, objects)
     finally:
         remove_namespaces(prefix, layout.namespaces)

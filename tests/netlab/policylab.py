@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from netlab.cluster_state import cluster_state
-from netlab.lab import new_prefix
+from netlab.lab import new_prefix, write_rules
 from netlab.layout import Layout, Pod, build_layout, setup_commands
 from netlab.namespaces import claim, release, remove_namespaces, run
 from netlab.netpol import PolicyDrop, drop_counts, policy_drops
@@ -103,7 +103,7 @@ class PolicyLab:
         for node in self.layout.nodes:
             state = cluster_state(objects.get(node.cluster, []))
             rules = node_rules(state, node.name, self.stack.cluster(node.cluster).pod_subnet, allocated or {})
-            run(("ip", "netns", "exec", node.ns, "iptables-restore"), stdin=rules)
+            write_rules(node.ns, rules)
 
     def reaches(self, src: str, ip: str, port: int, proto: str = "tcp", uid: int | None = None) -> bool:
         """Whether `src` (a workload, or cluster/node for a node namespace) gets the echo back."""
@@ -120,9 +120,13 @@ class PolicyLab:
         nodes = [n for n in self.layout.nodes if cluster in (None, n.cluster)]
         return [run(("ip", "netns", "exec", n.ns, "iptables-save", "-c", "-t", table)) for n in nodes]
 
+    def drop_sets(self, cluster: str) -> list[str]:
+        nodes = [n for n in self.layout.nodes if n.cluster == cluster]
+        return [run(("ip", "netns", "exec", n.ns, "ipset", "save")) for n in nodes]
+
     def drops(self) -> list[PolicyDrop]:
         return [
             drop
             for cluster, objs in self.objects.items()
-            for drop in policy_drops(cluster_state(objs), drop_counts(self.saved("mangle", cluster)))
+            for drop in policy_drops(cluster_state(objs), drop_counts(self.drop_sets(cluster)))
         ]

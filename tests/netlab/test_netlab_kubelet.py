@@ -182,6 +182,27 @@ def test_read_only_root_filesystem_keeps_volumes_writable_unless_read_only(
     assert (tmp_path / "node-logs" / "x").stat().st_uid == 10001
 
 
+def test_a_failing_line_reader_leaves_the_log_whole(lab: Lab, userland: Userland, tmp_path: Path) -> None:
+    """The lab's progress reader runs on each line of the container's output: when it raises, the
+    container's log is still copied to its end (it once stopped at the line that raised)."""
+    job = _job(lab, ["sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done"])
+    said: list[str] = []
+
+    def reader(line: str) -> None:
+        if line == "line2":
+            raise ValueError("a reader's fault")
+
+    async def scenario() -> None:
+        async with Kubelet(userland, tmp_path / "lab", said.append) as kubelet:
+            outcome = await kubelet.run_job(job, _placement(lab, tmp_path), on_line=reader)
+            assert outcome.succeeded, outcome.message
+
+    asyncio.run(scenario())
+    (log,) = (tmp_path / "lab" / "pods").glob("*/*.log")
+    assert log.read_text().split() == [f"line{i}" for i in range(1, 6)]
+    assert any("line reader failed" in s and "a reader's fault" in s for s in said), said
+
+
 def test_active_deadline_cuts_a_sleeping_job(lab: Lab, userland: Userland, tmp_path: Path) -> None:
     job = _job(lab, ["sleep", "60"], activeDeadlineSeconds=2)
 

@@ -99,3 +99,41 @@ def test_only_the_cases_a_dropped_rule_served_fail_naming_the_policy(
     assert len(outcome.results.cases) == 2
     for case_id, error in failed.items():
         assert "NetworkPolicy denied" in error and policy in error, (case_id, error)
+
+
+def without_iperf3_udp(objects: list[Obj]) -> None:
+    """cluster-a's servers-ingress forgets iperf3's UDP port (TCP, its control connection, stays)."""
+    rule = _servers_ingress(objects, "cluster-a")["spec"]["ingress"][0]
+    rule["ports"] = [p for p in rule["ports"] if (p["protocol"], p["port"]) != ("UDP", 5201)]
+    assert rule["ports"]
+
+
+@pytest.mark.usefixtures("clean_machine")
+def test_each_case_a_dropped_rule_fails_names_the_policy_with_its_own_flow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19, item 6: iperf3 UDP cases back to back against one server, through its virtual IP
+    first, then its pod IP, then a client's own hairpin Service. A case's first datagram leaves as
+    the case before it ends, so it is counted in that case's reading: each failed case is named by
+    the drops of its own flows in both readings, not by whatever the reading beside it held."""
+
+    def mutated_render(*args: Any) -> list[Obj]:
+        objects = render(*args)
+        with_short_waits(objects)
+        without_iperf3_udp(objects)
+        return objects
+
+    stack = quick(load_stack("kind-mesh"))
+    netperf = stack.suites.netperf.model_copy(update={"paths": [2, 1, 5], "tools": ["iperf3_udp"]})
+    e2sar = stack.suites.e2sar.model_copy(update={"enabled": False})
+    stack = stack.model_copy(update={"suites": stack.suites.model_copy(update={"netperf": netperf, "e2sar": e2sar})})
+    monkeypatch.setattr(netlab.lab, "render", mutated_render)
+    lines: list[str] = []
+    outcome = asyncio.run(run_lab(stack, "mutation", tmp_path / "runs", lines.append))
+    cases = {c.case_id: c for c in outcome.results.cases}
+    assert sorted(cases) == ["p1-iperf3-udp-len1400", "p2-iperf3-udp-len1400", "p5-iperf3-udp-len1400"]
+    for case_id, case in cases.items():
+        assert not case.ok, case_id
+        error = case.error or ""
+        assert "NetworkPolicy denied" in error and "meshperf/servers-ingress" in error, (case_id, "\n".join(lines))
+        assert ", udp/5201 from " in error, (case_id, error)

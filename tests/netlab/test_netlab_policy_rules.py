@@ -16,6 +16,7 @@ from netlab.iptables import Fragment, restore_text
 from netlab.layout import build_layout
 from netlab.masquerade import kindnet_masquerade
 from netlab.netpol import (
+    Flow,
     Peer,
     PortMatch,
     drop_counts,
@@ -209,16 +210,34 @@ def test_every_except_of_an_ip_block_is_written() -> None:
     assert sub[-1] == f"-A {chain}-1 -j MARK --set-xmark 0x10000/0x10000"
 
 
-def test_drop_counters_name_the_pod_direction_and_policies() -> None:
+def test_drop_sets_name_the_pod_direction_policies_and_flows() -> None:
     deny = _np({"podSelector": {}, "policyTypes": ["Ingress"]}, "deny")
     state = cluster_state([NS1, POD1, deny])
-    (rule,) = [r for r in policy_mangle(state, "n1").rules if r.endswith("-j DROP")]
-    saved = [f"[7:420] {rule}\n[3:1] -A KNP-I-0 -j RETURN\n", f"[2:120] {rule}\n"]  # two nodes
-    counts = drop_counts(saved)
-    assert counts == {"KNP-I-0": 9}
-    (drop,) = policy_drops(state, counts)
-    assert str(drop) == "NetworkPolicy denied 9 packet(s) reaching ns1/pod1 (10.0.0.1): no rule of ns1/deny admits them"
+    rules = policy_mangle(state, "n1").rules
+    assert rules[-3:-1] == (
+        "-A KNP-I-0 -m set --match-set knp-drops-in4 src,dst,dst",
+        "-A KNP-I-0 -j SET --add-set knp-drops-in4 src,dst,dst",
+    )
+    assert rules[-1].endswith("-j DROP")
+    node1 = (
+        "create knp-drops-in4 hash:ip,port,ip family inet hashsize 1024 maxelem 65536 counters\n"
+        "add knp-drops-in4 10.0.0.9,udp:5201,10.0.0.1 packets 7 bytes 224\n"
+        "add knp-drops-in4 10.0.0.9,tcp:12865,10.0.0.1 packets 1 bytes 60\n"
+        "add knp-drops-eg4 10.0.0.1,udp:5201,10.0.0.9 packets 5 bytes 160\n"
+    )
+    node2 = "add knp-drops-in4 10.0.0.9,udp:5201,10.0.0.1 packets 2 bytes 64\n"
+    counts = drop_counts([node1, node2])
+    assert counts[("knp-drops-in4", Flow("10.0.0.9", "udp", "5201", "10.0.0.1"))] == 9
+    (drop,) = policy_drops(state, counts)  # the egress set's flow is no isolation of this state
+    assert drop.packets == 10
+    assert str(drop) == (
+        "NetworkPolicy denied 10 packet(s) reaching ns1/pod1 (10.0.0.1), tcp/12865 from 10.0.0.9, "
+        "udp/5201 from 10.0.0.9: no rule of ns1/deny admits them"
+    )
     assert policy_drops(state, counts, before=counts) == []
+    udp = drop.only(lambda f: f.protocol == "udp")
+    assert udp is not None and udp.packets == 9
+    assert drop.only(lambda f: f.port == "80") is None
 
 
 def test_each_pod_is_judged_at_its_own_address_by_its_own_policies() -> None:
@@ -255,7 +274,7 @@ def test_each_pod_is_judged_at_its_own_address_by_its_own_policies() -> None:
         "-A KNP-VERDICT -j ACCEPT",
     ]
     # the receiver's own policy admits its UDP port, the server's policy nothing
-    assert [r for r in rules if r.startswith("-A KNP-I-")] == [
+    assert [r for r in rules if r.startswith("-A KNP-I-") and "knp-drops-in4" not in r] == [
         '-A KNP-I-0 -m comment --comment "knp-drop ingress ns1/server" -j DROP',
         '-A KNP-I-1 -p udp -m udp --dport 19522 -m comment --comment "ns1/e2sar" -j RETURN',
         '-A KNP-I-1 -m comment --comment "knp-drop ingress ns1/receiver" -j DROP',

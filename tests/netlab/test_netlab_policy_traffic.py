@@ -67,6 +67,10 @@ def test_allowed_ports_pass_and_the_rest_is_dropped_naming_the_policy(lab: Polic
     assert drop.isolation.direction == "ingress" and drop.isolation.endpoint.name == "ns-srv/w2"
     assert drop.isolation.policies == ("ns-srv/srv-ingress",)
     assert "ns-srv/srv-ingress" in str(drop) and drop.packets >= 2
+    # each denied flow, after DNAT, with its packets counted exactly (one UDP datagram was sent)
+    flows = {(f.src, f.protocol, f.port, f.dst): n for f, n in drop.flows}
+    assert set(flows) == {(lab.ip("w1"), p, port, lab.ip("w2")) for p, port in (("tcp", "7002"), ("udp", "7000"))}
+    assert flows[lab.ip("w1"), "udp", "7000", lab.ip("w2")] == 1
 
 
 def test_dropping_one_rule_denies_only_that_flow(lab: PolicyLab) -> None:
