@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from localcluster import down, tools
-from localcluster.config import ClusterSpec, from_stack
+from localcluster.config import ClusterSpec, all_from_stack, from_stack
 from localcluster.shell import run
 from localcluster.up import up
 from spec.image import tool_image
@@ -108,6 +108,25 @@ def spec_for_test(stack: str, name: str) -> ClusterSpec:
     return live.model_copy(
         update={"name": name, "context": f"meshperf-{name}", "kubeconfig": live.run_root / name / "kubeconfig"}
     )
+
+
+def mesh_specs_for_test(stack: str, names: dict[str, str]) -> list[ClusterSpec]:
+    """Every local cluster of a mesh stack under a test's own names (`names`: stack name -> test name),
+    each one's peers renamed alike, so that they find each other's run folders."""
+    specs = []
+    for spec in all_from_stack(stack):
+        name = names[spec.name]
+        specs.append(
+            spec.model_copy(
+                update={
+                    "name": name,
+                    "context": f"meshperf-{name}",
+                    "kubeconfig": spec.run_root / name / "kubeconfig",
+                    "peers": tuple(p.model_copy(update={"name": names[p.name]}) for p in spec.peers),
+                }
+            )
+        )
+    return specs
 
 
 def started(stack: str, name: str) -> Iterator[Live]:
