@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -96,6 +97,20 @@ class ClusterSpec(BaseModel):
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)
+
+    def renamed(self, names: Mapping[str, str]) -> ClusterSpec:
+        """This cluster under another name (`names[self.name]`: its own run folder, context `meshperf-<name>`
+        and kubeconfig there), its peers under theirs, so that two clusters renamed alike still find each
+        other: how tests run a stack's clusters beside the ones a user started from it."""
+        name = names[self.name]
+        return self.model_copy(
+            update={
+                "name": name,
+                "context": f"meshperf-{name}",
+                "kubeconfig": self.run_root / name / "kubeconfig",
+                "peers": tuple(p.model_copy(update={"name": names[p.name]}) for p in self.peers if p.name in names),
+            }
+        )
 
 
 class SpecError(ValueError):

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localcluster.config import ClusterSpec
+from results.seed import EXTRA_ROWS, SEED_ROWS
+from spec.plan import Plan
+
 ROOT = Path(__file__).resolve().parents[2]
 # The tools script, as localcluster.tools finds it (MESHPERF_LIVE_TOOLS names another).
 SCRIPT = Path(os.environ.get("MESHPERF_LIVE_TOOLS", ROOT / "scripts" / "live-tools.sh"))
@@ -151,6 +155,34 @@ class Pulumi:
     def output(self, name: str) -> Any:
         out = self.run("stack", "output", name, "--json", timeout_s=60, label="stack output", show_stdout=False)
         return json.loads(out.stdout)
+
+
+def start_stack(tmp: Path, stack: str, tools: dict[str, str]) -> Pulumi:
+    """The README's first steps on a copy of the project in `tmp`: local state (`pulumi login file://...`),
+    a PULUMI_HOME of this run, `pulumi stack init <stack>`."""
+    project = copy_project(tmp / "project")
+    pulumi = Pulumi(project, Pulumi.private_home(tmp / "pulumi-home", tools), tools, stack=stack)
+    (tmp / "state").mkdir()
+    pulumi.run("login", f"file://{tmp / 'state'}", timeout_s=60, stack=False)
+    pulumi.run("stack", "init", stack, timeout_s=60, stack=False)
+    return pulumi
+
+
+def point_at(pulumi: Pulumi, index: int, cluster: str, spec: ClusterSpec) -> None:
+    """The stack's `index`-th cluster (named `cluster` in it) pointed at a local cluster: its context and kubeconfig."""
+    pulumi.config_set(f"meshperf:clusters[{index}].kubeconfig_context", spec.context)
+    pulumi.config_set(f"meshperf:kubernetes.clusters.{cluster}.kubeconfig", str(spec.kubeconfig))
+
+
+def seed_rows() -> dict[str, tuple[str, int]]:
+    """The `throughput` output's rows (the seed's and meshperf's own): label -> (tool, path)."""
+    return {r.label: (r.tool, r.path) for r in (*SEED_ROWS, *EXTRA_ROWS)}
+
+
+def planned_rows(plan: Plan) -> set[str]:
+    """The rows a plan fills: those whose tool runs on their path."""
+    planned = {(c.tool, c.path) for c in plan.cases}
+    return {label for label, key in seed_rows().items() if key in planned}
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from liveflow import Kubectl, Pulumi, ToolsNotBuiltError, copy_project, tools_env
+from liveflow import Kubectl, Pulumi, ToolsNotBuiltError, planned_rows, point_at, seed_rows, start_stack, tools_env
 
 from localcluster import down
 from localcluster.config import ClusterSpec, from_stack
@@ -80,22 +80,14 @@ def _bin_dir() -> Path:
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
     started = time.monotonic()
     tmp = tmp_path_factory.mktemp("liveflow")
-    live = from_stack("live")
-    spec = live.model_copy(
-        update={"name": NAME, "context": f"meshperf-{NAME}", "kubeconfig": live.run_root / NAME / "kubeconfig"}
-    )
+    spec = from_stack("live").renamed({"live": NAME})
     pulumi: Pulumi | None = None
     try:
         took = up(spec, bin_dir=_bin_dir(), say=lambda line: print(f"live: {line}", flush=True))
-        project = copy_project(tmp / "project")
-        pulumi = Pulumi(project, Pulumi.private_home(tmp / "pulumi-home", TOOLS), TOOLS)
+        pulumi = start_stack(tmp, "live", TOOLS)
         pulumi.times["cluster start"] = took
-        (tmp / "state").mkdir()
-        pulumi.run("login", f"file://{tmp / 'state'}", timeout_s=60, stack=False)
-        pulumi.run("stack", "init", "live", timeout_s=60, stack=False)
         # The README's `pulumi config set` lines, made short: one MSS point, 2 s cases, no steady state.
-        pulumi.config_set("meshperf:clusters[0].kubeconfig_context", spec.context)
-        pulumi.config_set("meshperf:kubernetes.clusters.live.kubeconfig", str(spec.kubeconfig))
+        point_at(pulumi, 0, "live", spec)
         pulumi.config_set("meshperf:suites.netperf.mss", "1376")
         pulumi.config_set("meshperf:suites.netperf.duration_s", "2")
         pulumi.run("config", "rm", "--path", "meshperf:suites.netperf.steady_state", timeout_s=60, label="config rm")
@@ -131,9 +123,7 @@ def test_up_measures_every_path_the_cluster_has(flow: Flow) -> None:
     assert out["failures"] == {}, out["failures"]
     assert out["read_errors"] == []
     plan = flow.plan()
-    planned = {(c.tool, c.path) for c in plan.cases}
-    rows = {r.label: (r.tool, r.path) for r in (*SEED_ROWS, *EXTRA_ROWS)}
-    ours = {label for label, key in rows.items() if key in planned}
+    rows, ours = seed_rows(), planned_rows(plan)
     # Every pod path the cluster has (1, 2, 5) has its seed rows, each with a figure above 0.
     assert {rows[label][1] for label in ours} == {c.path for c in plan.cases if c.path in POD_PATHS}
     assert all((out["throughput"].get(label) or 0) > 0 for label in ours), out["throughput"]
