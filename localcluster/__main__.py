@@ -49,7 +49,7 @@ def _status(spec: ClusterSpec) -> int:
     return 1 if down else 0
 
 
-def _down(specs: list[ClusterSpec]) -> int:
+def down_all(specs: list[ClusterSpec]) -> int:
     failed = 0
     for spec in reversed(specs):
         left = teardown(spec.run_dir, spec.name)
@@ -61,7 +61,7 @@ def _down(specs: list[ClusterSpec]) -> int:
     return 1 if failed else 0
 
 
-def _up(specs: list[ClusterSpec]) -> None:
+def up_all(specs: list[ClusterSpec]) -> None:
     """Each cluster in turn; if one fails, those this command started before it are stopped too."""
     done: list[ClusterSpec] = []
     try:
@@ -73,7 +73,7 @@ def _up(specs: list[ClusterSpec]) -> None:
     except BaseException:
         if done:
             print(f"[up] stopping the clusters started before: {', '.join(s.name for s in done)}", flush=True)
-            _down(done)
+            down_all(done)
         raise
 
 
@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             return max(_status(spec) for spec in specs)
         if args.command == "down":
-            return _down(specs)
+            return down_all(specs)
         signal.signal(signal.SIGTERM, _interrupt)
-        _up(specs)
+        up_all(specs)
         return 0
     except (StackError, SpecError, ToolsMissingError) as exc:
         print(f"meshperf cluster: {exc}", file=sys.stderr)

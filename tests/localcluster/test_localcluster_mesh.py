@@ -1,6 +1,6 @@
 """Two local clusters routed to each other (stacks/Pulumi.live-mesh.yaml, path 6): each started on its
 own, with its own namespaces and node addresses; the second one's `up` links the two control planes
-and routes each cluster's pod subnet and nodes to the other. Checked for real: the routes, a ping
+and routes each cluster's pod subnet and nodes to the other. Checked for real: the routes, TCP
 between the clusters' nodes, iperf3 from a pod of the second cluster to a pod of the first by its pod
 IP; then `down` of one removes the link and the routes through it on the other side, and `down` of
 both leaves no namespace, process or mount."""
@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from livekube import Live, bin_or_skip, mesh_specs_for_test
 
 from localcluster import down, mesh, netns, procs
+from localcluster.__main__ import up_all
 from localcluster.config import ClusterSpec
 from localcluster.state import load
-from localcluster.up import up
+from localcluster.up import UpError, up
 
 NAMES = {"mesh-a": "lcmesh-a", "mesh-b": "lcmesh-b"}
 
@@ -109,3 +111,19 @@ def test_down_of_one_removes_the_link_then_both_leave_nothing(clusters: tuple[Li
         assert procs.mentioning(str(spec.run_dir)) == []
         assert down.mounts_under(spec.run_dir) == []
         assert not spec.run_dir.exists()
+
+
+def test_up_of_a_mesh_that_fails_on_its_second_cluster_stops_the_first(tmp_path: Path) -> None:
+    """`meshperf cluster up -s live-mesh` (its `up_all`) with the second cluster unable to start (its run
+    folder too deep for containerd's sockets): the first, already running, is stopped and removed too."""
+    bin_or_skip()
+    first, second = mesh_specs_for_test("live-mesh", {"mesh-a": "lcmeshf-a", "mesh-b": "lcmeshf-b"})
+    second = second.model_copy(update={"run_root": tmp_path / ("deep" * 30)})
+    try:
+        with pytest.raises(UpError, match="too deep for containerd"):
+            up_all([first, second])
+        assert down.namespaces_of(first.name) == []
+        assert procs.mentioning(str(first.run_dir)) == []
+        assert not first.run_dir.exists()
+    finally:
+        down.teardown(first.run_dir, first.name)
