@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from localcluster import cgroups, netns, procs
+from localcluster import cgroups, mesh, netns, procs
 from localcluster.shell import run
 from localcluster.state import State, load
 
@@ -125,6 +125,9 @@ def teardown(run_dir: Path, name: str, say: Callable[[str], None] = print) -> li
     for point in points:
         run(["umount", "-l", point], check=False)
     names = sorted(set(state.namespaces) | set(namespaces_of(name)))
+    for ns in names:  # the links to other clusters first, named (the namespace's removal would take them too)
+        if ns.endswith("-cp"):
+            mesh.disconnect(ns, say)
     if names:
         step(f"removing {len(names)} namespaces")
     for ns in names:

@@ -83,6 +83,11 @@ def delete(name: str) -> None:
         (NETNS_DIR / name).unlink()
 
 
+def veth(ns_a: str, name_a: str, ns_b: str, name_b: str) -> None:
+    """A veth pair made directly inside two namespaces (never in the machine's own)."""
+    run(["ip", "link", "add", "name", name_a, "netns", ns_a, "type", "veth", "peer", "name", name_b, "netns", ns_b])
+
+
 def build(cp_ns: str, cp_cidr: str, nodes: dict[str, str], prefix_len: int) -> None:
     """The control plane's namespace with bridge `br0` at `cp_cidr`, each node's namespace linked to it
     by a veth pair made directly inside the two namespaces, and a default route via the bridge."""
@@ -94,7 +99,7 @@ def build(cp_ns: str, cp_cidr: str, nodes: dict[str, str], prefix_len: int) -> N
     for i, (ns, node_ip) in enumerate(nodes.items()):
         create(ns)
         peer = f"n{i}"
-        run(["ip", "link", "add", "name", "eth0", "netns", ns, "type", "veth", "peer", "name", peer, "netns", cp_ns])
+        veth(ns, "eth0", cp_ns, peer)
         ip(cp_ns, "link", "set", peer, "master", "br0", "up")
         ip(ns, "addr", "add", f"{node_ip}/{prefix_len}", "dev", "eth0")
         ip(ns, "link", "set", "eth0", "up")

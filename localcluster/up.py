@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
-from localcluster import addons, cgroups, daemons, images, kubeconfig, netns, procs, tools
-from localcluster.config import API_PORT, LINK_NET, ClusterSpec, Node
+from localcluster import addons, cgroups, daemons, images, kubeconfig, mesh, netns, procs, tools
+from localcluster.config import API_PORT, ClusterSpec, Node
 from localcluster.daemons import Layout
 from localcluster.down import namespaces_of, ns_prefix, teardown
 from localcluster.pki import Pki
@@ -39,7 +39,7 @@ class Starter:
         self.lay = Layout(spec)
         self.state = State(prefix=f"{ns_prefix(spec.name)}{secrets.token_hex(2)}")
         self.env = {"PATH": tools.env_path(bin_dir), "HOME": str(self.lay.run), "LANG": "C"}
-        self.cp_ns = f"{self.state.prefix}-cp"
+        self.cp_ns = mesh.cp_ns_of(self.state.prefix)
         self.api: Api | None = None
         self.pod_cidrs: dict[str, str] = {}
 
@@ -88,9 +88,9 @@ class Starter:
             raise UpError("br_netfilter is not loaded (modprobe br_netfilter): Services need it on the pods' bridge")
         netns.build(
             self.cp_ns,
-            f"{self.spec.cp_ip}/{LINK_NET.prefixlen}",
+            f"{self.spec.cp_ip}/{self.spec.link_net.prefixlen}",
             {self.node_ns(n): n.ip for n in self.spec.nodes},
-            LINK_NET.prefixlen,
+            self.spec.link_net.prefixlen,
         )
         self.state.api_port = _free_port()
         save(self.lay.run, self.state)
@@ -305,6 +305,8 @@ def up(spec: ClusterSpec, say: Say = print, bin_dir: Path | None = None) -> floa
         for node in spec.nodes:
             starter.node(node, archives)
         starter.settled()
+        if spec.peers:
+            mesh.connect(spec, starter.cp_ns, say)
     except BaseException as exc:
         say(f"[up] failed: {exc}" if isinstance(exc, (UpError, CommandError)) else f"[up] interrupted: {exc!r}")
         say("[up] stopping what was started")

@@ -40,6 +40,7 @@ PROGRAMS = (
 
 CLUSTER = "needs the Pulumi CLI, Docker and a kind cluster (GitHub's runners run it: .github/workflows/kind.yml)"
 LIVE = "the live tier's flow: tests/live runs it for real with the built Pulumi CLI on the local cluster"
+LIVE_MESH = "the live tier's mesh: tests/live/test_live_mesh.py runs it for real on two local clusters"
 PULUMI_OFFLINE = "needs the Pulumi CLI and a stack; tests/ci and tests/components check it offline"
 KIND_INTERNAL = "what the kind provider runs on a kind host (Docker); tests/components run it against a stand-in kind"
 TOOL = "what a client Job runs against a server pod; the lab tests run it between network namespaces"
@@ -138,6 +139,9 @@ HELP = {
     "meshperf hosts ...",
     "meshperf results ...",
     "meshperf cluster up -s live-two-nodes",
+    "meshperf cluster up -s live-mesh",
+    "meshperf cluster status -s live-mesh",
+    "meshperf cluster down -s live-mesh",
     "bench/fidelity/run.py",
     "bench/hosts_vs_ansible/run.py --hosts 10 50",
     "bench/matrix_time/run.py [--pod-rate 1gbit] [--floor] [--mss 96,1376 --paths 1,6]",
@@ -165,6 +169,9 @@ NOT_RUN: dict[str, str] = {
     "pulumi preview --json -s live": LIVE,
     "MESHPERF_TEST_ONLY_DROP_POLICY_PORT=servers-ingress:UDP/5201 pulumi up --yes -s live": LIVE,
     "pulumi destroy --yes -s live": LIVE,
+    "pulumi stack init live-mesh": LIVE_MESH,
+    "pulumi up --yes": LIVE_MESH,
+    "pulumi destroy --yes": LIVE_MESH,
     "pulumi stack init live-gone --copy-config-from live && pulumi up --yes -s live-gone": LIVE,
     "meshperf cluster down ... && pulumi destroy --yes -s live-gone": LIVE,
     "pulumi stack init live-two-nodes": LIVE,

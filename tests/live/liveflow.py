@@ -22,6 +22,7 @@ import pytest
 from localcluster import down
 from localcluster.config import ClusterSpec, from_stack
 from localcluster.up import up
+from results.seed import EXTRA_ROWS, SEED_ROWS
 from spec.load import load_stack
 from spec.plan import Plan, build_plan
 
@@ -173,6 +174,34 @@ class Pulumi:
         return json.loads(out.stdout)
 
 
+def start_stack(tmp: Path, stack: str, tools: dict[str, str]) -> Pulumi:
+    """The README's first steps on a copy of the project in `tmp`: local state (`pulumi login file://...`),
+    a PULUMI_HOME of this run, `pulumi stack init <stack>`."""
+    project = copy_project(tmp / "project")
+    pulumi = Pulumi(project, Pulumi.private_home(tmp / "pulumi-home", tools), tools, stack=stack)
+    (tmp / "state").mkdir()
+    pulumi.run("login", f"file://{tmp / 'state'}", timeout_s=60, stack=False)
+    pulumi.run("stack", "init", stack, timeout_s=60, stack=False)
+    return pulumi
+
+
+def point_at(pulumi: Pulumi, index: int, cluster: str, spec: ClusterSpec) -> None:
+    """The stack's `index`-th cluster (named `cluster` in it) pointed at a local cluster: its context and kubeconfig."""
+    pulumi.config_set(f"meshperf:clusters[{index}].kubeconfig_context", spec.context)
+    pulumi.config_set(f"meshperf:kubernetes.clusters.{cluster}.kubeconfig", str(spec.kubeconfig))
+
+
+def seed_rows() -> dict[str, tuple[str, int]]:
+    """The `throughput` output's rows (the seed's and meshperf's own): label -> (tool, path)."""
+    return {r.label: (r.tool, r.path) for r in (*SEED_ROWS, *EXTRA_ROWS)}
+
+
+def planned_rows(plan: Plan) -> set[str]:
+    """The rows a plan fills: those whose tool runs on their path."""
+    planned = {(c.tool, c.path) for c in plan.cases}
+    return {label for label, key in seed_rows().items() if key in planned}
+
+
 def _stop(proc: subprocess.Popen[str]) -> None:
     """The command's own process group (it was started in a session of its own): TERM, then KILL."""
     if proc.poll() is not None:
@@ -256,22 +285,14 @@ def flow_on(stack: str, name: str, tmp: Path, tools: dict[str, str], short: list
     (this cluster's context and kubeconfig) and `short`'s (key, value) lines (`--path`) after them, steady
     state removed; the cluster stopped whatever happened, the times printed."""
     started = time.monotonic()
-    stack_spec = from_stack(stack)
-    spec = stack_spec.model_copy(
-        update={"name": name, "context": f"meshperf-{name}", "kubeconfig": stack_spec.run_root / name / "kubeconfig"}
-    )
-    cluster = next(c.name for c in load_stack(stack).clusters if c.kubeconfig_context)
+    cluster = from_stack(stack)  # the stack's cluster that names a kubeconfig context
+    spec = cluster.renamed({cluster.name: name})
     pulumi: Pulumi | None = None
     try:
         took = up(spec, bin_dir=bin_dir(tools), say=say)
-        project = copy_project(tmp / "project")
-        pulumi = Pulumi(project, Pulumi.private_home(tmp / "pulumi-home", tools), tools, stack=stack)
+        pulumi = start_stack(tmp, stack, tools)
         pulumi.times["cluster start"] = took
-        (tmp / "state").mkdir()
-        pulumi.run("login", f"file://{tmp / 'state'}", timeout_s=60, stack=False)
-        pulumi.run("stack", "init", stack, timeout_s=60, stack=False)
-        pulumi.config_set("meshperf:clusters[0].kubeconfig_context", spec.context)
-        pulumi.config_set(f"meshperf:kubernetes.clusters.{cluster}.kubeconfig", str(spec.kubeconfig))
+        point_at(pulumi, 0, cluster.name, spec)
         for key, value in short:
             pulumi.config_set(key, value)
         pulumi.run("config", "rm", "--path", "meshperf:suites.netperf.steady_state", timeout_s=60, label="config rm")

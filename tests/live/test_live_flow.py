@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from liveflow import Flow, flow_on, tools_or_skip
+from liveflow import Flow, flow_on, planned_rows, seed_rows, tools_or_skip
 
 from localcluster import down
 from manifests.clients import job_name
@@ -65,9 +65,7 @@ def test_up_measures_every_path_the_cluster_has(flow: Flow) -> None:
     assert out["failures"] == {}, out["failures"]
     assert out["read_errors"] == []
     plan = flow.plan()
-    planned = {(c.tool, c.path) for c in plan.cases}
-    rows = {r.label: (r.tool, r.path) for r in (*SEED_ROWS, *EXTRA_ROWS)}
-    ours = {label for label, key in rows.items() if key in planned}
+    rows, ours = seed_rows(), planned_rows(plan)
     # Every pod path the cluster has (1, 2, 5) has its seed rows, each with a figure above 0.
     assert {rows[label][1] for label in ours} == {c.path for c in plan.cases if c.path in POD_PATHS}
     assert all((out["throughput"].get(label) or 0) > 0 for label in ours), out["throughput"]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from localcluster import down, tools
-from localcluster.config import ClusterSpec, from_stack
+from localcluster.config import ClusterSpec, all_from_stack, from_stack
 from localcluster.shell import run
 from localcluster.up import up
 from spec.image import tool_image
@@ -105,9 +105,12 @@ def bin_or_skip() -> Path:
 def spec_for_test(stack: str, name: str) -> ClusterSpec:
     """The stack's cluster under a test's own name (its own run folder, context and kubeconfig)."""
     live = from_stack(stack)
-    return live.model_copy(
-        update={"name": name, "context": f"meshperf-{name}", "kubeconfig": live.run_root / name / "kubeconfig"}
-    )
+    return live.renamed({live.name: name})
+
+
+def mesh_specs_for_test(stack: str, names: dict[str, str]) -> list[ClusterSpec]:
+    """Every local cluster of a mesh stack under a test's own names (`names`: stack name -> test name)."""
+    return [spec.renamed(names) for spec in all_from_stack(stack)]
 
 
 def started(stack: str, name: str) -> Iterator[Live]:

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from localcluster import cgroups, daemons, down, images, netns, procs, provisioner
-from localcluster.config import ClusterSpec, Node, from_stack
+from localcluster import cgroups, daemons, down, images, mesh, netns, procs, provisioner
+from localcluster.config import ClusterSpec, Node, SpecError, all_from_stack, from_stack, spec_of
 from localcluster.shell import run
 from localcluster.state import State, save
 from localcluster.up import ctr_ok
+from spec.load import load_stack
 
 
 def spec_at(root: Path, name: str = "lcparts") -> ClusterSpec:
@@ -166,3 +167,25 @@ def test_a_cluster_owns_only_its_own_runs_names() -> None:
     ]
     assert down.owned("live", names) == ["mpk-live-1a2b-cp", "mpk-live-1a2b-worker", "meshperf-mpk-live-1a2b"]
     assert down.owned("live-two", names) == ["mpk-live-two-3c4d-cp"]
+
+
+def test_mesh_stack_names_two_clusters_with_distinct_addresses_each_the_other_peer() -> None:
+    a, b = all_from_stack("live-mesh")
+    assert (a.name, b.name) == ("mesh-a", "mesh-b")
+    assert (str(a.link_net), a.cp_ip, a.nodes[0].ip) == ("10.250.0.0/24", "10.250.0.1", "10.250.0.10")
+    assert (str(b.link_net), b.cp_ip, b.nodes[0].ip) == ("10.250.1.0/24", "10.250.1.1", "10.250.1.10")
+    assert [(p.name, str(p.pod_subnet), str(p.link_net)) for p in a.peers] == [
+        ("mesh-b", "10.245.0.0/16", "10.250.1.0/24")
+    ]
+    assert [(p.name, str(p.pod_subnet)) for p in b.peers] == [("mesh-a", "10.244.0.0/16")]
+    assert mesh.pair_addresses(0, 1) == ("10.249.0.5/30", "10.249.0.6/30")
+    assert mesh.pair_addresses(1, 0) == ("10.249.0.6/30", "10.249.0.5/30")
+    assert from_stack("live").peers == ()
+
+
+def test_local_clusters_sharing_a_pod_subnet_are_refused_naming_the_key() -> None:
+    stack = load_stack("live-mesh")
+    clash = stack.clusters[1].model_copy(update={"pod_subnet": ipaddress.IPv4Network("10.244.0.0/16")})
+    stack = stack.model_copy(update={"clusters": [stack.clusters[0], clash]})
+    with pytest.raises(SpecError, match=r"^x: clusters\.mesh-b\.pod_subnet: 10\.244\.0\.0/16 overlaps mesh-a's"):
+        spec_of(stack, "x", "mesh-b")
