@@ -4,6 +4,11 @@ Each pair is one lab run and one cluster run made one after the other; a point's
 median over pairs of lab / cluster, so that drift in the machine between pairs cancels. The lab
 and cluster columns are each side's median over pairs. A point that one side did not measure (a
 failed case, a point missing) keeps its row, with no ratio: it is never read as a ratio of zero.
+
+`vs_host` divides out what the machine does to both runtimes alike (the cluster's own daemons
+sharing the CPUs, the kernel, noise): per pair, the pod path's pod/host on the lab over the same
+on the cluster, the host path being the pod path's host-network baseline (`HOST_BASELINE`), then
+the median over pairs. It says whether the lab predicts the pod network's cost on a real cluster.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from results.model import PointSummary
-from spec.model import NetPath
+from spec.model import HOST_BASELINE, NetPath
 from spec.plan import PATH_LABELS
 
 TOOL_ORDER = ("iperf3_tcp", "iperf3_udp", "tcp_stream", "tcp_rr")
@@ -32,6 +37,7 @@ class Row:
     cluster: float | None
     ratio: float | None  # median over pairs of lab / cluster
     pairs: int  # pairs with a figure on both sides
+    vs_host: float | None = None  # median over pairs of (lab pod/host) / (cluster pod/host); pod paths only
 
 
 Pair = tuple[Sequence[PointSummary], Sequence[PointSummary]]
@@ -43,6 +49,16 @@ def _median(values: Sequence[float]) -> float | None:
 
 def _by_key(points: Sequence[PointSummary]) -> Mapping[str, PointSummary]:
     return {p.key: p for p in points}
+
+
+def _host_key(p: PointSummary) -> str | None:
+    """The key of the same point on the pod path's host-network baseline (None for a host path)."""
+    baseline = HOST_BASELINE.get(p.path)
+    return p.model_copy(update={"path": baseline}).key if baseline is not None else None
+
+
+def _median_of(points: Mapping[str, PointSummary], key: str | None) -> float | None:
+    return points[key].median if key is not None and key in points else None
 
 
 def _order(p: PointSummary) -> tuple[int, int, str]:
@@ -59,16 +75,19 @@ def pair_rows(pairs: Sequence[Pair]) -> list[Row]:
     keyed = [(_by_key(lab), _by_key(cluster)) for lab, cluster in pairs]
     rows = []
     for point in sorted(seen.values(), key=_order):
-        labs, clusters, ratios = [], [], []
+        labs, clusters, ratios, vs_host = [], [], [], []
+        host = _host_key(point)
         for lab_at, cluster_at in keyed:
-            lv = lab_at[point.key].median if point.key in lab_at else None
-            cv = cluster_at[point.key].median if point.key in cluster_at else None
+            lv, cv = _median_of(lab_at, point.key), _median_of(cluster_at, point.key)
+            lh, ch = _median_of(lab_at, host), _median_of(cluster_at, host)
             if lv is not None:
                 labs.append(lv)
             if cv is not None:
                 clusters.append(cv)
             if lv is not None and cv is not None and cv > 0:
                 ratios.append(lv / cv)
+                if lh and ch:
+                    vs_host.append((lv / lh) / (cv / ch))
         rows.append(
             Row(
                 point=point.key,
@@ -79,33 +98,39 @@ def pair_rows(pairs: Sequence[Pair]) -> list[Row]:
                 cluster=_median(clusters),
                 ratio=_median(ratios),
                 pairs=len(ratios),
+                vs_host=_median(vs_host),
             )
         )
     return rows
 
 
-def tool_medians(rows: Sequence[Row]) -> dict[str, float | None]:
-    """Per tool, the median of its rows' ratios (None when no row of the tool has one)."""
+def tool_medians(rows: Sequence[Row], field: str = "ratio") -> dict[str, float | None]:
+    """Per tool, the median of its rows' `field` (ratio or vs_host; None when no row of the tool has one)."""
     tools = dict.fromkeys(r.tool for r in rows)
-    return {t: _median([r.ratio for r in rows if r.tool == t and r.ratio is not None]) for t in tools}
+    values = {t: [getattr(r, field) for r in rows if r.tool == t and getattr(r, field) is not None] for t in tools}
+    return {t: _median(v) for t, v in values.items()}
 
 
 def _figure(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _ratio(value: float | None, missing: str = "-") -> str:
+    return missing if value is None else f"{value:.3f}"
+
+
 def table(rows: Sequence[Row]) -> str:
-    """The rows as text: per tool its paths, then the tool's median ratio."""
-    medians = tool_medians(rows)
-    lines = [f"{'tool':<11} {'path':<37} {'lab':>10} {'cluster':>10} {'unit':<8} {'lab/cluster':>11}"]
+    """The rows as text: per tool its paths, then the tool's median ratios."""
+    medians, host_medians = tool_medians(rows), tool_medians(rows, "vs_host")
+    head = f"{'tool':<11} {'path':<37} {'lab':>10} {'cluster':>10} {'unit':<8} {'lab/cluster':>11} {'vs host':>8}"
+    lines = [head]
     for tool, median in medians.items():
         for r in (r for r in rows if r.tool == tool):
-            ratio = "no figure" if r.ratio is None else f"{r.ratio:.3f}"
             path = f"{int(r.path)} {PATH_LABELS[r.path]}"
             figures = f"{_figure(r.lab):>10} {_figure(r.cluster):>10} {UNITS[r.metric]:<8}"
-            lines.append(f"{r.tool:<11} {path:<37} {figures} {ratio:>11}")
-        shown = "-" if median is None else f"{median:.3f}"
-        lines.append(f"{tool:<11} {'median over its paths':<37} {'':>10} {'':>10} {'':<8} {shown:>11}")
+            lines.append(f"{r.tool:<11} {path:<37} {figures} {_ratio(r.ratio, 'no figure'):>11} {_ratio(r.vs_host):>8}")
+        medians_shown = f"{_ratio(median):>11} {_ratio(host_medians[tool]):>8}"
+        lines.append(f"{tool:<11} {'median over its paths':<37} {'':>10} {'':>10} {'':<8} {medians_shown}")
     return "\n".join(lines)
 
 

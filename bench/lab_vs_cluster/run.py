@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -98,9 +101,28 @@ def lab_points(stack: Stack, runs: Path) -> list[PointSummary]:
     return list(outcome.results.points)
 
 
+@contextlib.contextmanager
+def heartbeat(what: str, every_s: float = 30.0) -> Iterator[None]:
+    """A line every `every_s` while `what` runs (pulumi's own output of the up is kept out: hundreds of lines)."""
+    started, done = time.monotonic(), threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every_s):
+            say(f"{what}: {time.monotonic() - started:.0f} s, {_load()}")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=5)
+
+
 def cluster_points(pulumi: Pulumi) -> list[PointSummary]:
     started = time.monotonic()
-    pulumi.run("up", "--yes", timeout_s=UP_S, label="up", show_stdout=False)
+    with heartbeat("pulumi up running"):
+        pulumi.run("up", "--yes", timeout_s=UP_S, label="up", show_stdout=False)
     failures = pulumi.output("failures")
     points = [PointSummary.model_validate(p) for p in pulumi.output("points")]
     say(f"cluster run (pulumi up) done in {time.monotonic() - started:.0f} s, {len(failures)} failed")

@@ -81,10 +81,26 @@ def test_a_point_one_side_failed_keeps_its_row_without_a_ratio(ratios: ModuleTyp
 def test_the_table_shows_each_path_and_tool_with_both_figures_and_the_tools_median(ratios: ModuleType) -> None:
     pairs = [([tcp(1, 9000.0), tcp(3, 6000.0), rr(1, 20000.0)], [tcp(1, 3000.0), tcp(3, 6000.0), rr(1, None)])]
     lines = ratios.table(ratios.pair_rows(pairs)).splitlines()
-    assert lines[0].split() == ["tool", "path", "lab", "cluster", "unit", "lab/cluster"]
-    assert lines[1].split() == ["iperf3_tcp", "1", "Same", "VM", "using", "Pod", "IP", "9000.0", "3000.0", "Mbit/s", "3.000"]
-    assert lines[2].split()[-4:] == ["6000.0", "6000.0", "Mbit/s", "1.000"]
-    assert lines[3].split() == ["iperf3_tcp", "median", "over", "its", "paths", "2.000"]
-    assert lines[4].split()[-5:] == ["20000.0", "-", "trans/s", "no", "figure"]
-    assert lines[5].split() == ["tcp_rr", "median", "over", "its", "paths", "-"]
+    assert lines[0].split() == ["tool", "path", "lab", "cluster", "unit", "lab/cluster", "vs", "host"]
+    assert lines[1].split()[:2] == ["iperf3_tcp", "1"] and "Same VM using Pod IP" in lines[1]
+    assert lines[1].split()[-5:] == ["9000.0", "3000.0", "Mbit/s", "3.000", "-"]
+    assert lines[2].split()[-5:] == ["6000.0", "6000.0", "Mbit/s", "1.000", "-"]
+    assert lines[3].split() == ["iperf3_tcp", "median", "over", "its", "paths", "2.000", "-"]
+    assert lines[4].split()[-6:] == ["20000.0", "-", "trans/s", "no", "figure", "-"]
+    assert lines[5].split() == ["tcp_rr", "median", "over", "its", "paths", "-", "-"]
     assert len(lines) == 6
+
+
+def test_vs_host_is_the_median_of_each_pairs_pod_host_ratios_divided(ratios: ModuleType) -> None:
+    """Lab p1/p7 0.8, cluster 0.5: 1.6; then 0.9 and 0.9: 1.0; then 1.0 and 0.5: 2.0; median 1.6."""
+    pairs = [
+        ([tcp(1, 8000.0), tcp(7, 10000.0), tcp(3, 5000.0)], [tcp(1, 3000.0), tcp(7, 6000.0), tcp(3, 2500.0)]),
+        ([tcp(1, 9000.0), tcp(7, 10000.0)], [tcp(1, 4500.0), tcp(7, 5000.0)]),
+        ([tcp(1, 6000.0), tcp(7, 6000.0)], [tcp(1, 2000.0), tcp(7, 4000.0)]),
+    ]
+    rows = {r.point: r for r in ratios.pair_rows(pairs)}
+    assert rows["p1-iperf3_tcp-mss1376"].vs_host == pytest.approx(1.6)
+    # A host path has no baseline of its own; path 3's (path 8) was not measured.
+    assert rows["p7-iperf3_tcp-mss1376"].vs_host is None and rows["p3-iperf3_tcp-mss1376"].vs_host is None
+    assert ratios.tool_medians(list(rows.values()), "vs_host") == {"iperf3_tcp": pytest.approx(1.6)}
+    assert ratios.table(list(rows.values())).splitlines()[-1].split()[-1] == "1.600"
