@@ -38,6 +38,8 @@ class Row:
     ratio: float | None  # median over pairs of lab / cluster
     pairs: int  # pairs with a figure on both sides
     vs_host: float | None = None  # median over pairs of (lab pod/host) / (cluster pod/host); pod paths only
+    low: float | None = None  # the pairs' lowest and highest lab / cluster: the machine's noise
+    high: float | None = None
 
 
 Pair = tuple[Sequence[PointSummary], Sequence[PointSummary]]
@@ -99,6 +101,8 @@ def pair_rows(pairs: Sequence[Pair]) -> list[Row]:
                 ratio=_median(ratios),
                 pairs=len(ratios),
                 vs_host=_median(vs_host),
+                low=min(ratios, default=None),
+                high=max(ratios, default=None),
             )
         )
     return rows
@@ -122,13 +126,18 @@ def _ratio(value: float | None, missing: str = "-") -> str:
 def table(rows: Sequence[Row]) -> str:
     """The rows as text: per tool its paths, then the tool's median ratios."""
     medians, host_medians = tool_medians(rows), tool_medians(rows, "vs_host")
-    head = f"{'tool':<11} {'path':<37} {'lab':>10} {'cluster':>10} {'unit':<8} {'lab/cluster':>11} {'vs host':>8}"
+    head = (
+        f"{'tool':<11} {'path':<37} {'lab':>10} {'cluster':>10} {'unit':<8} {'lab/cluster':>11} {'vs host':>8}"
+        f"  {'pairs low..high':>15}"
+    )
     lines = [head]
     for tool, median in medians.items():
         for r in (r for r in rows if r.tool == tool):
             path = f"{int(r.path)} {PATH_LABELS[r.path]}"
             figures = f"{_figure(r.lab):>10} {_figure(r.cluster):>10} {UNITS[r.metric]:<8}"
-            lines.append(f"{r.tool:<11} {path:<37} {figures} {_ratio(r.ratio, 'no figure'):>11} {_ratio(r.vs_host):>8}")
+            spread = "-" if r.low is None or r.high is None else f"{r.low:.2f}..{r.high:.2f}"
+            ratios = f"{_ratio(r.ratio, 'no figure'):>11} {_ratio(r.vs_host):>8}  {spread:>15}"
+            lines.append(f"{r.tool:<11} {path:<37} {figures} {ratios}")
         medians_shown = f"{_ratio(median):>11} {_ratio(host_medians[tool]):>8}"
         lines.append(f"{tool:<11} {'median over its paths':<37} {'':>10} {'':>10} {'':<8} {medians_shown}")
     return "\n".join(lines)

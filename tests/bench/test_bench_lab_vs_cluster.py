@@ -55,6 +55,7 @@ def test_each_point_has_both_medians_and_the_median_of_its_pairs_ratios(ratios: 
     assert (p1.lab, p1.cluster, p1.pairs) == (10000.0, 5000.0, 3)
     # Pairs' ratios 2.0, 1.5, 2.75: their median, not the ratio of the medians (10000 / 5000 = 2.0).
     assert p1.ratio == pytest.approx(2.0)
+    assert (p1.low, p1.high) == (pytest.approx(1.5), pytest.approx(2.75))
     p3 = rows[1]
     # 2.0, 1.0, 2.0: median 2.0; the medians' ratio would be 7000 / 4000 = 1.75.
     assert p3.ratio == pytest.approx(2.0) and (p3.lab, p3.cluster) == (7000.0, 4000.0)
@@ -81,12 +82,23 @@ def test_a_point_one_side_failed_keeps_its_row_without_a_ratio(ratios: ModuleTyp
 def test_the_table_shows_each_path_and_tool_with_both_figures_and_the_tools_median(ratios: ModuleType) -> None:
     pairs = [([tcp(1, 9000.0), tcp(3, 6000.0), rr(1, 20000.0)], [tcp(1, 3000.0), tcp(3, 6000.0), rr(1, None)])]
     lines = ratios.table(ratios.pair_rows(pairs)).splitlines()
-    assert lines[0].split() == ["tool", "path", "lab", "cluster", "unit", "lab/cluster", "vs", "host"]
+    assert lines[0].split() == [
+        "tool",
+        "path",
+        "lab",
+        "cluster",
+        "unit",
+        "lab/cluster",
+        "vs",
+        "host",
+        "pairs",
+        "low..high",
+    ]
     assert lines[1].split()[:2] == ["iperf3_tcp", "1"] and "Same VM using Pod IP" in lines[1]
-    assert lines[1].split()[-5:] == ["9000.0", "3000.0", "Mbit/s", "3.000", "-"]
-    assert lines[2].split()[-5:] == ["6000.0", "6000.0", "Mbit/s", "1.000", "-"]
+    assert lines[1].split()[-6:] == ["9000.0", "3000.0", "Mbit/s", "3.000", "-", "3.00..3.00"]
+    assert lines[2].split()[-6:] == ["6000.0", "6000.0", "Mbit/s", "1.000", "-", "1.00..1.00"]
     assert lines[3].split() == ["iperf3_tcp", "median", "over", "its", "paths", "2.000", "-"]
-    assert lines[4].split()[-6:] == ["20000.0", "-", "trans/s", "no", "figure", "-"]
+    assert lines[4].split()[-7:] == ["20000.0", "-", "trans/s", "no", "figure", "-", "-"]
     assert lines[5].split() == ["tcp_rr", "median", "over", "its", "paths", "-", "-"]
     assert len(lines) == 6
 
