@@ -143,6 +143,7 @@ HELP = {
     "meshperf cluster status -s live-mesh",
     "meshperf cluster down -s live-mesh",
     "bench/fidelity/run.py",
+    "bench/lab_vs_cluster/run.py [--pairs 2] [--seconds 3]",
     "bench/hosts_vs_ansible/run.py --hosts 10 50",
     "bench/matrix_time/run.py [--pod-rate 1gbit] [--floor] [--mss 96,1376 --paths 1,6]",
     "bench/regression_detection/run.py [--trials 10]",
