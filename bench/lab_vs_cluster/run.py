@@ -40,7 +40,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "live"))  # the live tier's helpers: the real CLI, local state
 
 # tests/live is no package that mypy checks: its helpers are typed, but seen from here as untyped.
-from liveflow import Pulumi, ToolsNotBuiltError, copy_project, tools_env  # type: ignore[import-not-found]  # noqa: E402
+from liveflow import (  # type: ignore[import-not-found]  # noqa: E402
+    Pulumi,
+    ToolsNotBuiltError,
+    bin_dir,
+    point_at,
+    start_stack,
+    tools_env,
+)
 
 from bench.lab_vs_cluster.ratios import Pair, exit_code, pair_rows, table  # noqa: E402
 from localcluster import down  # noqa: E402
@@ -73,17 +80,9 @@ def _load() -> str:
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-def cluster_spec() -> ClusterSpec:
-    live = from_stack(STACK)
-    return live.model_copy(
-        update={"name": NAME, "context": f"meshperf-{NAME}", "kubeconfig": live.run_root / NAME / "kubeconfig"}
-    )
-
-
-def configure(pulumi: Pulumi, spec: ClusterSpec, seconds: int) -> None:
+def configure(pulumi: Pulumi, spec: ClusterSpec, cluster: str, seconds: int) -> None:
     """The README's `pulumi config set` lines for this cluster, and the short profile."""
-    pulumi.config_set("meshperf:clusters[0].kubeconfig_context", spec.context)
-    pulumi.config_set("meshperf:kubernetes.clusters.live.kubeconfig", str(spec.kubeconfig))
+    point_at(pulumi, 0, cluster, spec)
     pulumi.config_set("meshperf:suites.netperf.mss", str(MSS))
     pulumi.config_set("meshperf:suites.netperf.duration_s", str(seconds))
     pulumi.run("config", "rm", "--path", "meshperf:suites.netperf.steady_state", timeout_s=60, label="config rm")
@@ -134,19 +133,16 @@ def cluster_points(pulumi: Pulumi) -> list[PointSummary]:
 def measure(pairs: int, seconds: int, tmp: Path, tools: dict[str, str]) -> list[Pair]:
     """The cluster up, the stack made, `pairs` pairs measured; the stack destroyed and the cluster
     stopped whatever happens."""
-    spec = cluster_spec()
-    bin_dir = Path(tools["PATH"].split(":")[0])
+    live = from_stack(STACK)
+    spec = live.renamed({live.name: NAME})
     pulumi: Pulumi | None = None
     made = False
     measured: list[Pair] = []
     try:
-        took = up(spec, bin_dir=bin_dir, say=lambda line: print(f"cluster: {line}", flush=True))
+        took = up(spec, bin_dir=bin_dir(tools), say=lambda line: print(f"cluster: {line}", flush=True))
         say(f"cluster {NAME} up in {took:.0f} s")
-        pulumi = Pulumi(copy_project(tmp / "project"), Pulumi.private_home(tmp / "pulumi-home", tools), tools, STACK)
-        (tmp / "state").mkdir()
-        pulumi.run("login", f"file://{tmp / 'state'}", timeout_s=60, stack=False)
-        pulumi.run("stack", "init", STACK, timeout_s=60, stack=False)
-        configure(pulumi, spec, seconds)
+        pulumi = start_stack(tmp, STACK, tools)
+        configure(pulumi, spec, live.name, seconds)
         stack_file = pulumi.project / "stacks" / f"Pulumi.{STACK}.yaml"
         for i in range(pairs):
             pulumi.config_set("meshperf:run_id", str(i + 1), path=False)
